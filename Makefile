@@ -1,0 +1,59 @@
+# kubetm — the two commands a fresh machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KUBETM := $(VENV)/bin/kubetm
+CLUSTER ?= kubetm
+PYTEST_ARGS ?=
+
+.PHONY: help install docker cluster cluster-down clean-offline images deploy-hello demo test unit e2e bench lint clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,plot]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install kubetm with test extras
+
+docker: ## make sure a Docker engine runs (installs/starts it on Debian when root)
+	bash hack/docker-up.sh
+
+cluster: install docker ## create (or reuse) the local 3-node kind cluster + registry; offline build when needed
+	$(KUBETM) cluster up --name $(CLUSTER)
+
+cluster-down: install ## delete the kind cluster (keeps the registry and the built artifacts)
+	$(KUBETM) cluster down --name $(CLUSTER)
+
+clean-offline: ## remove the offline build artifacts (binaries, images, stamps)
+	rm -rf $${KUBETM_CACHE:-$$HOME/.cache/kubetm}/offline
+	-docker images --format '{{.Repository}}:{{.Tag}}' | grep '^kubetm.local/' | xargs -r docker rmi -f
+
+images: cluster ## build the course images from source and push them to the local registry
+	$(KUBETM) image build all
+	$(KUBETM) image push all
+
+deploy-hello: images ## the course's first lab: deploy hello and call it
+	$(KUBETM) deploy hello
+
+demo: deploy-hello ## the main job: cluster, images, hello, Recreate vs RollingUpdate side by side
+	$(KUBETM) demo compare
+
+unit: install ## unit tests only (no cluster)
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+e2e: images ## end-to-end tests against the kind cluster
+	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+test: images ## all tests: unit + e2e on the real cluster (creates the cluster when missing)
+	$(PY) -m pytest -q tests/unit tests/e2e $(PYTEST_ARGS)
+
+bench: install ## benchmarks (see benchmarks/README.md)
+	bash benchmarks/run-all.sh
+
+clean: ## remove the venv and caches (not the cluster)
+	rm -rf $(VENV) .pytest_cache build *.egg-info

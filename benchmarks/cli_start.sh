@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Start-up cost of `kubetm --help` against `kubectl --help`, interleaved runs, medians.
+# Usage: benchmarks/cli_start.sh [RUNS]   (default 15, minimum 10)
+# Last line: "ratio kubetm/kubectl: X.XX" (target <= 1.5).
+set -euo pipefail
+RUNS=${1:-15}
+(( RUNS >= 10 )) || RUNS=10
+# The real console script, not a pyenv shim (a shim adds its own bash start-up to every run).
+KUBETM=${KUBETM:-$(python3 -c 'import os, sysconfig; print(os.path.join(sysconfig.get_path("scripts"), "kubetm"))')}
+KUBECTL=${KUBECTL:-$(command -v kubectl)}
+[[ -x "$KUBETM" ]] || { echo "error: kubetm not installed (pip install -e .)" >&2; exit 1; }
+[[ -x "$KUBECTL" ]] || { echo "error: kubectl not found" >&2; exit 1; }
+
+now_ns() { date +%s%N; }
+time_one() {  # prints elapsed milliseconds of one run of "$@"
+  local t0 t1
+  t0=$(now_ns); "$@" >/dev/null 2>&1; t1=$(now_ns)
+  echo $(( (t1 - t0) / 1000 ))   # microseconds
+}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# warm the page cache and kubetm's help cache once (not measured)
+"$KUBETM" --help >/dev/null 2>&1; "$KUBECTL" --help >/dev/null 2>&1
+
+k=(); c=()
+for ((i = 0; i < RUNS; i++)); do
+  if (( i % 2 )); then  # alternate which goes first
+    c+=("$(time_one "$KUBECTL" --help)"); k+=("$(time_one "$KUBETM" --help)")
+  else
+    k+=("$(time_one "$KUBETM" --help)"); c+=("$(time_one "$KUBECTL" --help)")
+  fi
+done
+mk=$(printf '%s\n' "${k[@]}" | median)
+mc=$(printf '%s\n' "${c[@]}" | median)
+
+# heavy modules must not be imported for --help
+heavy=$(python3 -X importtime -m kubetm --help 2>&1 >/dev/null | awk -F'|' 'NF==3 {gsub(/ /,"",$3); print $3}' \
+        | grep -E '^(kubernetes|rich|yaml|tenacity|matplotlib|urllib3)(\.|$)' | sort -u | tr '\n' ' ' || true)
+echo "runs: $RUNS (interleaved)"
+awk -v v="$mk" 'BEGIN {printf "kubetm --help  median: %.1f ms\n", v/1000}'
+awk -v v="$mc" 'BEGIN {printf "kubectl --help median: %.1f ms\n", v/1000}'
+echo "heavy imports for --help: ${heavy:-none}"
+awk -v a="$mk" -v b="$mc" 'BEGIN {printf "ratio kubetm/kubectl: %.2f\n", a/b}'

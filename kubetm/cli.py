@@ -1,0 +1,532 @@
+"""kubetm command line: Typer root app and sub-apps. Each command parses, calls ONE module
+function, prints. Nothing heavy is imported at module level (`kubetm --help` stays fast).
+
+CONTRACT with the modules owned by other engineers (the commands below call exactly these; all
+return JSON-able data (dict/list, or objects with .to_dict()) that the command prints, and raise
+KubetmError for user errors). `kube` is a lazy kubetm.kube.Kube built from the global options
+(--kubeconfig/--context/-n); `registry` is --registry / $KUBETM_REGISTRY (default localhost:5001).
+Progress for humans goes to stderr (kubetm.output.note), never stdout (-o json must stay clean).
+
+  kubetm/cluster.py   (lead)
+    up(name="kubetm", offline: bool | None = None, recreate=False, progress=print) -> dict
+    down(name="kubetm", registry_too=False) -> dict
+    status(name="kubetm") -> dict
+  kubetm/images.py    (images engineer)
+    build(names: list[str], tag=None, offline=None) -> list[dict]     # [] / ["all"] = every image
+    push(names: list[str], registry: str, tag=None) -> list[dict]
+    load(names: list[str], cluster="kubetm", tag=None) -> list[dict]
+    run(name="hello", port=8100, tag=None) -> dict
+    list_images(registry) -> list[dict]
+  kubetm/labs/runner.py (labs engineer)
+    list_labs() -> list[dict]; render_list(rows) -> str; show(name) -> dict; render_show(info) -> str
+    apply(kube, name, registry_name=None, on_event=None) -> list[ApplyResult]
+    verify(kube, name, registry_name=None, on_event=None) -> LabResult   (.ok, .lines(), .to_dict())
+    delete(kube, name, registry_name=None, on_event=None) -> list
+    run(kube, names, keep=False, registry_name=None, on_event=None) -> list[LabResult]
+    as_json(results, selection) -> dict | list
+  kubetm/demos/__init__.py (demos engineer)
+    list_demos() -> list[dict]
+    run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None) -> dict
+    delete(kube, strategy: str) -> dict
+  kubetm/demos/rollout.py (demos engineer)
+    status(kube, deployment: str, *, timeout: float = 180) -> dict
+    history(kube, deployment: str) -> list[dict]
+    undo(kube, deployment: str, *, to_revision: int | None = None) -> dict
+A dict result that holds "passed": False makes the command exit 4 (check failed).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any, List, Optional
+
+import typer
+
+from kubetm import __version__
+from kubetm.errors import EXIT_CHECK_FAILED, EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
+
+_SETTINGS = dict(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False,
+                 no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+app = typer.Typer(name="kubetm", help="One command per lab of the course '대세는 쿠버네티스' on a local kind cluster.",
+                  **_SETTINGS)
+cluster_app = typer.Typer(help="Create, delete and inspect the local kind cluster.", **_SETTINGS)
+image_app = typer.Typer(help="Build, push, load and run the course images.", **_SETTINGS)
+lab_app = typer.Typer(help="Run the course labs (list, show, apply, verify, delete, run).", **_SETTINGS)
+demo_app = typer.Typer(help="Deployment strategy demos (recreate, rolling-update, blue-green).", **_SETTINGS)
+rollout_app = typer.Typer(help="Rollout status, history and undo for Deployments.", **_SETTINGS)
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(image_app, name="image")
+app.add_typer(lab_app, name="lab")
+app.add_typer(demo_app, name="demo")
+app.add_typer(rollout_app, name="rollout")
+
+_DEBUG = False
+OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
+
+
+class State:
+    """Global options, and the lazy Kube built from them."""
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
+                 namespace: str | None = None, registry: str | None = None, debug: bool = False):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.namespace = namespace
+        self._registry = registry
+        self.debug = debug
+        self._kube = None
+
+    @property
+    def kube(self):
+        if self._kube is None:
+            from kubetm.kube import Kube
+
+            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace)
+        return self._kube
+
+    @property
+    def registry(self) -> str:
+        from kubetm.manifests import registry_from_env
+
+        return registry_from_env(self._registry)
+
+
+def _state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kubetm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file ($KUBECONFIG, ~/.kube/config)."),
+    context: Optional[str] = typer.Option(None, "--context", help="Kubeconfig context (default: current context)."),
+    namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Namespace (default: the context's, else default)."),
+    registry: Optional[str] = typer.Option(None, "--registry", envvar="KUBETM_REGISTRY",
+                                           help="Registry replacing localhost:5001 in course images."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """kubetm: the beginner Kubernetes course, one command per lab."""
+    global _DEBUG
+    _DEBUG = debug
+    ctx.obj = State(kubeconfig, context, namespace, registry, debug)
+
+
+def _print(data: Any, output: str, text=None) -> None:
+    from kubetm.output import emit
+
+    emit(data, output, text=text)
+    if isinstance(data, dict) and data.get("passed") is False:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def _lines(items) -> str:
+    return "\n".join(str(i) for i in items)
+
+
+def _dict_text(data: Any) -> str:
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        return data["text"]
+    if isinstance(data, dict):
+        return "\n".join(f"{k}: {v}" for k, v in data.items())
+    if isinstance(data, list):
+        return _lines(data)
+    return str(data)
+
+
+# ----------------------------------------------------------------------------- core commands
+
+@app.command("apply")
+def apply_cmd(
+    ctx: typer.Context,
+    filename: str = typer.Option(..., "-f", "--filename", help="Manifest file or folder (*.yaml, *.yml)."),
+    output: str = OutputOpt,
+    force_conflicts: bool = typer.Option(False, "--force-conflicts", help="Take over fields owned by other managers."),
+) -> None:
+    """Server-side apply manifests (field manager kubetm)."""
+    from kubetm import manifests
+    from kubetm.output import check_output
+
+    check_output(output)
+    st = _state(ctx)
+    objs = manifests.load(filename, registry=st.registry)  # validated before the first API call
+    results = st.kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts)
+    _print(results, output, text=_lines)
+
+
+@app.command("delete")
+def delete_cmd(
+    ctx: typer.Context,
+    target: Optional[str] = typer.Argument(None, metavar="[NAME|KIND/NAME]",
+                                           help="'hello' (what `deploy hello` created) or KIND/NAME."),
+    filename: Optional[str] = typer.Option(None, "-f", "--filename", help="Delete the objects of a manifest file or folder."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the objects are gone."),
+    output: str = OutputOpt,
+) -> None:
+    """Delete objects (foreground propagation) and wait until they are gone."""
+    from kubetm.output import check_output
+
+    check_output(output)
+    st = _state(ctx)
+    if bool(target) == bool(filename):
+        raise KubetmError("give either -f PATH or a NAME/KIND/NAME", hint="e.g. `kubetm delete hello`", exit_code=2)
+    if filename:
+        from kubetm import manifests
+
+        objs = manifests.load(filename, registry=st.registry)
+        results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait)
+    elif "/" in target:
+        results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait)
+    else:
+        from kubetm import deploy
+
+        if target not in deploy.BUNDLES:
+            raise KubetmError(f"unknown name {target!r}",
+                              hint=f"expected {' or '.join(deploy.BUNDLES)} or KIND/NAME", exit_code=2)
+        results = deploy.BUNDLES[target](st.kube, wait=not no_wait)
+    _print(results, output, text=_lines)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., metavar="hello", help="What to deploy: hello (the course's first app)."),
+    output: str = OutputOpt,
+    timeout: float = typer.Option(180, "--timeout", help="Seconds to wait for the pod to be Ready."),
+) -> None:
+    """Deploy the course's hello app, wait until Ready, GET it through NodePort 30000."""
+    from kubetm.output import check_output
+
+    check_output(output)
+    if name != "hello":
+        raise KubetmError(f"unknown app {name!r}", hint="only `kubetm deploy hello` exists", exit_code=2)
+    from kubetm import deploy
+
+    st = _state(ctx)
+    result = deploy.hello(st.kube, registry=st.registry, timeout=timeout)
+    _print(result, output, text=_hello_text)
+
+
+def _hello_text(r: dict) -> str:
+    applied = [f"{a['kind'].lower()}/{a['name']} {a['action']}" for a in r.get("applied", [])]
+    return "\n".join(applied + [f"pod {r['pod']} Ready on node {r['node']}", f"GET {r['url']}", r["body"].rstrip()])
+
+
+# ------------------------------------------------------------- sub-apps owned by others (stubs)
+# Each stub imports its module inside the function: missing modules only break their command.
+
+def _module(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            raise KubetmError(f"{name} is not available yet in this build") from None
+        raise
+
+
+# cluster — kubetm/cluster.py (lead)
+@cluster_app.command("up")
+def cluster_up(
+    name: str = typer.Option("kubetm", "--name", help="kind cluster name."),
+    offline: Optional[bool] = typer.Option(None, "--offline/--online",
+                                           help="Force the offline (hack/offline) or online node image (default: auto)."),
+    recreate: bool = typer.Option(False, "--recreate", help="Delete and recreate an existing cluster."),
+    output: str = OutputOpt,
+) -> None:
+    """Create (or reuse) the kind cluster and the local registry."""
+    from kubetm.output import check_output, note
+
+    check_output(output)
+    _print(_module("kubetm.cluster").up(name, offline=offline, recreate=recreate, progress=note),
+           output, text=_dict_text)
+
+
+@cluster_app.command("down")
+def cluster_down(name: str = typer.Option("kubetm", "--name"),
+                 registry_too: bool = typer.Option(False, "--registry", help="Remove the local registry too."),
+                 output: str = OutputOpt) -> None:
+    """Delete the kind cluster."""
+    _print(_module("kubetm.cluster").down(name, registry_too=registry_too), output, text=_dict_text)
+
+
+@cluster_app.command("status")
+def cluster_status(name: str = typer.Option("kubetm", "--name"), output: str = OutputOpt) -> None:
+    """Show cluster, nodes and registry status."""
+    _print(_module("kubetm.cluster").status(name), output, text=_dict_text)
+
+
+# image — kubetm/images.py
+ImagesArg = typer.Argument(None, help="Image names (default: all course images).")
+TagOpt = typer.Option(None, "--tag", help="Only this tag (default: every tag of the image).")
+
+
+@image_app.command("build")
+def image_build(names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
+                offline: Optional[bool] = typer.Option(None, "--offline/--online"),
+                output: str = OutputOpt) -> None:
+    """Build the course images with docker."""
+    _print(_module("kubetm.images").build(list(names or []), tag, offline=offline), output, text=_dict_text)
+
+
+@image_app.command("push")
+def image_push(ctx: typer.Context, names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
+               output: str = OutputOpt) -> None:
+    """Push the course images to the registry (--registry, default localhost:5001)."""
+    _print(_module("kubetm.images").push(list(names or []), _state(ctx).registry, tag=tag), output, text=_dict_text)
+
+
+@image_app.command("load")
+def image_load(names: Optional[List[str]] = ImagesArg, cluster: str = typer.Option("kubetm", "--cluster"),
+               tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
+    """Load the course images into the kind nodes (no registry needed)."""
+    _print(_module("kubetm.images").load(list(names or []), cluster, tag=tag), output, text=_dict_text)
+
+
+@image_app.command("run")
+def image_run(name: str = typer.Argument("hello"), port: int = typer.Option(8100, "--port"),
+              tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
+    """Run a course image locally with docker and GET it."""
+    _print(_module("kubetm.images").run(name, port=port, tag=tag), output, text=_dict_text)
+
+
+@image_app.command("list")
+def image_list(ctx: typer.Context, output: str = OutputOpt) -> None:
+    """List the course images (local and in the registry)."""
+    _print(_module("kubetm.images").list_images(_state(ctx).registry), output, text=_dict_text)
+
+
+# lab — kubetm/labs/runner.py
+def _lab_events(event: str, lab: str, data: Any = None) -> None:
+    from kubetm.output import note
+
+    if event == "checked" and hasattr(data, "line"):
+        note(f"{lab}: {data.line()}")
+    elif event in ("apply", "delete", "check"):
+        note(f"{lab}: {event}{' ' + str(data) if data else ''}")
+    elif event in ("error", "log"):
+        note(f"{lab}: {data}")
+
+
+def _lab_results(results, selection, output: str) -> None:
+    runner = _module("kubetm.labs.runner")
+    from kubetm.output import emit
+
+    results = results if isinstance(results, list) else [results]
+    emit(runner.as_json(results, selection) if output == "json" else results, output,
+         text=lambda rs: "\n".join(line for r in rs for line in r.lines()))
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@lab_app.command("list")
+def lab_list(output: str = OutputOpt) -> None:
+    """List the labs in course order."""
+    runner = _module("kubetm.labs.runner")
+    _print(runner.list_labs(), output, text=runner.render_list)
+
+
+@lab_app.command("show")
+def lab_show(lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Show a lab: lesson, manifests, checks."""
+    runner = _module("kubetm.labs.runner")
+    _print(runner.show(lab), output, text=runner.render_show)
+
+
+@lab_app.command("apply")
+def lab_apply(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Apply a lab's manifests (server-side apply) in its namespace."""
+    st = _state(ctx)
+    runner = _module("kubetm.labs.runner")
+    _print(runner.apply(st.kube, lab, registry_name=st.registry, on_event=_lab_events), output, text=_lines)
+
+
+@lab_app.command("verify")
+def lab_verify(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Run a lab's checks against the cluster (exit 4 when one fails)."""
+    from kubetm.output import check_output
+
+    output = check_output(output)
+    st = _state(ctx)
+    runner = _module("kubetm.labs.runner")
+    _lab_results(runner.verify(st.kube, lab, registry_name=st.registry, on_event=_lab_events), lab, output)
+
+
+@lab_app.command("delete")
+def lab_delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Delete everything a lab created and wait until it is gone."""
+    st = _state(ctx)
+    runner = _module("kubetm.labs.runner")
+    _print(runner.delete(st.kube, lab, registry_name=st.registry, on_event=_lab_events), output, text=_lines)
+
+
+@lab_app.command("run")
+def lab_run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab names, or 'all'."),
+            keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
+            output: str = OutputOpt) -> None:
+    """Apply, verify and delete labs (exit 4 when a check fails)."""
+    from kubetm.output import check_output
+
+    output = check_output(output)
+    st = _state(ctx)
+    runner = _module("kubetm.labs.runner")
+    selection: Any = labs[0] if len(labs) == 1 else list(labs)
+    _lab_results(runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_lab_events),
+                 selection, output)
+
+
+# demo — kubetm/demos/
+@demo_app.command("list")
+def demo_list(output: str = OutputOpt) -> None:
+    """List the deployment strategy demos."""
+    _print(_module("kubetm.demos").list_demos(), output, text=_dict_text)
+
+
+@demo_app.command("run")
+def demo_run(ctx: typer.Context, strategy: str = typer.Argument(...),
+             keep: bool = typer.Option(False, "--keep"),
+             plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline plot (PNG) here."),
+             output: str = OutputOpt) -> None:
+    """Run a strategy demo with a traffic prober and print the timeline."""
+    st = _state(ctx)
+    _print(_module("kubetm.demos").run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot),
+           output, text=_dict_text)
+
+
+@demo_app.command("delete")
+def demo_delete(ctx: typer.Context, strategy: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Delete a demo's namespace and objects."""
+    _print(_module("kubetm.demos").delete(_state(ctx).kube, strategy), output, text=_dict_text)
+
+
+# rollout — kubetm/demos/rollout.py
+@rollout_app.command("status")
+def rollout_status(ctx: typer.Context, deployment: str = typer.Argument(...),
+                   timeout: float = typer.Option(180, "--timeout"), output: str = OutputOpt) -> None:
+    """Wait until a Deployment's rollout finished."""
+    _print(_module("kubetm.demos.rollout").status(_state(ctx).kube, deployment, timeout=timeout),
+           output, text=_dict_text)
+
+
+@rollout_app.command("history")
+def rollout_history(ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Show a Deployment's revisions."""
+    _print(_module("kubetm.demos.rollout").history(_state(ctx).kube, deployment), output, text=_dict_text)
+
+
+@rollout_app.command("undo")
+def rollout_undo(ctx: typer.Context, deployment: str = typer.Argument(...),
+                 to_revision: Optional[int] = typer.Option(None, "--to-revision"), output: str = OutputOpt) -> None:
+    """Roll a Deployment back (to the previous or a given revision)."""
+    _print(_module("kubetm.demos.rollout").undo(_state(ctx).kube, deployment, to_revision=to_revision),
+           output, text=_dict_text)
+
+
+# ---------------------------------------------------------------------------------- main()
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so `finally` blocks (cleanup) run before exit 143."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by e2e/signal tests
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one-line errors, exit codes 0/1/2/3/4/130/143."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not in the main thread (tests)
+        pass
+    debug = "--debug" in args or os.environ.get("KUBETM_DEBUG") == "1"
+    if args in (["--help"], ["-h"]):
+        sys.stdout.write(render_help(cache=True))
+        sys.stdout.flush()
+        if argv is None:
+            sys.exit(0)
+        return 0
+    code = 0
+    try:
+        rv = app(args=args, prog_name="kubetm", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except KubetmError as e:
+        if debug or _DEBUG:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(format_error(e) + "\n")
+        code = e.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("\ninterrupted\n")
+        code = EXIT_SIGINT
+    except Terminated:
+        sys.stderr.write("terminated\n")
+        code = EXIT_SIGTERM
+    except typer.Exit as e:
+        code = e.exit_code
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if _is_click_exception(e):
+            e.show()
+            code = e.exit_code
+        else:
+            if debug or _DEBUG:
+                import traceback
+
+                traceback.print_exc()
+                sys.stderr.write(format_error(e) + "\n")
+            else:
+                sys.stderr.write(format_error(e) + " (re-run with --debug for a traceback)\n")
+            code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def render_help(cache: bool = False) -> str:
+    """The top-level help text exactly as Typer prints it; optionally stored for kubetm.__main__."""
+    command = typer.main.get_command(app)
+    with command.make_context("kubetm", [], resilient_parsing=True) as ctx:
+        text = command.get_help(ctx) + "\n"
+    if cache:
+        from kubetm.__main__ import help_cache_path
+
+        path = help_cache_path()
+        if path:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                tmp = f"{path}.{os.getpid()}.tmp"
+                with open(tmp, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, path)  # atomic: concurrent runs never read half a file
+            except OSError:
+                pass
+    return text
+
+
+def _is_click_exception(e: BaseException) -> bool:
+    try:
+        from typer._click.exceptions import ClickException  # typer >= 0.22 vendors click
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException
+    return isinstance(e, ClickException)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

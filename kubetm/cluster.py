@@ -1,0 +1,379 @@
+"""The local kind cluster: `kubetm cluster up | down | status`.
+
+Online (a laptop, GitHub Actions) it runs kind with the stock node image. Offline (no container
+registry reachable, or KUBETM_OFFLINE=1) it first builds a node image from source with
+hack/offline/node-image.sh (Go module proxy + Debian packages only) and tells kubeadm to use the
+images preloaded in it. Both ways the cluster gets the same shape:
+
+- name ``kubetm`` (context ``kind-kubetm``): one control-plane and two workers;
+- node i (sorted by name) publishes NodePorts 30000-30009 and hostPort 18080 on 127.0.0.(i+1);
+- the local registry (kubetm.registry) on localhost:5001, wired into every node's containerd;
+- metrics-server installed, workers labelled with the course's node names.
+
+This is the only module that assumes kind; everything else works on any cluster.
+
+    >>> from kubetm import cluster
+    >>> cluster.up()          # idempotent: reuses a healthy cluster
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubetm.errors import KubetmError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OFFLINE_DIR = REPO_ROOT / "hack" / "offline"
+DEFAULT_NAME = "kubetm"
+REGISTRY_PORT = 5001
+NODE_PORTS = list(range(30000, 30010)) + [18080]
+WORKERS = 2
+
+
+def _versions() -> dict[str, str]:
+    """hack/offline/versions.env as a dict (the one place versions are pinned)."""
+    out: dict[str, str] = {}
+    for line in (OFFLINE_DIR / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            out[k] = v
+    return out
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("KUBETM_CACHE", Path.home() / ".cache" / "kubetm")) / "offline"
+
+
+def _run(args: list[str], *, check: bool = True, capture: bool = True, timeout: float | None = None,
+         what: str = "") -> subprocess.CompletedProcess:
+    try:
+        cp = subprocess.run(args, capture_output=capture, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise KubetmError(f"{args[0]} is not installed", hint=_install_hint(args[0])) from None
+    except subprocess.TimeoutExpired:
+        raise KubetmError(f"{what or args[0]} did not finish within {timeout:.0f} s") from None
+    if check and cp.returncode != 0:
+        detail = (cp.stderr or cp.stdout or "").strip().splitlines()
+        raise KubetmError(f"{what or ' '.join(args[:3])} failed: {detail[-1] if detail else cp.returncode}")
+    return cp
+
+
+def _install_hint(tool: str) -> str:
+    return {
+        "docker": "install Docker, or run hack/docker-up.sh on Debian",
+        "kind": "install kind (go install sigs.k8s.io/kind@" + _versions()["KIND_VERSION"] + ") or run `make cluster`",
+    }.get(tool, f"install {tool}")
+
+
+def docker_ok() -> None:
+    """Raise a one-line error unless a Docker engine answers."""
+    if not shutil.which("docker"):
+        raise KubetmError("Docker is not installed", hint=_install_hint("docker"))
+    cp = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if cp.returncode != 0:
+        raise KubetmError("Docker is not running", hint="start it (sudo systemctl start docker, or hack/docker-up.sh)")
+
+
+def kind_binary() -> str:
+    """kind from PATH, else the one hack/offline built; build it when Go is available."""
+    found = shutil.which("kind")
+    if found:
+        return found
+    built = _cache_dir() / "bin" / _versions()["K8S_VERSION"] / "kind"
+    if not built.exists() and shutil.which("go"):
+        _stream([str(OFFLINE_DIR / "build-go.sh"), "kind"], "building kind from source")
+    if built.exists():
+        return str(built)
+    raise KubetmError("kind is not installed", hint=_install_hint("kind"))
+
+
+def _stream(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    """Run a long build step, its output going straight to the terminal (it prints progress)."""
+    try:
+        rc = subprocess.call(args, env={**os.environ, **env} if env else None)
+    except FileNotFoundError:
+        raise KubetmError(f"{args[0]} not found", hint="run from a kubetm source checkout") from None
+    if rc != 0:
+        raise KubetmError(f"{what} failed (exit {rc})", hint="see the output above")
+
+
+@dataclass
+class Plan:
+    """What `up` will do, decided before anything is created."""
+    name: str
+    offline: bool
+    node_image: str | None  # None: kind's default image
+    reason: str
+    config: dict = field(default_factory=dict)
+
+
+def decide_offline(name: str = DEFAULT_NAME) -> tuple[bool, str]:
+    """Offline when asked to, or when the stock node image is neither present nor pullable."""
+    env = os.environ.get("KUBETM_OFFLINE", "").lower()
+    if env in ("1", "true", "yes"):
+        return True, "KUBETM_OFFLINE is set"
+    if env in ("0", "false", "no"):
+        return False, "KUBETM_OFFLINE=0"
+    image = stock_node_image()
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
+        return False, f"{image} is present"
+    cp = subprocess.run(["docker", "pull", image], capture_output=True, text=True)
+    if cp.returncode == 0:
+        return False, f"pulled {image}"
+    return True, "the stock kind node image cannot be pulled (no container registry reachable)"
+
+
+def stock_node_image() -> str:
+    v = _versions()
+    return f"kindest/node:v1.34.0" if v["KIND_VERSION"] == "v0.30.0" else f"kindest/node:{v['K8S_VERSION']}"
+
+
+def kind_config(name: str, offline: bool) -> dict:
+    """The kind cluster config: 3 nodes, loopback port publishing, registry-aware containerd."""
+    v = _versions()
+    nodes = []
+    for i, role in enumerate(["control-plane"] + ["worker"] * WORKERS):
+        nodes.append({
+            "role": role,
+            "extraPortMappings": [
+                {"containerPort": p, "hostPort": p, "listenAddress": f"127.0.0.{i + 1}", "protocol": "TCP"}
+                for p in NODE_PORTS
+            ],
+        })
+    cfg: dict = {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "name": name,
+        "nodes": nodes,
+        "containerdConfigPatches": [
+            '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n'
+        ],
+    }
+    if offline:
+        # kubeadm takes the control-plane images, CoreDNS and kube-proxy from the preloaded repo
+        cfg["kubeadmConfigPatches"] = [
+            f"kind: ClusterConfiguration\nimageRepository: {v['OFFLINE_REPO']}\n"
+        ]
+    return cfg
+
+
+def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
+    docker_ok()
+    if offline is None:
+        offline, reason = decide_offline(name)
+    else:
+        reason = "--offline" if offline else "--online"
+    image = _versions()["NODE_IMAGE"] if offline else None
+    return Plan(name=name, offline=offline, node_image=image, reason=reason, config=kind_config(name, offline))
+
+
+def clusters() -> list[str]:
+    cp = _run([kind_binary(), "get", "clusters"], what="kind get clusters")
+    return [c for c in cp.stdout.split() if c]
+
+
+def node_containers(name: str) -> list[dict]:
+    cp = _run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name}",
+               "--format", "{{json .}}"], what="docker ps")
+    return [json.loads(line) for line in cp.stdout.splitlines() if line.strip()]
+
+
+def _healthy(name: str, kube) -> tuple[bool, str]:
+    ctrs = node_containers(name)
+    if len(ctrs) != 1 + WORKERS:
+        return False, f"{len(ctrs)} node containers instead of {1 + WORKERS}"
+    stopped = [c["Names"] for c in ctrs if c.get("State") != "running"]
+    if stopped:
+        return False, f"node containers not running: {', '.join(stopped)}"
+    try:
+        nodes = kube.list("Node")
+    except KubetmError as e:
+        return False, str(e)
+    not_ready = [n["metadata"]["name"] for n in nodes if not _node_ready(n)]
+    if not_ready:
+        return False, f"nodes not Ready: {', '.join(not_ready)}"
+    return True, "healthy"
+
+
+def _node_ready(node: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def _kube(name: str):
+    from kubetm.kube import Kube
+    return Kube(context=f"kind-{name}")
+
+
+def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = False,
+       progress=print) -> dict:
+    """Create (or reuse, when healthy) the local kind cluster with registry and metrics-server.
+
+    Returns a report: name, context, mode, node image, nodes, registry, timings.
+    """
+    from kubetm import registry
+
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    p = plan(name, offline)
+    progress(f"mode: {'offline' if p.offline else 'online'} ({p.reason})")
+    kind = kind_binary()
+
+    if p.offline:
+        t = time.monotonic()
+        _stream([str(OFFLINE_DIR / "node-image.sh")], "building the offline kind node image")
+        timings["node_image_s"] = round(time.monotonic() - t, 1)
+        _build_offline_addons()
+
+    reg = registry.ensure(port=REGISTRY_PORT)
+    existing = name in clusters()
+    reused = False
+    if existing and not recreate:
+        ok, why = _healthy(name, _kube(name))
+        if ok:
+            progress(f"cluster {name!r} exists and is healthy: reusing it")
+            reused = True
+        else:
+            progress(f"cluster {name!r} exists but is not healthy ({why}): recreating it")
+            _run([kind, "delete", "cluster", "--name", name], what="kind delete cluster")
+    elif existing:
+        _run([kind, "delete", "cluster", "--name", name], what="kind delete cluster")
+
+    if not reused:
+        t = time.monotonic()
+        _create(kind, p)
+        timings["kind_create_s"] = round(time.monotonic() - t, 1)
+
+    registry.connect("kind")
+    _wire_registry(name, reg)
+    kube = _kube(name)
+    t = time.monotonic()
+    _finish(kube, p, progress)
+    timings["addons_s"] = round(time.monotonic() - t, 1)
+    timings["total_s"] = round(time.monotonic() - t0, 1)
+    return status(name) | {"reused": reused, "mode": "offline" if p.offline else "online",
+                           "node_image": p.node_image or stock_node_image(), "timings": timings}
+
+
+def _create(kind: str, p: Plan) -> None:
+    import tempfile
+
+    import yaml
+
+    _check_ports()
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(p.config, f, sort_keys=False)
+        cfg_path = f.name
+    args = [kind, "create", "cluster", "--name", p.name, "--config", cfg_path, "--retain=false"]
+    if p.node_image:
+        args += ["--image", p.node_image]
+    try:
+        _stream(args, "kind create cluster")
+    finally:
+        os.unlink(cfg_path)
+
+
+def _check_ports() -> None:
+    """Refuse early (before kind starts containers) when a published host port is taken."""
+    import socket
+
+    for i in range(1 + WORKERS):
+        addr = f"127.0.0.{i + 1}"
+        for port in NODE_PORTS:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((addr, port))
+                except OSError:
+                    raise KubetmError(f"port {addr}:{port} is already in use",
+                                      hint="stop what listens there (ss -ltnp) and retry") from None
+
+
+def _wire_registry(name: str, reg: dict) -> None:
+    """kind's documented local-registry pattern: hosts.toml in every node + the hosting ConfigMap."""
+    host = f"localhost:{REGISTRY_PORT}"
+    toml = f'[host."http://{reg["name"]}:5000"]\n'
+    for c in node_containers(name):
+        node = c["Names"]
+        _run(["docker", "exec", node, "mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry")
+        subprocess.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"],
+                       input=toml, text=True, check=True, capture_output=True)
+
+
+def _build_offline_addons() -> None:
+    """metrics-server is preloaded in the offline node image; nothing else to do offline."""
+
+
+def _finish(kube, p: Plan, progress) -> None:
+    from kubetm import manifests, nodes, wait
+
+    progress("waiting for nodes to be Ready")
+    wait.nodes_ready(kube, count=1 + WORKERS, timeout=300)
+    progress("labelling the course's nodes (k8s-node1, k8s-node2)")
+    nodes.ensure_course_labels(kube)
+    cm = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
+        "data": {"localRegistryHosting.v1": f'host: "localhost:{REGISTRY_PORT}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'},
+    }
+    objs = manifests.load(REPO_ROOT / "manifests" / "cluster")
+    if not p.offline:
+        _load_metrics_server_online(p.name)
+    kube.apply([cm] + objs)
+    progress("waiting for CoreDNS, the pod network, storage and metrics-server")
+    for ns, kind, nm in [("kube-system", "Deployment", "coredns"),
+                         ("local-path-storage", "Deployment", "local-path-provisioner"),
+                         ("kube-system", "Deployment", "metrics-server")]:
+        wait.available(kube, kind, nm, namespace=ns, timeout=300)
+    wait.wait_ready(kube, "DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
+
+
+def _load_metrics_server_online(name: str) -> None:
+    """Online, metrics-server comes from source too (built with Go) and is loaded into kind."""
+    v = _versions()
+    image = f"{v['OFFLINE_REPO']}/metrics-server:{v['METRICS_SERVER_VERSION']}"
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        _stream([str(OFFLINE_DIR / "component-images.sh"), "metrics-server"], "building metrics-server",
+                env={"TOOLBOX_IMAGE": "debian:bookworm-slim"})
+    _run([kind_binary(), "load", "docker-image", image, "--name", name], what="kind load docker-image")
+
+
+def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:
+    """Delete the kind cluster (and the local registry with registry_too)."""
+    from kubetm import registry
+
+    docker_ok()
+    existed = name in clusters()
+    if existed:
+        _run([kind_binary(), "delete", "cluster", "--name", name], what="kind delete cluster", timeout=300)
+    if registry_too:
+        registry.remove()
+    return {"name": name, "deleted": existed, "registry_removed": registry_too}
+
+
+def status(name: str = DEFAULT_NAME) -> dict:
+    """Nodes, their readiness and published addresses, and the registry."""
+    from kubetm import registry
+
+    docker_ok()
+    if name not in clusters():
+        return {"name": name, "exists": False}
+    kube = _kube(name)
+    ns = sorted(kube.list("Node"), key=lambda n: n["metadata"]["name"])
+    return {
+        "name": name,
+        "exists": True,
+        "context": f"kind-{name}",
+        "nodes": [{"name": n["metadata"]["name"], "ready": _node_ready(n),
+                   "version": n["status"]["nodeInfo"]["kubeletVersion"],
+                   "host_address": f"127.0.0.{i + 1}",
+                   "course_node": n["metadata"].get("labels", {}).get("kubetm.io/course-node")}
+                  for i, n in enumerate(ns)],
+        "registry": registry.status(),
+    }

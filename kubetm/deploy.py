@@ -1,0 +1,115 @@
+"""`kubetm deploy hello` / `kubetm delete hello`: the course's first app, end to end.
+
+Server-side applies manifests/getting-started (Pod hello-pod + NodePort Service hello-svc
+on 30000), waits on a watch until the pod is Ready and the Service has a ready endpoint, then
+makes a real HTTP GET to the NodePort on the node running the pod and returns the body.
+
+Example:
+    result = hello(Kube(context="kind-kubetm"))   # {"url": "http://127.0.0.2:30000/", "body": ...}
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from kubetm.errors import KubetmError
+
+__all__ = ["BUNDLES", "hello", "delete_hello", "http_get", "HELLO_NODE_PORT"]
+
+HELLO_MANIFESTS = "getting-started"
+HELLO_POD = "hello-pod"
+HELLO_SERVICE = "hello-svc"
+HELLO_NODE_PORT = 30000
+
+
+def _objects(registry: str | None) -> list[dict]:
+    from kubetm import manifests
+
+    return manifests.load(manifests.manifest_dir(HELLO_MANIFESTS), registry=registry)
+
+
+def hello(kube, registry: str | None = None, timeout: float = 180) -> dict[str, Any]:
+    """Deploy hello-pod + hello-svc, wait until served, GET it. Idempotent."""
+    from kubetm import nodes, wait
+
+    objs = _objects(registry)
+    ns = kube.namespace
+    applied = kube.apply(objs, namespace=ns)
+    pod = wait.wait_ready(kube, "Pod", HELLO_POD, namespace=ns, timeout=timeout,
+                          description=f"waiting for pod {HELLO_POD} to be Ready")
+    kube.watch_until("EndpointSlice", None, _has_ready_endpoint, namespace=ns,
+                     selector={"kubernetes.io/service-name": HELLO_SERVICE}, timeout=60,
+                     description=f"waiting for service {HELLO_SERVICE} endpoints")
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        raise KubetmError(f"pod {HELLO_POD} is Ready but has no node")
+    address = nodes.host_address(kube, node)
+    url = f"http://{address}:{HELLO_NODE_PORT}/"
+    status, body = http_get(url)
+    return {
+        "namespace": ns,
+        "applied": [r.to_dict() for r in applied],
+        "pod": HELLO_POD,
+        "node": node,
+        "url": url,
+        "status": status,
+        "body": body,
+    }
+
+
+def delete_hello(kube, wait: bool = True) -> list:
+    """Delete what `deploy hello` created (missing objects are reported as "not found")."""
+    objs = _objects(None)
+    return kube.delete(objs, namespace=kube.namespace, wait=wait)
+
+
+def _has_ready_endpoint(slices: list[dict]) -> bool:
+    for s in slices:
+        for ep in s.get("endpoints") or []:
+            if (ep.get("conditions") or {}).get("ready"):
+                return True
+    return False
+
+
+def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]:
+    """GET ``url`` without any proxy, retrying briefly while kube-proxy programs the NodePort.
+
+    Only loopback or node addresses are ever passed here (nodes.host_address).
+    """
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    import tenacity
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise KubetmError(f"refusing to send traffic to non-IP host {host!r}") from None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def once() -> tuple[int, str]:
+        with opener.open(url, timeout=timeout) as resp:
+            return resp.status, resp.read(1 << 20).decode("utf-8", "replace")
+
+    retryable = (urllib.error.URLError, ConnectionError, TimeoutError)
+    try:
+        for attempt in tenacity.Retrying(retry=tenacity.retry_if_exception_type(retryable),
+                                         stop=tenacity.stop_after_delay(total),
+                                         wait=tenacity.wait_exponential(multiplier=0.2, max=2),
+                                         reraise=True):
+            with attempt:
+                return once()
+    except urllib.error.HTTPError as e:
+        raise KubetmError(f"GET {url} answered HTTP {e.code}") from None
+    except retryable as e:
+        reason = getattr(e, "reason", e)
+        raise KubetmError(f"GET {url} failed: {reason}",
+                          hint="is the NodePort published on the host? `kubetm cluster up` maps 30000-30009") from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Named bundles `kubetm delete NAME` understands.
+BUNDLES = {"hello": delete_hello}

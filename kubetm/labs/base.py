@@ -1,0 +1,274 @@
+"""The building blocks of a lab: ``Lab``, ``Check``, the ``LabContext`` a check gets, and results.
+
+A lab is a course lesson turned into plain YAML (``manifests/<lab>/*.yaml``, applied together) plus
+an ordered list of checks. A check is a name and a function ``fn(ctx) -> (ok, detail)`` that looks
+at the cluster through ``ctx.kube`` (kubetm/kube.py) and may apply the lab's step manifests
+(``manifests/<lab>/steps/*.yaml``) one at a time with ``ctx.apply_step``.
+
+Example:
+    def pods_ready(ctx):
+        pods = ctx.kube.list("Pod", namespace=ctx.namespace)
+        return all(p["status"].get("phase") == "Running" for p in pods), f"{len(pods)} pods"
+
+    LAB = Lab("pod", "파드 — Pod", "containers, labels, node scheduling",
+              checks=[Check("pods-running", pods_ready, "every pod of the lab runs")])
+
+Nothing here imports kubernetes, yaml or rich at module level (``kubetm --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LAB_LABEL",
+    "MANAGED_BY_LABEL",
+    "NAMESPACE_PREFIX",
+    "NOT_IMPLEMENTED",
+    "Check",
+    "CheckResult",
+    "Lab",
+    "LabContext",
+    "LabResult",
+    "not_implemented",
+]
+
+NAMESPACE_PREFIX = "kubetm-lab-"
+LAB_LABEL = "kubetm.io/lab"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+NOT_IMPLEMENTED = "not implemented yet"
+DEFAULT_CHECK_TIMEOUT = 60.0
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+CheckFn = Callable[["LabContext"], "tuple[bool, str]"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One observable fact of a lesson: ``fn(ctx) -> (ok, detail)``.
+
+    ``timeout`` is the check's budget in seconds; the runner hands it over as ``ctx.timeout`` and
+    the check passes it to the waits it does (``ctx.kube.watch_until(..., timeout=ctx.timeout)``).
+    """
+
+    name: str
+    fn: CheckFn
+    description: str = ""
+    timeout: float = DEFAULT_CHECK_TIMEOUT
+
+    def __post_init__(self):
+        if not _NAME.match(self.name):
+            raise ValueError(f"check name {self.name!r}: use lower-case words joined by '-'")
+        if self.timeout <= 0:
+            raise ValueError(f"check {self.name!r}: timeout must be > 0")
+
+
+def not_implemented(description: str = "") -> CheckFn:
+    """A placeholder check function that always FAILS with "not implemented yet".
+
+    Placeholders never pass, so a lab whose checks are not written yet cannot look green.
+    """
+
+    def placeholder(ctx: LabContext) -> tuple[bool, str]:
+        return False, NOT_IMPLEMENTED
+
+    placeholder.__doc__ = description or "placeholder"
+    placeholder.not_implemented = True  # type: ignore[attr-defined]
+    return placeholder
+
+
+def _manifest_root() -> Path:
+    from kubetm.manifests import MANIFEST_ROOT
+
+    return Path(MANIFEST_ROOT)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A course lab: its manifests folder, namespace(s) and ordered checks.
+
+    ``exclusive`` labs disturb nodes (stop one, label them) and run alone in ``lab run all``.
+    ``cleanup(ctx)``, when given, undoes what checks did outside the lab's namespaces (node
+    labels, say); ``lab delete`` calls it before deleting the namespaces.
+    """
+
+    name: str
+    title: str
+    lesson: str
+    checks: tuple[Check, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    exclusive: bool = False
+    exclusive_reason: str = ""
+    cleanup: Callable[[LabContext], None] | None = None
+    manifests_dir: Path | None = None
+
+    def __post_init__(self):
+        if not _NAME.match(self.name):
+            raise ValueError(f"lab name {self.name!r}: use lower-case words joined by '-'")
+        object.__setattr__(self, "checks", tuple(self.checks))
+        seen: set[str] = set()
+        for c in self.checks:
+            if c.name in seen:
+                raise ValueError(f"lab {self.name}: check {c.name!r} is defined twice")
+            seen.add(c.name)
+        if not self.namespaces:
+            object.__setattr__(self, "namespaces", (NAMESPACE_PREFIX + self.name,))
+        else:
+            object.__setattr__(self, "namespaces", tuple(self.namespaces))
+        if self.exclusive and not self.exclusive_reason:
+            raise ValueError(f"lab {self.name}: say why it must run alone (exclusive_reason)")
+
+    @property
+    def namespace(self) -> str:
+        """The lab's main namespace, ``kubetm-lab-<name>``."""
+        return self.namespaces[0]
+
+    @property
+    def folder(self) -> Path:
+        """``manifests/<name>`` (under $KUBETM_MANIFESTS when set)."""
+        return Path(self.manifests_dir) if self.manifests_dir else _manifest_root() / self.name
+
+    @property
+    def steps_folder(self) -> Path:
+        return self.folder / "steps"
+
+    def manifest_files(self) -> list[Path]:
+        """The files ``lab apply`` applies: ``*.yaml``/``*.yml`` directly in the folder, by name."""
+        return _yaml_files(self.folder)
+
+    def step_files(self) -> list[Path]:
+        """Files a check applies on purpose, one at a time (never applied by ``lab apply``)."""
+        return _yaml_files(self.steps_folder)
+
+    def step_path(self, step: str) -> Path:
+        """``steps/<step>`` with or without ``.yaml``; refuses paths outside the steps folder."""
+        base = self.steps_folder
+        name = step if step.endswith((".yaml", ".yml")) else f"{step}.yaml"
+        path = (base / name).resolve()
+        if path.parent != base.resolve():
+            raise ValueError(f"lab {self.name}: step {step!r} must be a file name in {base}")
+        return path
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+
+
+class Cancelled(Exception):
+    """Raised inside a check when the run was interrupted (Ctrl-C); the runner cleans up."""
+
+
+@dataclass
+class LabContext:
+    """What a check receives: the cluster handle, its lab, its budget and step helpers."""
+
+    kube: Any
+    lab: Lab
+    registry: str | None = None
+    timeout: float = DEFAULT_CHECK_TIMEOUT
+    cancel: threading.Event = field(default_factory=threading.Event)
+    log: Callable[[str], None] = field(default=lambda msg: None)
+    state: dict = field(default_factory=dict)  # shared by the checks of one verify run
+
+    @property
+    def namespace(self) -> str:
+        return self.lab.namespace
+
+    def check_cancelled(self) -> None:
+        """Call between long steps: raises ``Cancelled`` once the run is being interrupted."""
+        if self.cancel.is_set():
+            raise Cancelled(f"lab {self.lab.name} interrupted")
+
+    def load_step(self, step: str) -> list[dict]:
+        """The objects of ``manifests/<lab>/steps/<step>.yaml``, with per-cluster substitution."""
+        from kubetm import manifests
+
+        return manifests.load(self.lab.step_path(step), registry=self.registry)
+
+    def apply_step(self, step: str):
+        """Server-side apply one step file; returns kube.apply's results.
+
+        Example:
+            ctx.apply_step("port-conflict")   # manifests/pod/steps/port-conflict.yaml
+        """
+        self.check_cancelled()
+        return self.kube.apply(self.load_step(step))
+
+    def delete_step(self, step: str, wait: bool = True):
+        """Delete the objects of one step file (missing ones are fine)."""
+        return self.kube.delete(self.load_step(step), wait=wait, timeout=self.timeout, description=None)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 2)}
+
+    def line(self) -> str:
+        """``✓ name (1.2s): detail`` — one line per check, as ``lab verify`` prints it."""
+        mark = "✓" if self.ok else "✗"
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{mark} {self.name} ({self.seconds:.1f}s){detail}"
+
+
+@dataclass
+class LabResult:
+    lab: str
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str | None = None  # apply/delete failure or interruption, outside any check
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict:
+        out = {"lab": self.lab, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    def lines(self) -> list[str]:
+        head = f"{'✓' if self.ok else '✗'} lab {self.lab}"
+        passed = sum(c.ok for c in self.checks)
+        head += f": {passed}/{len(self.checks)} checks passed"
+        if self.error:
+            head += f" ({self.error})"
+        return [head] + ["  " + c.line() for c in self.checks]
+
+
+def run_check(check: Check, ctx: LabContext) -> CheckResult:
+    """Run one check, timed; exceptions become a failed result with a one-line detail."""
+    from kubetm.errors import KubetmError, format_error
+
+    ctx.timeout = check.timeout
+    start = time.monotonic()
+    try:
+        ctx.check_cancelled()
+        outcome = check.fn(ctx)
+        if not (isinstance(outcome, tuple) and len(outcome) == 2):
+            ok, detail = False, f"check returned {type(outcome).__name__}, expected (ok, detail)"
+        else:
+            ok, detail = bool(outcome[0]), str(outcome[1] if outcome[1] is not None else "")
+    except Cancelled:
+        raise
+    except KubetmError as e:
+        ok, detail = False, format_error(e, prefix="")
+    except Exception as e:  # noqa: BLE001 - a broken check must not stop the others
+        ok, detail = False, format_error(e, prefix="")
+    from kubetm.errors import one_line
+
+    return CheckResult(check.name, ok, one_line(detail), time.monotonic() - start)

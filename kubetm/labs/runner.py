@@ -1,0 +1,451 @@
+"""`kubetm lab apply | verify | delete | run | list | show`: what each command does, in one place.
+
+* apply  — validate every manifest of the lab (steps too), re-check the course node labels,
+           server-side apply ``manifests/<lab>/*.yaml`` (not ``steps/``).
+* verify — run the lab's checks in order, each timed; one ``CheckResult`` per check. Verify only
+           observes (checks may apply the lab's own step files); it never re-applies the lab.
+* delete — the lab's ``cleanup`` hook, then its namespaces and every cluster-scoped object
+           labelled ``kubetm.io/lab=<lab>`` (PersistentVolumes); waits until they are gone.
+* run    — apply, verify, delete; delete also on failure and on Ctrl-C unless ``keep``.
+           Several labs: non-exclusive ones on a small thread pool, exclusive ones (they disturb
+           nodes) alone afterwards.
+
+apply applies the files one by one in name order (kubectl's order), each file's objects together.
+Progress goes to ``on_event(event, lab, data)`` (called from worker threads too, serialised by a
+lock); events: apply, applied, check, checked (data: CheckResult), delete, deleted, error, log.
+
+Example:
+    results = run(Kube(context="kind-kubetm"), "all")
+    print("\\n".join(line for r in results for line in r.lines()))
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from kubetm.labs import registry
+from kubetm.labs.base import LAB_LABEL, MANAGED_BY_LABEL, Cancelled, Lab, LabContext, LabResult, run_check
+
+__all__ = [
+    "DEFAULT_WORKERS",
+    "apply",
+    "as_json",
+    "delete",
+    "list_labs",
+    "render_list",
+    "render_show",
+    "run",
+    "show",
+    "verify",
+]
+
+DEFAULT_WORKERS = 3
+DELETE_TIMEOUT = 300.0
+COURSE_NODE_LABEL = "kubetm.io/course-node"
+# Cluster-scoped kinds a lab may create; `delete` removes those labelled kubetm.io/lab=<lab>.
+CLUSTER_KINDS = ("Namespace", "PersistentVolume")
+
+EventFn = Callable[[str, str, Any], None]
+
+
+def _quiet(event: str, lab: str, data: Any = None) -> None:
+    return None
+
+
+def _serialised(on_event: EventFn | None) -> EventFn:
+    if on_event is None:
+        return _quiet
+    lock = threading.Lock()
+
+    def emit(event: str, lab: str, data: Any = None) -> None:
+        with lock:
+            on_event(event, lab, data)
+
+    return emit
+
+
+# ------------------------------------------------------------------------------ list / show
+
+def list_labs() -> list[dict]:
+    """One row per lab, in course order: name, title, lesson, namespaces, checks, exclusive.
+
+    Example:
+        [row["name"] for row in list_labs()]   # ['pod', 'service', ...]
+    """
+    rows = []
+    for lab in registry.resolve("all"):
+        rows.append({"name": lab.name, "title": lab.title, "lesson": lab.lesson,
+                     "namespaces": list(lab.namespaces), "checks": len(lab.checks),
+                     "exclusive": lab.exclusive})
+    return rows
+
+
+def _describe_file(path) -> list[str]:
+    from kubetm import manifests
+
+    return [manifests.describe(d.obj) for d in manifests.load_docs(path)]
+
+
+def _lesson_line(path) -> str:
+    """The file's first ``# 강의: ...`` comment (each manifest names its course lesson), or ""."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text.startswith("#") and "강의:" in text:
+            return text.lstrip("#").strip().removeprefix("강의:").strip()
+        if text and not text.startswith("#"):
+            break
+    return ""
+
+
+def show(name: str) -> dict:
+    """Everything about one lab without touching a cluster: title, lesson, objects, steps, checks.
+
+    Example:
+        show("pod")["checks"][0]["name"]
+    """
+    lab = registry.get(name)
+    objects: list[str] = []
+    for f in lab.manifest_files():
+        objects.extend(_describe_file(f))
+    steps = {f.stem: _describe_file(f) for f in lab.step_files()}
+    lessons = [{"file": str(f.relative_to(lab.folder)), "lesson": _lesson_line(f)}
+               for f in lab.manifest_files() + lab.step_files()]
+    return {
+        "name": lab.name, "title": lab.title, "lesson": lab.lesson,
+        "namespaces": list(lab.namespaces), "folder": str(lab.folder),
+        "exclusive": lab.exclusive, "exclusive_reason": lab.exclusive_reason or None,
+        "objects": objects, "steps": steps, "lessons": [x for x in lessons if x["lesson"]],
+        "checks": [{"name": c.name, "description": c.description, "timeout": c.timeout,
+                    "implemented": not getattr(c.fn, "not_implemented", False)} for c in lab.checks],
+    }
+
+
+def render_list(rows: Sequence[dict]) -> str:
+    from kubetm.output import table
+
+    return table([(r["name"], r["title"], r["checks"], "alone" if r["exclusive"] else "")
+                  for r in rows], ["lab", "title", "checks", "run"])
+
+
+def render_show(info: dict) -> str:
+    lines = [f"{info['name']}: {info['title']}", f"  lesson: {info['lesson']}",
+             f"  namespaces: {', '.join(info['namespaces'])}", f"  manifests: {info['folder']}"]
+    if info["exclusive"]:
+        lines.append(f"  runs alone: {info['exclusive_reason']}")
+    lines.append(f"  objects ({len(info['objects'])}):")
+    lines += [f"    {o}" for o in info["objects"]]
+    if info["steps"]:
+        lines.append("  steps (applied by checks):")
+        for step, objs in info["steps"].items():
+            lines.append(f"    {step}: {', '.join(objs)}")
+    if info.get("lessons"):
+        lines.append("  lessons:")
+        lines += [f"    {x['file']}: {x['lesson']}" for x in info["lessons"]]
+    lines.append(f"  checks ({len(info['checks'])}):")
+    for c in info["checks"]:
+        todo = "" if c["implemented"] else " [not implemented]"
+        lines.append(f"    {c['name']}: {c['description']}{todo}")
+    return "\n".join(lines)
+
+
+def as_json(results: Sequence[LabResult], selection: str | Iterable[str]) -> Any:
+    """`-o json` shape: one lab named -> its dict; "all" or several -> a list of dicts."""
+    many = not isinstance(selection, str) or selection == "all"
+    if not many and len(results) == 1:
+        return results[0].to_dict()
+    return [r.to_dict() for r in results]
+
+
+# ------------------------------------------------------------------------------------ apply
+
+def _load(lab: Lab, registry_name: str | None) -> list[dict]:
+    """The lab's objects, validated; its step files are parsed too so a broken one fails now."""
+    from kubetm import manifests
+    from kubetm.errors import KubetmError
+
+    if not lab.manifest_files():
+        raise KubetmError(f"lab {lab.name}: no manifests in {lab.folder}",
+                          hint="set KUBETM_MANIFESTS to the repository's manifests/ folder")
+    objs = manifests.load(lab.folder, registry=registry_name)
+    for step in lab.step_files():
+        manifests.load_docs(step)
+    return objs
+
+
+def _course_nodes_used(objs: Iterable[Any]) -> set[str]:
+    """Course node names (k8s-node1, ...) that the objects select through kubetm.io/course-node."""
+    found: set[str] = set()
+    stack = list(objs)
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            if cur.get("key") == COURSE_NODE_LABEL and isinstance(cur.get("values"), list):
+                found.update(str(v) for v in cur["values"])
+            sel = cur.get("nodeSelector")
+            if isinstance(sel, dict) and COURSE_NODE_LABEL in sel:
+                found.add(str(sel[COURSE_NODE_LABEL]))
+            stack.extend(v for v in cur.values() if isinstance(v, (dict, list)))
+        elif isinstance(cur, list):
+            stack.extend(v for v in cur if isinstance(v, (dict, list)))
+    return found
+
+
+def apply(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None) -> list:
+    """Apply one lab's manifests (server-side apply); returns kube.apply's results.
+
+    Example:
+        for r in apply(kube, "pod"): print(r)    # pod/kubetm-lab-pod/pod-1 created
+    """
+    return _apply(kube, registry.get(name), registry_name, _serialised(on_event))
+
+
+def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
+    """Files one after another in name order (objects of one file concurrently, kube.apply).
+
+    The order is part of some lessons: PersistentVolumes exist before the claims that must pick
+    the smallest fitting one; a LimitRange exists before the pods that get its defaults.
+    """
+    from kubetm import manifests
+
+    objs = _load(lab, registry_name)
+    everything = objs + [d.obj for f in lab.step_files() for d in manifests.load_docs(f)]
+    if _course_nodes_used(everything):
+        from kubetm import nodes
+
+        nodes.ensure_course_labels(kube)
+    emit("apply", lab.name, f"{len(objs)} objects")
+    results: list = []
+    for f in lab.manifest_files():
+        results.extend(kube.apply(manifests.load(f, registry=registry_name)))
+    emit("applied", lab.name, results)
+    return results
+
+
+# ----------------------------------------------------------------------------------- verify
+
+def verify(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None,
+           cancel: threading.Event | None = None) -> LabResult:
+    """Run one lab's checks in order against the cluster; never raises for a failing check.
+
+    Raises KubetmError when the lab is not applied (its namespace does not exist).
+
+    Example:
+        result = verify(kube, "pod"); print("\\n".join(result.lines()))
+    """
+    return _verify(kube, registry.get(name), registry_name, _serialised(on_event), cancel or threading.Event())
+
+
+def _verify(kube, lab: Lab, registry_name: str | None, emit: EventFn, cancel: threading.Event) -> LabResult:
+    from kubetm.errors import KubetmError
+
+    if kube.get("Namespace", lab.namespace) is None:
+        raise KubetmError(f"lab {lab.name} is not applied (namespace {lab.namespace} not found)",
+                          hint=f"run `kubetm lab apply {lab.name}` or `kubetm lab run {lab.name}`")
+    ctx = LabContext(kube=kube, lab=lab, registry=registry_name, cancel=cancel,
+                     log=lambda msg: emit("log", lab.name, msg))
+    result = LabResult(lab.name)
+    for check in lab.checks:
+        emit("check", lab.name, check.name)
+        outcome = _timed_check(check, ctx, lab)
+        result.checks.append(outcome)
+        emit("checked", lab.name, outcome)
+    return result
+
+
+def _timed_check(check, ctx: LabContext, lab: Lab):
+    from kubetm.output import progress
+
+    with progress(f"lab {lab.name}: {check.name}"):
+        return run_check(check, ctx)
+
+
+# ----------------------------------------------------------------------------------- delete
+
+def delete(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None,
+           timeout: float = DELETE_TIMEOUT) -> list:
+    """Undo a lab: cleanup hook, namespaces, cluster-scoped objects labelled kubetm.io/lab=<lab>.
+
+    Waits until everything is gone (watch-based); returns kube.delete's results. Namespaces that
+    exist but are not kubetm's (no kubetm labels) are refused, never deleted.
+
+    Example:
+        delete(kube, "volume")   # namespace kubetm-lab-volume + the lab's PersistentVolumes
+    """
+    return _delete(kube, registry.get(name), registry_name, _serialised(on_event), timeout)
+
+
+def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: float) -> list:
+    from kubetm.errors import KubetmError, format_error
+
+    emit("delete", lab.name, None)
+    problems: list[str] = []
+    if lab.cleanup is not None:
+        try:
+            lab.cleanup(LabContext(kube=kube, lab=lab, registry=registry_name, timeout=timeout))
+        except KubetmError as e:
+            problems.append(f"cleanup: {format_error(e, prefix='')}")
+
+    targets: dict[tuple[str, str], dict] = {}
+    for ns in lab.namespaces:
+        obj = kube.get("Namespace", ns)
+        if obj is None:
+            continue
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if labels.get(LAB_LABEL) != lab.name and labels.get(MANAGED_BY_LABEL) != "kubetm":
+            raise KubetmError(f"namespace {ns} exists but was not created by kubetm (no kubetm labels)",
+                              hint="kubetm deletes only its own namespaces; delete it yourself if it is a leftover")
+        targets[("Namespace", ns)] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    for kind in CLUSTER_KINDS:
+        for obj in kube.list(kind, selector={LAB_LABEL: lab.name}):
+            obj_name = obj["metadata"]["name"]
+            targets[(kind, obj_name)] = {"apiVersion": obj.get("apiVersion") or "v1", "kind": kind,
+                                         "metadata": {"name": obj_name}}
+    results = list(kube.delete(list(targets.values()), wait=False)) if targets else []
+    gone = [r for r in results if getattr(r, "action", "") == "deleted"]
+    for r in gone:  # deletions run server-side in parallel; waiting one by one costs the longest
+        kube.watch_until(r.kind, r.name, lambda o: o is None, api_version=getattr(r, "api_version", None) or None,
+                         timeout=timeout, description=None, what=f"{r.kind.lower()}/{r.name} deleted")
+    emit("deleted", lab.name, results)
+    if problems:
+        raise KubetmError(f"lab {lab.name} deleted, but " + "; ".join(problems))
+    return results
+
+
+# -------------------------------------------------------------------------------------- run
+
+def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventFn,
+             cancel: threading.Event, cleaned: set[str] | None = None) -> LabResult:
+    """apply -> verify -> delete (unless keep); delete runs on failure and interruption too."""
+    from kubetm.errors import KubetmError, format_error
+
+    result = LabResult(lab.name)
+    try:
+        if cancel.is_set():
+            raise Cancelled(f"lab {lab.name} interrupted")
+        _apply(kube, lab, registry_name, emit)
+        result = _verify(kube, lab, registry_name, emit, cancel)
+    except Cancelled as e:
+        result.error = str(e)
+    except KubetmError as e:
+        result.error = format_error(e, prefix="")
+        emit("error", lab.name, result.error)
+    except Exception as e:  # noqa: BLE001 - one broken lab must not take the others down
+        result.error = format_error(e, prefix="")
+        emit("error", lab.name, result.error)
+    finally:
+        if not keep:
+            try:
+                _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
+                if cleaned is not None:
+                    cleaned.add(lab.name)
+            except Exception as e:  # noqa: BLE001
+                msg = "delete failed: " + format_error(e, prefix="")
+                result.error = f"{result.error}; {msg}" if result.error else msg
+                emit("error", lab.name, msg)
+    return result
+
+
+def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str | None = None,
+        workers: int = DEFAULT_WORKERS, on_event: EventFn | None = None) -> list[LabResult]:
+    """Apply, verify and delete labs ("all", one name or several); results in the order asked.
+
+    Non-exclusive labs share a pool of ``workers`` threads; exclusive labs then run one by one.
+    On Ctrl-C (or any BaseException) the labs already started are deleted unless ``keep``,
+    then the exception propagates (the CLI exits 130).
+
+    Example:
+        ok = all(r.ok for r in run(kube, ["pod", "service"]))
+    """
+    labs = registry.resolve(names)
+    for lab in labs:  # validate every manifest before the first API call
+        _load(lab, registry_name)
+    emit = _serialised(on_event)
+    if workers > 1 and sum(not lab.exclusive for lab in labs) > 1:
+        _warm_discovery(kube, labs, registry_name)
+    cancel = threading.Event()
+    results: dict[str, LabResult] = {}
+    started: list[Lab] = []
+    cleaned: set[str] = set()  # labs whose own `finally` already deleted them
+
+    def one(lab: Lab) -> None:
+        started.append(lab)
+        results[lab.name] = _run_one(kube, lab, keep, registry_name, emit, cancel, cleaned)
+
+    # Longest first (by the checks' budgets) so the pool's last lab is a short one.
+    shared = sorted((lab for lab in labs if not lab.exclusive), key=lambda lab: -sum(c.timeout for c in lab.checks))
+    alone = [lab for lab in labs if lab.exclusive]
+    try:
+        if workers > 1 and len(shared) > 1:
+            _pool(shared, one, workers, cancel)
+        else:
+            for lab in shared:
+                one(lab)
+        for lab in alone:
+            one(lab)
+    except BaseException:
+        cancel.set()
+        if not keep:
+            for lab in started:
+                if lab.name in cleaned:
+                    continue
+                try:
+                    _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
+                    cleaned.add(lab.name)
+                except Exception as e:  # noqa: BLE001
+                    emit("error", lab.name, f"delete failed: {e}")
+        raise
+    return [results[lab.name] for lab in labs]
+
+
+# Kinds checks commonly read besides the manifests' own.
+_CHECK_KINDS = (("v1", "Node"), ("v1", "Event"), ("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice"))
+
+
+def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> None:
+    """Resolve every kind once on this thread: API discovery is not thread-safe, lookups are."""
+    resolve = getattr(kube, "resource", None)
+    if resolve is None:
+        return
+    from kubetm import manifests
+
+    kinds = dict.fromkeys(_CHECK_KINDS)
+    for lab in labs:
+        for obj in _load(lab, registry_name):
+            kinds[(obj["apiVersion"], obj["kind"])] = None
+        for f in lab.step_files():
+            for d in manifests.load_docs(f):
+                kinds[(d.obj["apiVersion"], d.obj["kind"])] = None
+    for api_version, kind in kinds:
+        resolve(kind, api_version)
+
+
+def _pool(labs: Sequence[Lab], fn: Callable[[Lab], None], workers: int, cancel: threading.Event) -> None:
+    """Run ``fn`` over ``labs`` on daemon threads (an interrupted process does not wait for them)."""
+    queue = deque(labs)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        while not cancel.is_set():
+            with lock:
+                if not queue:
+                    return
+                lab = queue.popleft()
+            try:
+                fn(lab)
+            except BaseException as e:  # noqa: BLE001 - reported to the main thread
+                failures.append(e)
+                cancel.set()
+                return
+
+    threads = [threading.Thread(target=worker, name=f"kubetm-lab-{i}", daemon=True)
+               for i in range(min(workers, len(labs)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()  # interruptible by Ctrl-C in the main thread
+    if failures:
+        raise failures[0]

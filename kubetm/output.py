@@ -1,0 +1,98 @@
+"""Printing helpers: ``-o json``, one-line notes on stderr, rich progress (imported lazily).
+
+Example:
+    emit(results, output, text=lambda rs: "\n".join(str(r) for r in rs))
+    with progress("waiting for pod hello-pod Ready"):
+        kube.watch_until(...)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+from kubetm.errors import KubetmError
+
+__all__ = ["OUTPUT_FORMATS", "check_output", "emit", "to_jsonable", "note", "warn", "progress", "table"]
+
+OUTPUT_FORMATS = ("text", "json")
+
+_live_lock = threading.Lock()
+_live_active = False
+
+
+def check_output(output: str | None) -> str:
+    """Validate an ``-o`` value (``text`` or ``json``)."""
+    value = (output or "text").lower()
+    if value not in OUTPUT_FORMATS:
+        raise KubetmError(f"unknown output format {output!r}", hint="use -o json or -o text", exit_code=2)
+    return value
+
+
+def to_jsonable(data: Any) -> Any:
+    """Dataclasses / objects with to_dict() / lists of them -> plain JSON-able values."""
+    if hasattr(data, "to_dict") and callable(data.to_dict):
+        return to_jsonable(data.to_dict())
+    if isinstance(data, dict):
+        return {str(k): to_jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple, set)):
+        return [to_jsonable(v) for v in data]
+    return data
+
+
+def emit(data: Any, output: str = "text", text: Callable[[Any], str] | str | None = None) -> None:
+    """Print ``data`` as JSON (``-o json``) or as human text (``text(data)`` or ``str(data)``)."""
+    if check_output(output) == "json":
+        sys.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        rendered = text(data) if callable(text) else (text if text is not None else str(data))
+        if rendered:
+            sys.stdout.write(rendered.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """A progress/info line for humans, on stderr (keeps stdout clean for -o json)."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    note(f"warning: {message}")
+
+
+@contextmanager
+def progress(description: str) -> Iterator[None]:
+    """Show a rich spinner on stderr while the block runs (only on a terminal, one at a time)."""
+    global _live_active
+    with _live_lock:
+        busy = _live_active
+        if not busy:
+            _live_active = True
+    if busy or not sys.stderr.isatty():
+        try:
+            yield
+        finally:
+            if not busy:
+                with _live_lock:
+                    _live_active = False
+        return
+    try:
+        from rich.console import Console
+
+        with Console(stderr=True).status(description, spinner="dots"):
+            yield
+    finally:
+        with _live_lock:
+            _live_active = False
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A plain aligned text table (like kubectl get)."""
+    cells = [[str(h).upper() for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)

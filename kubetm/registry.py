@@ -1,0 +1,217 @@
+"""The local registry on localhost:5001 (container ``kubetm-registry``).
+
+A real registry: the CNCF distribution server packaged by Debian (``docker-registry``), in an
+image built from images/registry/ on the Debian base (offline: kubetm.local/debian:bookworm) with
+the host's /usr/bin/docker-registry copied in, or installed from Debian when the host lacks it.
+No container registry is needed to build it. It runs with restart=always, published on
+127.0.0.1:5001 -> 5000, stores blobs on the named volume ``kubetm-registry-data``, and joins the
+docker network ``kind`` (nodes reach it as http://kubetm-registry:5000).
+
+    >>> from kubetm import registry
+    >>> registry.ensure()              # idempotent: {"name": "kubetm-registry", "running": True, ...}
+    >>> registry.status()["catalog"]   # ['kubetm/hello', ...]
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from kubetm import images
+from kubetm.errors import KubetmError
+
+NAME = "kubetm-registry"
+PORT = 5001
+IMAGE = "kubetm.local/registry:2"
+VOLUME = "kubetm-registry-data"
+HOST_BINARY = Path("/usr/bin/docker-registry")
+CONTEXT_LABEL = "kubetm.io/context"
+
+
+def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = False) -> dict:
+    """Start the registry unless it already runs; connect it to ``network`` when that exists.
+
+    >>> ensure()["url"]        # 'localhost:5001'
+    """
+    images.require_docker()
+    info = _container(name)
+    if info is not None and (info["Config"].get("Labels") or {}).get("app.kubernetes.io/managed-by") != "kubetm":
+        raise KubetmError(f"a container named {name} exists and was not created by kubetm",
+                          hint=f"remove it (docker rm -f {name}) and retry")
+    if info is None:
+        _check_port(port)  # refuse before building anything
+    image_id = images._inspect([ensure_image(progress=progress)])[0]["Id"]
+    if info is not None and (_published_port(info) != port or info["Image"] != image_id):
+        images.docker(["rm", "--force", name], what=f"replacing {name}")  # blobs stay on the volume
+        info = None
+    created = False
+    if info is None:
+        _check_port(port)
+        images.docker(["run", "--detach", "--name", name, "--restart=always",
+                       "--label", images.MANAGED, "--label", "kubetm.io/component=registry",
+                       "--publish", f"127.0.0.1:{port}:5000", "--volume", f"{VOLUME}:/var/lib/registry", IMAGE],
+                      what=f"starting the registry container {name}")
+        created = True
+    elif not info["State"]["Running"]:
+        _check_port(port)
+        images.docker(["start", name], what=f"starting {name}")
+    _wait_up(port, name)
+    if network:
+        connect(network, name)
+    return status(port, name) | {"created": created}
+
+
+def _check_port(port: int) -> None:
+    if not images.port_free(port):
+        raise KubetmError(f"port 127.0.0.1:{port} for the local registry is already in use by {images.port_user(port)}",
+                          hint="stop it and retry")
+
+
+def connect(network: str = "kind", name: str = NAME) -> bool:
+    """Attach the registry to a docker network (idempotent). False when the network does not exist.
+
+    >>> connect("kind")   # called by cluster.up() once kind has created its network
+    """
+    if images.docker(["network", "inspect", network], check=False).returncode != 0:
+        return False
+    info = _container(name)
+    if info is None:
+        raise KubetmError(f"registry container {name} does not exist", hint="kubetm cluster up")
+    if network in (info["NetworkSettings"].get("Networks") or {}):
+        return True
+    cp = images.docker(["network", "connect", network, name], check=False)
+    if cp.returncode != 0 and "already exists" not in cp.stderr:
+        raise images._docker_error(cp.stderr, f"connecting {name} to network {network}")
+    return True
+
+
+def status(port: int = PORT, name: str = NAME) -> dict:
+    """Whether the registry runs, its networks, and its catalog (/v2/_catalog) with tags."""
+    images.require_docker()
+    info = _container(name)
+    running = bool(info and info["State"]["Running"])
+    out = {"name": name, "exists": info is not None, "running": running, "image": IMAGE,
+           "url": f"localhost:{port}", "port": port, "volume": VOLUME,
+           "networks": sorted((info or {}).get("NetworkSettings", {}).get("Networks") or {}),
+           "catalog": [], "tags": {}}
+    if running:
+        try:
+            out["catalog"] = _get(port, "/v2/_catalog?n=1000").get("repositories") or []
+            out["tags"] = {r: sorted(_get(port, f"/v2/{r}/tags/list").get("tags") or []) for r in out["catalog"]}
+        except (OSError, ValueError) as e:
+            out["error"] = f"registry does not answer on 127.0.0.1:{port}: {e}"
+    return out
+
+
+def remove(name: str = NAME, volume: bool = False) -> dict:
+    """Delete the registry container (and its storage volume with ``volume=True``)."""
+    images.require_docker()
+    existed = _container(name) is not None
+    if existed:
+        images.docker(["rm", "--force", name], what=f"removing {name}")
+    vol = False
+    if volume:
+        vol = images.docker(["volume", "rm", VOLUME], check=False).returncode == 0
+    return {"name": name, "removed": existed, "volume_removed": vol}
+
+
+def ensure_image(progress: bool = False, offline: bool | None = None) -> str:
+    """Build the registry image unless one built from the current images/registry/ exists."""
+    src = images.images_dir() / "registry"
+    digest = _context_hash(src)
+    cp = images.docker(["image", "inspect", "--format", f'{{{{index .Config.Labels "{CONTEXT_LABEL}"}}}}', IMAGE],
+                       check=False)
+    if cp.returncode == 0 and cp.stdout.strip() == digest:
+        return IMAGE
+    bases, _, _ = images.base_images({"debian"}, offline)
+    use_host = HOST_BINARY.exists()
+    for attempt in ([True, False] if use_host else [False]):
+        if _build(src, bases["debian"], digest, attempt, progress):
+            return IMAGE
+    raise KubetmError(f"building {IMAGE} failed", hint="see `docker build images/registry` output")
+
+
+def _build(src: Path, base: str, digest: str, host_binary: bool, progress: bool) -> bool:
+    """One build attempt; with host_binary the host's docker-registry is copied in, else Debian's is installed.
+
+    The Dockerfile runs `docker-registry --version`, so a binary that cannot run there fails the build.
+    """
+    with tempfile.TemporaryDirectory(prefix="kubetm-registry-") as tmp:
+        ctx = Path(tmp)
+        for f in ("Dockerfile", "config.yml"):
+            shutil.copy2(src / f, ctx / f)
+        (ctx / "bin").mkdir()
+        (ctx / "bin" / ".keep").touch()
+        if host_binary:
+            shutil.copy2(HOST_BINARY, ctx / "bin" / "docker-registry")
+        rc, out = images._stream(["build", "--build-arg", f"BASE={base}", "--label", f"{CONTEXT_LABEL}={digest}",
+                                  "--tag", IMAGE, str(ctx)], lambda line: None, env=images._classic_env())
+    if rc == 0:
+        return True
+    if host_binary:  # the copied binary did not run in the base (e.g. the host's libc is newer)
+        return False
+    raise images._docker_error(out, f"building {IMAGE} (FROM {base})")
+
+
+def _context_hash(src: Path) -> str:
+    h = hashlib.sha256()
+    for f in ("Dockerfile", "config.yml"):
+        h.update((src / f).read_bytes())
+    if HOST_BINARY.exists():
+        st = HOST_BINARY.stat()
+        h.update(f"{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _container(name: str) -> dict | None:
+    cp = images.docker(["container", "inspect", name], check=False)
+    return json.loads(cp.stdout)[0] if cp.returncode == 0 else None
+
+
+def _published_port(info: dict) -> int | None:
+    bindings = (info.get("HostConfig") or {}).get("PortBindings") or {}
+    for b in bindings.get("5000/tcp") or []:
+        if b.get("HostPort"):
+            return int(b["HostPort"])
+    return None
+
+
+def _get(port: int, path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def _wait_up(port: int, name: str, timeout: float = 30) -> None:
+    """Retry GET /v2/ (tenacity backoff) until the registry answers; fail early if it exited."""
+    from tenacity import (
+        Retrying,
+        retry_if_exception_type,
+        stop_after_delay,
+        wait_exponential,
+    )
+
+    class NotYet(Exception):
+        pass
+
+    def attempt() -> None:
+        try:
+            _get(port, "/v2/")
+        except (OSError, ValueError) as e:
+            info = _container(name)
+            if info is None or (not info["State"]["Running"] and not info["State"].get("Restarting")):
+                logs = images.docker(["logs", "--tail", "5", name], check=False)
+                raise KubetmError(f"registry container {name} exited",
+                                  hint=images.last_error_line(logs.stderr + logs.stdout)) from None
+            raise NotYet(str(e)) from None
+
+    try:
+        for a in Retrying(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(timeout),
+                          wait=wait_exponential(multiplier=0.05, max=1), reraise=True):
+            with a:
+                attempt()
+    except NotYet as e:
+        raise KubetmError(f"the registry did not answer on 127.0.0.1:{port} within {timeout:.0f} s", hint=str(e)) from None

@@ -1,0 +1,213 @@
+"""CLI parsing and main(): global options, apply/delete/deploy wiring, exit codes, lazy imports."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from kubetm import cli, deploy
+from kubetm.errors import KubetmError
+
+runner = CliRunner()
+PY = sys.executable
+
+
+@pytest.fixture
+def use_fake(monkeypatch, fake_kube):
+    """Every State.kube is the shared FakeKube; remembers the global options it was built from."""
+    seen = {}
+
+    def kube(self):
+        seen.update(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace)
+        fake_kube.namespace = self.namespace or "default"
+        return fake_kube
+
+    monkeypatch.setattr(cli.State, "kube", property(kube))
+    fake_kube.seen = seen
+    return fake_kube
+
+
+def run_main(args, capsys):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_commands():
+    r = runner.invoke(cli.app, ["--help"])
+    assert r.exit_code == 0
+    for word in ("apply", "delete", "deploy", "cluster", "image", "lab", "demo", "rollout",
+                 "--kubeconfig", "--context", "--namespace", "--debug", "--version"):
+        assert word in r.output
+
+
+def test_version(capsys):
+    code, out, _ = run_main(["--version"], capsys)
+    assert code == 0 and out.strip().startswith("kubetm ")
+
+
+def test_unknown_command_is_usage_error(capsys):
+    code, _, err = run_main(["bogus"], capsys)
+    assert code == 2 and "No such command" in err
+
+
+def test_global_options_before_command(use_fake, write_file, capsys):
+    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    code, out, err = run_main(["--kubeconfig", "/k", "--context", "ctx", "-n", "ns1", "apply", "-f", str(p)], capsys)
+    assert code == 0, err
+    assert use_fake.seen == {"kubeconfig": "/k", "context": "ctx", "namespace": "ns1"}
+    assert out.strip() == "configmap/ns1/c created"
+    assert use_fake.calls[-1] == ("apply", 1, "ns1", False)
+
+
+def test_apply_json_and_force_conflicts(use_fake, write_file, capsys):
+    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    run_main(["apply", "-f", str(p)], capsys)
+    code, out, _ = run_main(["apply", "-f", str(p), "-o", "json", "--force-conflicts"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data == [{"kind": "ConfigMap", "name": "c", "namespace": "default", "action": "unchanged", "api_version": "v1"}]
+    assert use_fake.calls[-1][-1] is True
+
+
+def test_broken_manifest_fails_before_any_api_call(use_fake, write_file, capsys):
+    p = write_file("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {a: b}\n")
+    code, out, err = run_main(["apply", "-f", str(p)], capsys)
+    assert code == 1 and out == ""
+    assert err == f"error: {p}:3: Pod needs metadata.name (a non-empty string)\n"
+    assert use_fake.calls == []
+
+
+def test_bad_output_format(use_fake, write_file, capsys):
+    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    code, _, err = run_main(["apply", "-f", str(p), "-o", "yaml"], capsys)
+    assert code == 2 and "unknown output format" in err
+
+
+def test_delete_needs_exactly_one_target(use_fake, capsys):
+    assert run_main(["delete"], capsys)[0] == 2
+    assert run_main(["delete", "hello", "-f", "x.yaml"], capsys)[0] == 2
+    code, _, err = run_main(["delete", "nothing"], capsys)
+    assert code == 2 and "unknown name 'nothing'" in err
+
+
+def test_delete_kind_name_and_file(use_fake, write_file, capsys):
+    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    run_main(["apply", "-f", str(p)], capsys)
+    code, out, _ = run_main(["delete", "-f", str(p)], capsys)
+    assert code == 0 and out.strip() == "configmap/default/c deleted"
+    code, out, _ = run_main(["delete", "po/ghost", "--no-wait", "-o", "json"], capsys)
+    assert code == 0 and json.loads(out)[0]["action"] == "not found"
+    assert use_fake.calls[-1] == ("delete", 1, None, False)
+
+
+def test_deploy_and_delete_hello(use_fake, monkeypatch, capsys):
+    monkeypatch.setattr("kubetm.nodes.host_address", lambda kube, node: "127.0.0.2")
+    monkeypatch.setattr(deploy, "http_get", lambda url: (200, "Hello Kubernetes!\n"))
+    pod = None
+
+    def ready_pod(kind, name=None, predicate=None, **kw):
+        if kind == "Pod":
+            obj = use_fake.objects[("Pod", use_fake.namespace, "hello-pod")]
+            obj = {**obj, "spec": {**obj["spec"], "nodeName": "kubetm-worker"},
+                   "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+        else:
+            obj = [{"endpoints": [{"conditions": {"ready": True}}]}]
+        assert predicate(obj)
+        return obj
+
+    use_fake.watch_until = ready_pod
+    use_fake.resource = lambda kind, api_version=None: type("R", (), {"kind": kind, "group_version": "v1"})()
+    code, out, err = run_main(["-n", "demo", "deploy", "hello"], capsys)
+    assert code == 0, err
+    assert out.splitlines() == ["pod/hello-pod created", "service/hello-svc created",
+                                "pod hello-pod Ready on node kubetm-worker", "GET http://127.0.0.2:30000/",
+                                "Hello Kubernetes!"]
+    code, out, _ = run_main(["-n", "demo", "deploy", "hello", "-o", "json"], capsys)
+    data = json.loads(out)
+    assert data["url"] == "http://127.0.0.2:30000/" and data["body"].startswith("Hello Kubernetes!")
+    assert {a["action"] for a in data["applied"]} == {"unchanged"}          # idempotent
+    labels = use_fake.objects[("Pod", "demo", "hello-pod")]["metadata"]["labels"]
+    assert labels["app"] == "hello"
+    code, out, _ = run_main(["-n", "demo", "delete", "hello"], capsys)
+    assert code == 0 and out.splitlines() == ["pod/demo/hello-pod deleted", "service/demo/hello-svc deleted"]
+    assert run_main(["deploy", "world"], capsys)[0] == 2
+
+
+def test_kubetm_error_is_one_line_and_debug_shows_traceback(monkeypatch, capsys):
+    def boom(*a, **kw):
+        raise KubetmError("cannot reach the API server at https://127.0.0.1:1: is the cluster running?",
+                          hint="try `kubetm cluster up`")
+    monkeypatch.setattr(deploy, "hello", boom)
+    code, out, err = run_main(["deploy", "hello"], capsys)
+    assert code == 1 and out == ""
+    assert err == ("error: cannot reach the API server at https://127.0.0.1:1: is the cluster running? "
+                   "(try `kubetm cluster up`)\n")
+    code, _, err = run_main(["--debug", "deploy", "hello"], capsys)
+    assert code == 1 and "Traceback" in err and err.rstrip().splitlines()[-1].startswith("error: ")
+
+
+def test_unexpected_exception_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(deploy, "hello", lambda *a, **kw: 1 / 0)
+    code, _, err = run_main(["deploy", "hello"], capsys)
+    assert code == 1 and err.count("\n") == 1 and "ZeroDivisionError" in err and "--debug" in err
+
+
+def test_keyboard_interrupt_exits_130(monkeypatch, capsys):
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(deploy, "hello", interrupted)
+    assert run_main(["deploy", "hello"], capsys)[0] == 130
+
+
+def test_missing_sub_module_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "kubetm.demos.rollout", None)  # import fails like a missing module
+    code, _, err = run_main(["rollout", "history", "web"], capsys)
+    assert code == 1 and err.startswith("error: ")
+
+
+def _subprocess(code: str, *args, **kw):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.run([PY, "-c", code, *args], capture_output=True, text=True, env=env, timeout=60, **kw)
+
+
+def test_sigterm_exits_143():
+    code = textwrap.dedent("""
+        import os, signal, sys, threading
+        from kubetm import cli
+        @cli.app.command("sleepy")
+        def sleepy():
+            threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+            threading.Event().wait(30)
+        cli.main()
+    """)
+    env = {**os.environ}
+    p = subprocess.run([PY, "-c", code, "sleepy"], capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 143, p.stderr
+    assert p.stderr.strip() == "terminated"
+
+
+def test_help_imports_no_heavy_modules():
+    env = {**os.environ, "KUBETM_NO_HELP_CACHE": "1"}   # the full Typer path, not the cached text
+    p = subprocess.run([PY, "-X", "importtime", "-m", "kubetm", "--help"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert p.returncode == 0
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in p.stderr.splitlines() if "|" in line}
+    assert not imported & {"kubernetes", "rich", "yaml", "tenacity", "matplotlib", "urllib3"}, imported
+
+
+def test_cached_help_is_identical_to_typer_help(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "COLUMNS": "100"}
+    first = subprocess.run([PY, "-m", "kubetm", "--help"], capture_output=True, text=True, timeout=60, env=env)
+    cached = list((tmp_path / "kubetm").glob("help-*.txt"))
+    assert len(cached) == 1
+    second = subprocess.run([PY, "-X", "importtime", "-m", "kubetm", "-h"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout == cached[0].read_text()
+    assert "typer" not in second.stderr          # served without importing Typer
