@@ -12,10 +12,11 @@ declare -A PUBLIC=([hello]=node:20-slim [app]=node:20-slim [ports]=node:20-slim 
 docker info >/dev/null 2>&1 || { echo "error: Docker is not running: start it (or run hack/docker-up.sh)" >&2; exit 1; }
 size() { docker image inspect -f '{{.Size}}' "$1" 2>/dev/null || echo ""; }
 layers() { docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' "$1" 2>/dev/null || true; }
+kb() { awk -v b="$1" 'BEGIN { printf "%.1f kB", b / 1e3 }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 
 printf '%-34s %10s  %-30s %10s  %s\n' IMAGE SIZE BASE ADDED "FROM public base"
-total=0; own=0; built=0; declare -A bases=(); compared=0; ours_cmp=0; theirs_cmp=0; skipped=()
+total=0; own=0; built=0; declare -A bases=(); compared=0; ours_cmp=0; theirs_cmp=0; declare -A skipped=()
 for it in "${IMAGES[@]}"; do
   name=${it%%:*}; tag=${it#*:}; ref="$REG/kubetm/$it"
   s=$(size "$ref")
@@ -35,20 +36,21 @@ for it in "${IMAGES[@]}"; do
     bench="kubetm-bench/$name:$tag"
     args=(--build-arg "BASE=$public" -t "$bench")
     [ "$name" = app ] && args+=(--build-arg "VERSION=$tag")
-    DOCKER_BUILDKIT=0 docker build -q "${args[@]}" "$here/images/$name" >/dev/null
+    out=$(DOCKER_BUILDKIT=0 docker build -q "${args[@]}" "$here/images/$name" 2>&1) || { echo "$out" >&2; exit 1; }
     ps=$(size "$bench"); cmp=$(mb "$ps"); compared=$((compared + 1))
     ours_cmp=$((ours_cmp + s)); theirs_cmp=$((theirs_cmp + ps))
   else
-    skipped+=("$name:$tag vs $public")
+    skipped[$public]="${skipped[$public]:-}${skipped[$public]:+, }$name:$tag"
   fi
-  printf '%-34s %10s  %-30s %10s  %s\n' "$ref" "$(mb "$s")" "$base" "$(mb $((s - bs)))" "$cmp"
+  printf '%-34s %10s  %-30s %10s  %s\n' "$ref" "$(mb "$s")" "$base" "$(kb $((s - bs)))" "$cmp"
 done
 shared=0; for b in "${!bases[@]}"; do shared=$((shared + bases[$b])); done
-for s in "${skipped[@]+"${skipped[@]}"}"; do
-  echo "skipped: $s (the public base is not present locally and no registry is reachable to pull it)"
+for p in "${!skipped[@]}"; do
+  echo "skipped: comparison with $p for ${skipped[$p]} ($p is not present locally; pull it to compare)"
 done
 if [ "$compared" -gt 0 ]; then
   echo "compared $compared image(s): ours $(mb $ours_cmp) vs the same Dockerfiles FROM public bases $(mb $theirs_cmp)"
 fi
 [ "$total" -gt 0 ] || { echo "summary: no course image is built (kubetm image build all)"; exit 1; }
-echo "summary: $(mb $((shared + own))) on disk for $built course image(s) ($(mb $own) of our own layers on ${#bases[@]} shared base(s) of $(mb $shared); sizes add up to $(mb $total))"
+vs=""; [ "$compared" -gt 0 ] && vs="; $compared built FROM public bases: $(mb $theirs_cmp) vs ours $(mb $ours_cmp)"
+echo "summary: $(mb $((shared + own))) on disk for $built course image(s) ($(kb $own) of our own layers on ${#bases[@]} shared base(s) of $(mb $shared); sizes add up to $(mb $total)$vs)"

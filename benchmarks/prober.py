@@ -7,7 +7,8 @@ Runs a /version test server (http.server, 127.0.0.1 only) in a separate process,
 Prober overhead = schedule lag: how much later than its open-loop slot a request left
 (t0 + i/rate). Also shown: achieved rate, latency, and client CPU per request.
 Pass: achieved >= 97% of the rate, no failures, median over runs of the lag p99 <= 5 ms.
-On a machine busy with other work the wake-up jitter alone can exceed 5 ms: compare with (2).
+On a machine busy with other work the wake-up jitter alone can exceed 5 ms: compare with (2), or
+isolate the benchmark from the other load with real-time priority: `chrt -f 5 python benchmarks/prober.py`.
 
     python benchmarks/prober.py --rate 100 --seconds 5 --repeats 3
 The last line is the summary.

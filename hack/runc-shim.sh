@@ -1,20 +1,31 @@
 #!/bin/sh
-# kubetm runc shim: drops capabilities this machine cannot grant from an OCI spec, then runs runc.
+# kubetm runc shim: removes from an OCI spec what this machine cannot grant, then runs runc.
 #
 # Some sandboxes (CI machines, nested containers) run Docker with a capability bounding set that
-# lacks CAP_SYS_RESOURCE. `docker run --privileged` (which kind uses for every node) asks runc for
-# all capabilities and fails with "unable to apply caps: operation not permitted". This shim is
-# registered as dockerd's default runtime by hack/docker-up.sh only on such machines. It edits
-# the bundle's config.json (create/run) or the --process file (exec) and execs the real runc.
-# POSIX sh + sed, so it also runs inside a kind node, which has no Python.
+# lacks CAP_SYS_RESOURCE. Two things then fail inside runc:
+#  - `docker run --privileged` (kind runs every node so) asks for all capabilities: "unable to
+#    apply caps: operation not permitted";
+#  - a negative oom_score_adj (kubelet gives pod sandboxes -998, Guaranteed pods -997) needs
+#    CAP_SYS_RESOURCE: runc init dies with "can't get final child's PID from pipe: EOF".
+# On such machines hack/docker-up.sh registers this shim as dockerd's default runtime, and the
+# offline kind node image makes it the BinaryName of containerd's runc runtime. It edits the
+# bundle's config.json (create/run) or the --process file (exec) and execs the real runc. Where
+# the capability is present it changes nothing. POSIX sh + sed: a kind node has no Python.
 RUNC=${KUBETM_REAL_RUNC:-runc}
 DROP=${KUBETM_DROP_CAPS:-CAP_SYS_RESOURCE}
 
-strip_caps() { # FILE: remove each dropped capability from the compact JSON docker writes
+# CAP_SYS_RESOURCE is bit 24 of the bounding set; with it, there is nothing to do.
+capbnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
+if [ -n "$capbnd" ] && [ $(( 0x$capbnd >> 24 & 1 )) -eq 1 ] && [ -z "${KUBETM_SHIM_FORCE:-}" ]; then
+  exec "$RUNC" "$@"
+fi
+
+strip_caps() { # FILE: drop the capabilities and clamp a negative oom_score_adj (compact JSON)
   [ -f "$1" ] || return 0
   for cap in $DROP; do
     sed -i -e "s/\"$cap\",//g" -e "s/,\"$cap\"//g" -e "s/\"$cap\"//g" "$1"
   done
+  sed -i -E 's/"oomScoreAdj":[[:space:]]*-[0-9]+/"oomScoreAdj":0/g' "$1"
 }
 
 cmd="" bundle="" process="" prev=""

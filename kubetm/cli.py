@@ -26,12 +26,15 @@ Progress for humans goes to stderr (kubetm.output.note), never stdout (-o json m
     as_json(results, selection) -> dict | list
   kubetm/demos/__init__.py (demos engineer)
     list_demos() -> list[dict]
-    run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None) -> dict
-    delete(kube, strategy: str) -> dict
+    run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **knobs) -> dict
+    compare(kube, *, registry: str, keep=False, plot=None, **knobs) -> {"runs": [...]}
+    delete(kube, strategy: str) -> dict; render(result) -> str; render_list(rows) -> str
+      knobs: replicas, from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration
   kubetm/demos/rollout.py (demos engineer)
     status(kube, deployment: str, *, timeout: float = 180) -> dict
     history(kube, deployment: str) -> list[dict]
     undo(kube, deployment: str, *, to_revision: int | None = None) -> dict
+    render_status(dict) / render_history(list) / render_undo(dict) -> str
 A dict result that holds "passed": False makes the command exit 4 (check failed).
 """
 
@@ -390,18 +393,70 @@ def lab_run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab 
 @demo_app.command("list")
 def demo_list(output: str = OutputOpt) -> None:
     """List the deployment strategy demos."""
-    _print(_module("kubetm.demos").list_demos(), output, text=_dict_text)
+    demos = _module("kubetm.demos")
+    _print(demos.list_demos(), output, text=demos.render_list)
+
+
+_ReplicasOpt = typer.Option(None, "--replicas", help="Pods of the Deployment (default 2).")
+_FromOpt = typer.Option(None, "--from", help="Image tag before the update (default v1).")
+_ToOpt = typer.Option(None, "--to", help="Image tag after the update (default v2).")
+_SurgeOpt = typer.Option(None, "--max-surge", help="rolling-update: extra pods allowed, N or N% (default 1).")
+_UnavailOpt = typer.Option(None, "--max-unavailable", help="rolling-update: pods that may be missing, N or N% (default 0).")
+_MinReadyOpt = typer.Option(None, "--min-ready-seconds", help="Seconds a new pod must be Ready to count as available (default 10).")
+_RateOpt = typer.Option(None, "--rate", help="Prober requests per second (default 20).")
+_DurationOpt = typer.Option(None, "--duration", help="Seconds to keep probing after the rollout finished (default 2).")
+_KeepOpt = typer.Option(False, "--keep", help="Keep the demo's namespace and objects.")
+_PlotOpt = typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg).")
+
+
+def _demo(ctx: typer.Context, strategy: str, output: str, keep: bool, plot: Optional[str], **knobs: Any) -> None:
+    from kubetm.output import check_output
+
+    check_output(output)
+    st = _state(ctx)
+    demos = _module("kubetm.demos")
+    options = {k: v for k, v in knobs.items() if v is not None}
+    if strategy == "compare":
+        result = demos.compare(st.kube, registry=st.registry, keep=keep, plot=plot, **options)
+    else:
+        result = demos.run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot, **options)
+    _print(result, output, text=demos.render)
+
+
+def _demo_command(strategy: str, doc: str):
+    def command(ctx: typer.Context, replicas: Optional[int] = _ReplicasOpt, from_tag: Optional[str] = _FromOpt,
+                to_tag: Optional[str] = _ToOpt, max_surge: Optional[str] = _SurgeOpt,
+                max_unavailable: Optional[str] = _UnavailOpt, min_ready_seconds: Optional[int] = _MinReadyOpt,
+                rate: Optional[float] = _RateOpt, duration: Optional[float] = _DurationOpt,
+                keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt) -> None:
+        _demo(ctx, strategy, output, keep, plot, replicas=replicas, from_tag=from_tag, to_tag=to_tag,
+              max_surge=max_surge, max_unavailable=max_unavailable, min_ready_seconds=min_ready_seconds,
+              rate=rate, duration=duration)
+    command.__doc__ = doc
+    command.__name__ = f"demo_{strategy.replace('-', '_')}"
+    return command
+
+
+for _name, _doc in (
+    ("recreate", "Recreate v1 -> v2 under traffic: downtime, no overlap (NodePort 30003)."),
+    ("rolling-update", "RollingUpdate v1 -> v2 under traffic: no failures, overlap (NodePort 30004)."),
+    ("blue-green", "Blue/Green: switch the Service selector v1 -> v2: no failures, no overlap (NodePort 30005)."),
+    ("compare", "recreate and rolling-update back to back, side by side (-o json: {\"runs\": [...]})."),
+):
+    demo_app.command(_name)(_demo_command(_name, _doc))
 
 
 @demo_app.command("run")
-def demo_run(ctx: typer.Context, strategy: str = typer.Argument(...),
-             keep: bool = typer.Option(False, "--keep"),
-             plot: Optional[str] = typer.Option(None, "--plot", help="Write a timeline plot (PNG) here."),
-             output: str = OutputOpt) -> None:
-    """Run a strategy demo with a traffic prober and print the timeline."""
-    st = _state(ctx)
-    _print(_module("kubetm.demos").run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot),
-           output, text=_dict_text)
+def demo_run(ctx: typer.Context, strategy: str = typer.Argument(..., help="recreate, rolling-update, blue-green or compare."),
+             replicas: Optional[int] = _ReplicasOpt, from_tag: Optional[str] = _FromOpt,
+             to_tag: Optional[str] = _ToOpt, max_surge: Optional[str] = _SurgeOpt,
+             max_unavailable: Optional[str] = _UnavailOpt, min_ready_seconds: Optional[int] = _MinReadyOpt,
+             rate: Optional[float] = _RateOpt, duration: Optional[float] = _DurationOpt,
+             keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt) -> None:
+    """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
+    _demo(ctx, strategy.strip().lower(), output, keep, plot, replicas=replicas, from_tag=from_tag, to_tag=to_tag,
+          max_surge=max_surge, max_unavailable=max_unavailable, min_ready_seconds=min_ready_seconds,
+          rate=rate, duration=duration)
 
 
 @demo_app.command("delete")
@@ -415,22 +470,24 @@ def demo_delete(ctx: typer.Context, strategy: str = typer.Argument(...), output:
 def rollout_status(ctx: typer.Context, deployment: str = typer.Argument(...),
                    timeout: float = typer.Option(180, "--timeout"), output: str = OutputOpt) -> None:
     """Wait until a Deployment's rollout finished."""
-    _print(_module("kubetm.demos.rollout").status(_state(ctx).kube, deployment, timeout=timeout),
-           output, text=_dict_text)
+    rollout = _module("kubetm.demos.rollout")
+    _print(rollout.status(_state(ctx).kube, deployment, timeout=timeout), output, text=rollout.render_status)
 
 
 @rollout_app.command("history")
 def rollout_history(ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt) -> None:
-    """Show a Deployment's revisions."""
-    _print(_module("kubetm.demos.rollout").history(_state(ctx).kube, deployment), output, text=_dict_text)
+    """Show a Deployment's revisions (its ReplicaSets), like kubectl rollout history."""
+    rollout = _module("kubetm.demos.rollout")
+    _print(rollout.history(_state(ctx).kube, deployment), output, text=rollout.render_history)
 
 
 @rollout_app.command("undo")
 def rollout_undo(ctx: typer.Context, deployment: str = typer.Argument(...),
-                 to_revision: Optional[int] = typer.Option(None, "--to-revision"), output: str = OutputOpt) -> None:
-    """Roll a Deployment back (to the previous or a given revision)."""
-    _print(_module("kubetm.demos.rollout").undo(_state(ctx).kube, deployment, to_revision=to_revision),
-           output, text=_dict_text)
+                 to_revision: Optional[int] = typer.Option(None, "--to-revision", help="Revision to go back to (default: the previous one)."),
+                 output: str = OutputOpt) -> None:
+    """Roll a Deployment back (to the previous or a given revision), like kubectl rollout undo."""
+    rollout = _module("kubetm.demos.rollout")
+    _print(rollout.undo(_state(ctx).kube, deployment, to_revision=to_revision), output, text=rollout.render_undo)
 
 
 # ---------------------------------------------------------------------------------- main()

@@ -402,7 +402,8 @@ def _push_error(output: str, target: str, registry: str) -> KubetmError:
     line = last_error_line(output)
     if re.search(r"connection refused|no such host|i/o timeout|dial tcp", line, re.IGNORECASE):
         return KubetmError(f"pushing {target} failed: registry {registry} is not reachable",
-                           hint="`kubetm cluster up` starts the local registry on localhost:5001")
+                           hint="`kubetm cluster up` starts the local registry on localhost:5001"
+                           if registry == DEFAULT_REGISTRY else f"check that {registry} is up and reachable")
     if re.search(r"unauthorized|denied|authentication required", line, re.IGNORECASE):
         return KubetmError(f"pushing {target} was refused by {registry}",
                            hint=f"log in with `docker login {registry}` (kubetm never takes credentials)")

@@ -613,12 +613,18 @@ class Kube:
 
     # ----------------------------------------------------------------------------- delete
     def delete(self, target: str | dict | Sequence[dict], namespace: str | None = None,
-               wait: bool = True, timeout: float = 180, description: str | None = None) -> list[DeleteResult]:
+               wait: bool = True, timeout: float = 180, description: str | None = None,
+               propagation: str = "Foreground") -> list[DeleteResult]:
         """Delete objects (dicts from manifests, or ``"kind/name"``) with foreground propagation.
 
         With ``wait`` it watches until every object is gone. Missing objects are reported as
         "not found", not as errors. Deletes run in reverse apply order (Namespaces last).
+        ``propagation`` is the API's propagationPolicy: "Foreground" (default), "Background", or
+        "Orphan" (dependents stay, their ownerReferences removed: ``kubectl delete --cascade=orphan``).
         """
+        if propagation not in ("Foreground", "Background", "Orphan"):
+            raise KubetmError(f"unknown propagation policy {propagation!r}",
+                              hint="use Foreground, Background or Orphan")
         from concurrent.futures import ThreadPoolExecutor
 
         if isinstance(target, str):
@@ -637,7 +643,7 @@ class Kube:
             planned.append((res, o["metadata"]["name"], ns))
         results: list[DeleteResult] = []
         with ThreadPoolExecutor(max_workers=max(1, min(APPLY_WORKERS, len(planned)))) as pool:
-            for res, name, ns, found in pool.map(lambda p: (*p, self._delete_one(*p)), planned):
+            for res, name, ns, found in pool.map(lambda p: (*p, self._delete_one(*p, propagation)), planned):
                 results.append(DeleteResult(res.kind, name, ns, "deleted" if found else "not found",
                                             res.group_version))
         if wait:
@@ -656,9 +662,9 @@ class Kube:
                             f.result()
         return results
 
-    def _delete_one(self, res, name, ns) -> bool:
+    def _delete_one(self, res, name, ns, propagation: str = "Foreground") -> bool:
         try:
-            self.call(res.delete, name=name, namespace=ns, propagation_policy="Foreground",
+            self.call(res.delete, name=name, namespace=ns, propagation_policy=propagation,
                       what=f"delete {_describe(res.kind, name, ns)}", _request_timeout=REQUEST_TIMEOUT)
             return True
         except KubetmError as e:

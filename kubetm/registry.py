@@ -32,7 +32,7 @@ HOST_BINARY = Path("/usr/bin/docker-registry")
 CONTEXT_LABEL = "kubetm.io/context"
 
 
-def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = False) -> dict:
+def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = True) -> dict:
     """Start the registry unless it already runs; connect it to ``network`` when that exists.
 
     >>> ensure()["url"]        # 'localhost:5001'
@@ -128,14 +128,18 @@ def ensure_image(progress: bool = False, offline: bool | None = None) -> str:
     if cp.returncode == 0 and cp.stdout.strip() == digest:
         return IMAGE
     bases, _, _ = images.base_images({"debian"}, offline)
+    if progress:
+        from kubetm.output import note
+
+        note(f"building the local registry image {IMAGE} (FROM {bases['debian']})")
     use_host = HOST_BINARY.exists()
     for attempt in ([True, False] if use_host else [False]):
-        if _build(src, bases["debian"], digest, attempt, progress):
+        if _build(src, bases["debian"], digest, attempt):
             return IMAGE
     raise KubetmError(f"building {IMAGE} failed", hint="see `docker build images/registry` output")
 
 
-def _build(src: Path, base: str, digest: str, host_binary: bool, progress: bool) -> bool:
+def _build(src: Path, base: str, digest: str, host_binary: bool) -> bool:
     """One build attempt; with host_binary the host's docker-registry is copied in, else Debian's is installed.
 
     The Dockerfile runs `docker-registry --version`, so a binary that cannot run there fails the build.

@@ -20,6 +20,7 @@ storage_manifest() { # local-path-provisioner's own deploy manifest, pointed at 
     "$R/local-path-provisioner:$LOCAL_PATH_VERSION" "$R/local-path-helper:$DEBIAN_SUITE"
 }
 
+id=""
 main() {
   "$OFFLINE_DIR/build-go.sh"
   "$OFFLINE_DIR/base-images.sh" debian kind-base
@@ -31,7 +32,7 @@ main() {
   "$OFFLINE_DIR/component-images.sh"
   storage_manifest >"$WORK/default-storage.yaml"
 
-  local id="kubetm-node-build-$$"
+  id="kubetm-node-build-$$"
   docker rm -f "$id" >/dev/null 2>&1 || true
   trap 'docker rm -f -v "$id" >/dev/null 2>&1 || true' EXIT
   log "assembling $NODE_IMAGE in container $id"
@@ -43,6 +44,7 @@ main() {
   docker cp "$files/kind/." "$id:/kind/"
   docker cp "$files/etc/." "$id:/etc/"
   docker cp "$OFFLINE_DIR/node-setup.sh" "$id:/kind/node-setup.sh"
+  docker cp "$REPO_ROOT/hack/runc-shim.sh" "$id:/usr/local/sbin/kubetm-runc"
   for b in kubelet kubeadm kubectl crictl; do docker cp "$BIN/$b" "$id:/usr/bin/$b"; done
   docker exec "$id" bash /kind/node-setup.sh "$K8S_VERSION" "$R/pause:$PAUSE_VERSION"
   docker cp "$OFFLINE_DIR/manifests/default-cni.yaml" "$id:/kind/manifests/default-cni.yaml"
@@ -53,10 +55,13 @@ main() {
     docker exec -i "$id" ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned \
       --all-platforms --no-unpack --digests - <"$t" >/dev/null
   done
-  docker exec "$id" ctr --namespace=k8s.io images list -q | grep -v '^sha256:' | sort >"$WORK/node-images.txt"
+  docker exec "$id" ctr --namespace=k8s.io images list -q | grep -v -e '^sha256:' -e '^import-' | sort >"$WORK/node-images.txt"
   docker exec "$id" bash -c 'pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || exit 0; sleep 0.2; done'
   docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
-    --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' "$id" "$NODE_IMAGE" >/dev/null
+    --change 'ENV container=docker' "$id" "$NODE_IMAGE-commit" >/dev/null
+  # systemd stops on SIGRTMIN+3; older engines cannot set STOPSIGNAL through `commit --change`
+  printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$NODE_IMAGE-commit" | DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" - >/dev/null
+  docker rmi "$NODE_IMAGE-commit" >/dev/null
   stamp_set node-image "$key"
   log "built $NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')) with images:"
   sed 's/^/    /' "$WORK/node-images.txt" >&2

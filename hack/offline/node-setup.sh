@@ -28,5 +28,11 @@ ctr oci spec \
   | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
   | jq 'del(.process.rlimits)' >/etc/containerd/cri-base.json
 
+# pods run through the kubetm runc shim: on machines without CAP_SYS_RESOURCE it drops what
+# runc cannot grant (negative oom_score_adj of sandboxes, that capability); elsewhere a no-op
+chmod 755 /usr/local/sbin/kubetm-runc
+sed -i 's|^\(\s*\)SystemdCgroup = true|\1SystemdCgroup = true\n\1BinaryName = "/usr/local/sbin/kubetm-runc"|' /etc/containerd/config.toml
+grep -q 'BinaryName = "/usr/local/sbin/kubetm-runc"' /etc/containerd/config.toml
+
 printf '%s' "$k8s_version" >/kind/version
 rm -rf /var/lib/apt/lists/* /tmp/* 2>/dev/null || true

@@ -23,9 +23,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
@@ -56,7 +56,7 @@ func runDaemon(confDir string, resync time.Duration) error {
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(config)
+	client, err := corev1client.NewForConfig(config)
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -71,13 +71,15 @@ func runDaemon(confDir string, resync time.Duration) error {
 		default: // a sync is already pending; it will see this change too
 		}
 	}
-	factory := informers.NewSharedInformerFactory(client, resync)
-	nodeInformer := factory.Core().V1().Nodes()
-	if _, err := nodeInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	// One informer on Nodes; every event (and the periodic resync) only requests a full sync.
+	lw := cache.NewListWatchFromClient(client.RESTClient(), "nodes", metav1.NamespaceAll, fields.Everything())
+	informer := cache.NewSharedIndexInformer(lw, &corev1.Node{}, resync, cache.Indexers{})
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if n, ok := obj.(*corev1.Node); ok {
-				info, _ := nodeInfoFrom(n)
+				info, bad := nodeInfoFrom(n)
 				log.Printf("node %s: podCIDRs %v, InternalIPs %v", n.Name, info.PodCIDRs, info.InternalIPs)
+				logBad(bad)
 			}
 			kick()
 		},
@@ -86,9 +88,10 @@ func runDaemon(confDir string, resync time.Duration) error {
 			n, ok2 := newObj.(*corev1.Node)
 			if ok1 && ok2 {
 				oi, _ := nodeInfoFrom(o)
-				ni, _ := nodeInfoFrom(n)
+				ni, bad := nodeInfoFrom(n)
 				if !sameNetworkView(oi, ni) {
 					log.Printf("node %s changed: podCIDRs %v, InternalIPs %v", n.Name, ni.PodCIDRs, ni.InternalIPs)
+					logBad(bad)
 				}
 			}
 			kick() // also the periodic resync: re-check routes, config and rules
@@ -104,12 +107,11 @@ func runDaemon(confDir string, resync time.Duration) error {
 	}); err != nil {
 		return fmt.Errorf("node informer: %w", err)
 	}
-	factory.Start(ctx.Done())
+	go informer.RunWithContext(ctx)
 	log.Printf("kubetm-net %s on node %s: waiting for the node list", version, s.nodeName)
-	if !cache.WaitForCacheSync(ctx.Done(), nodeInformer.Informer().HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return fmt.Errorf("node informer did not sync")
 	}
-	lister := nodeInformer.Lister()
 	kick()
 	for {
 		select {
@@ -118,14 +120,22 @@ func runDaemon(confDir string, resync time.Duration) error {
 			return nil
 		case <-trigger:
 		}
-		nodes, err := lister.List(labels.Everything())
-		if err == nil {
-			err = s.sync(nodes)
+		var nodes []*corev1.Node
+		for _, obj := range informer.GetStore().List() {
+			if n, ok := obj.(*corev1.Node); ok {
+				nodes = append(nodes, n)
+			}
 		}
-		if err != nil {
+		if err := s.sync(nodes); err != nil {
 			log.Printf("sync failed, retrying in 5s: %v", err)
 			time.AfterFunc(5*time.Second, kick)
 		}
+	}
+}
+
+func logBad(errs []error) {
+	for _, err := range errs {
+		log.Printf("ignoring %v", err)
 	}
 }
 

@@ -52,7 +52,8 @@ func hostNet(ip net.IP) *net.IPNet {
 	return &net.IPNet{IP: ip.To16(), Mask: net.CIDRMask(128, 128)}
 }
 
-// minimalCIDRs removes duplicates and CIDRs contained in another one, and sorts the rest.
+// minimalCIDRs removes duplicates and CIDRs contained in another one, and sorts the rest
+// (IPv4 first, then by address and prefix length).
 func minimalCIDRs(in []*net.IPNet) []*net.IPNet {
 	var out []*net.IPNet
 	for i, a := range in {
@@ -77,6 +78,9 @@ func minimalCIDRs(in []*net.IPNet) []*net.IPNet {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
+		if vi, vj := isV4(out[i].IP), isV4(out[j].IP); vi != vj {
+			return vi // IPv4 first
+		}
 		if c := bytes.Compare(out[i].IP.To16(), out[j].IP.To16()); c != 0 {
 			return c < 0
 		}

@@ -19,7 +19,7 @@ type syncer struct {
 	confDir    string
 	ipt        runner
 
-	mtu       int
+	mtu           int
 	waitingLogged bool // "waiting for podCIDR" already logged
 }
 
@@ -28,8 +28,7 @@ func (s *syncer) sync(nodes []*corev1.Node) error {
 	var infos []nodeInfo
 	var self *nodeInfo
 	for _, n := range nodes {
-		info, bad := nodeInfoFrom(n)
-		errs = append(errs, bad...)
+		info, _ := nodeInfoFrom(n) // bad values are logged by the event handlers, not retried
 		infos = append(infos, info)
 	}
 	for i := range infos {

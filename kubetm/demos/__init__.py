@@ -1,9 +1,96 @@
 """Deployment strategy demos: traffic prober, timeline summary, live view and plot.
 
-- prober.py   `Prober`: open-loop GET traffic in background threads -> `Sample`s
-- timeline.py `summarize()`: samples -> summary dict (downtime, overlap, ...); `render_table()`
-- live.py     `LiveView`: rich live panel fed with samples while a rollout runs
-- plot.py     `plot_runs()`: version served against time, one subplot per run (matplotlib)
+- strategies.py recreate / rolling-update / blue-green runs on the cluster (`run_demo`), option
+                validation, the demo objects (manifests/demo/<strategy>.yaml + knobs)
+- rollout.py    `kubetm rollout status|history|undo` with kubectl's semantics, through the API
+- prober.py     `Prober`: open-loop GET traffic in background threads -> `Sample`s
+- timeline.py   `summarize()`: samples -> summary dict (downtime, overlap, ...); `render_table()`
+- live.py       `LiveView`: rich live panel fed with samples while a rollout runs
+- plot.py       `plot_runs()`: version served against time, one subplot per run (matplotlib)
 
-Keep this module free of imports: `kubetm --help` must stay fast.
+The CLI calls `list_demos`, `run`, `compare`, `delete` below.
+
+    summary = run(kube, "rolling-update", registry="localhost:5001", rate=40)
+    both = compare(kube, registry="localhost:5001", plot="strategies.png")   # {"runs": [...]}
+
+Keep this module free of imports at top level: `kubetm --help` must stay fast.
 """
+
+COMPARED = ("recreate", "rolling-update")
+
+
+def list_demos() -> list[dict]:
+    """The demos: name, namespace, NodePort, lesson (and `compare`)."""
+    from kubetm.demos.strategies import STRATEGIES
+
+    rows = [{"name": s.name, "namespace": s.namespace, "node_port": s.node_port, "lesson": s.lesson}
+            for s in STRATEGIES.values()]
+    rows.append({"name": "compare", "namespace": ", ".join(STRATEGIES[n].namespace for n in COMPARED),
+                 "node_port": None, "lesson": "recreate and rolling-update back to back, side by side"})
+    return rows
+
+
+def render_list(rows: list[dict]) -> str:
+    from kubetm.output import table
+
+    return table([(r["name"], r["namespace"], r["node_port"] or "-", r["lesson"]) for r in rows],
+                 ["demo", "namespace", "nodeport", "lesson"])
+
+
+def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+    """Run one strategy demo; ``options`` are the knobs of `strategies.validate_options` (replicas,
+    from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration).
+
+    Everything is validated before the first API call. Returns the summary dict (strategy,
+    requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, rollout_seconds,
+    ..., timeline).
+    """
+    from kubetm.demos import strategies
+
+    s = strategies.strategy_of(strategy)
+    opts = strategies.validate_options(s.name, **options)
+    plot = strategies.validate_plot(plot)
+    summary = strategies.run_demo(kube, s.name, opts, registry=registry, keep=keep)
+    if plot:
+        from kubetm.demos.plot import plot_runs
+
+        summary = {**summary, "plot": str(plot_runs([summary], plot))}
+    return summary
+
+
+def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+    """recreate, then rolling-update, with the same knobs; ``{"runs": [recreate, rolling-update]}``.
+
+    --max-surge / --max-unavailable apply to the rolling-update run only.
+    """
+    from kubetm.demos import strategies
+
+    rolling_only = {k: options.pop(k) for k in ("max_surge", "max_unavailable") if k in options}
+    per_run = {
+        "recreate": strategies.validate_options("recreate", **options),
+        "rolling-update": strategies.validate_options("rolling-update", **options, **rolling_only),
+    }
+    plot = strategies.validate_plot(plot)
+    runs = [strategies.run_demo(kube, name, opts, registry=registry, keep=keep) for name, opts in per_run.items()]
+    result: dict = {"runs": runs}
+    if plot:
+        from kubetm.demos.plot import plot_runs
+
+        result["plot"] = str(plot_runs(runs, plot))
+    return result
+
+
+def delete(kube, strategy: str) -> dict:
+    """Delete a demo's namespace (``compare``: both of its namespaces)."""
+    from kubetm.demos import strategies
+
+    if strategy.strip().lower() == "compare":
+        return {"deleted": [strategies.delete_demo(kube, name) for name in COMPARED]}
+    return strategies.delete_demo(kube, strategy)
+
+
+def render(result: dict) -> str:
+    """Human text for a `run` or `compare` result."""
+    from kubetm.demos import strategies
+
+    return strategies.render_compare(result) if "runs" in result else strategies.render_run(result)

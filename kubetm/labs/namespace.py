@@ -1,30 +1,171 @@
 """Lab `namespace` — Namespace, ResourceQuota, LimitRange.
 
 manifests/namespace/: kubetm-lab-namespace (pod-1 app, svc-1), kubetm-lab-namespace-2 (pod-1 client),
-kubetm-lab-namespace-3 (lr-1, rq-1, pod-default); steps/pod-over-{quota,max,ratio}.yaml.
+kubetm-lab-namespace-3 (lr-1, rq-1, pod-default), kubetm-lab-namespace-4 (rq-2 alone);
+steps/pod-over-{quota,max,ratio}.yaml, steps/pod-no-resources.yaml (namespace-4) and
+steps/namespace-delete.yaml (kubetm-lab-namespace-5, deleted by its check).
 """
 
-from kubetm.labs.base import Check, Lab, not_implemented
+from __future__ import annotations
+
+import time
+
+from kubetm.labs.base import Check, Lab
+from kubetm.labs.observe import (
+    SERVICE_NAME_LABEL,
+    api_refusal,
+    exec_ok,
+    quantity_bytes,
+    ready_pod,
+    short,
+    wait_endpoints,
+)
+
+NS1, NS2, NS3, NS4, NS5 = (f"kubetm-lab-namespace{s}" for s in ("", "-2", "-3", "-4", "-5"))
+
+
+def same_name_two_namespaces(ctx) -> tuple[bool, str]:
+    """pod-1 exists in two namespaces: two different pods (uids, images) with the same name."""
+    found = []
+    for ns in (NS1, NS2):
+        pod = ready_pod(ctx, "pod-1", namespace=ns)
+        image = pod["spec"]["containers"][0]["image"].rsplit("/", 1)[-1]
+        found.append((ns, pod["metadata"]["uid"], image))
+    ok = found[0][1] != found[1][1]
+    return ok, " and ".join(f"{ns}/pod-1 (uid {uid[:8]}, {image})" for ns, uid, image in found) + \
+        (": two different pods with one name" if ok else ": the same pod?")
+
+
+def service_selects_own_namespace(ctx) -> tuple[bool, str]:
+    """svc-1 (selector app=pod) holds only its own namespace's pod-1, though the other carries app=pod too."""
+    own = ready_pod(ctx, "pod-1", namespace=NS1)
+    other = ready_pod(ctx, "pod-1", namespace=NS2)
+    wait_endpoints(ctx, "svc-1", lambda found: "pod-1" in found, namespace=NS1)
+    slices = ctx.kube.list("EndpointSlice", namespace=NS1, selector={SERVICE_NAME_LABEL: "svc-1"},
+                           api_version="discovery.k8s.io/v1")
+    refs = [((ep.get("targetRef") or {}).get("namespace") or NS1, (ep.get("targetRef") or {}).get("uid"),
+             (ep.get("addresses") or ["?"])[0]) for s in slices for ep in s.get("endpoints") or []]
+    uids = {uid for _, uid, _ in refs}
+    ok = uids == {own["metadata"]["uid"]}
+    other_labels = other["metadata"].get("labels") or {}
+    return ok, (f"svc-1 endpoints: {', '.join(f'{ns}/pod-1 {ip}' for ns, _, ip in refs) or 'none'}; "
+                f"{NS2}/pod-1 ({other['status'].get('podIP')}, app={other_labels.get('app')}) is not selected")
+
+
+def cross_namespace_dns(ctx) -> tuple[bool, str]:
+    """From kubetm-lab-namespace-2/pod-1, curl svc-1.kubetm-lab-namespace.svc.cluster.local:9000."""
+    ready_pod(ctx, "pod-1", namespace=NS1)
+    ready_pod(ctx, "pod-1", namespace=NS2)
+    wait_endpoints(ctx, "svc-1", lambda found: "pod-1" in found, namespace=NS1)
+    name = f"svc-1.{NS1}.svc.cluster.local"
+    # The trailing dot makes the name absolute: no search-domain queries leave the cluster's DNS.
+    out = exec_ok(ctx, "pod-1", ["curl", "-sS", "-m", "5", "--retry", "5", "--retry-delay", "1", "--retry-all-errors",
+                                 f"http://{name}.:9000/"], namespace=NS2, timeout=60)
+    ok = "hostname=pod-1" in out
+    return ok, f"{NS2}/pod-1: curl http://{name}:9000/ answered {short(out, 60)!r}"
+
+
+def limitrange_defaults(ctx) -> tuple[bool, str]:
+    """pod-default named no resources: lr-1 filled in its default request/limit; rq-1 counts them."""
+    pod = ready_pod(ctx, "pod-default", namespace=NS3)
+    lr = ctx.kube.get("LimitRange", "lr-1", namespace=NS3)
+    item = next((i for i in (lr or {}).get("spec", {}).get("limits") or [] if i.get("type") == "Container"), {})
+    res = pod["spec"]["containers"][0].get("resources") or {}
+    req = (res.get("requests") or {}).get("memory")
+    lim = (res.get("limits") or {}).get("memory")
+    want_req = (item.get("defaultRequest") or {}).get("memory")
+    want_lim = (item.get("default") or {}).get("memory")
+    filled = (req and want_req and quantity_bytes(req) == quantity_bytes(want_req)
+              and lim and want_lim and quantity_bytes(lim) == quantity_bytes(want_lim))
+    note = (pod["metadata"].get("annotations") or {}).get("kubernetes.io/limit-ranger", "")
+
+    def counted(rq: dict | None) -> bool:
+        used = ((rq or {}).get("status") or {}).get("used") or {}
+        return bool(req) and quantity_bytes(used.get("requests.memory", "0")) >= quantity_bytes(req)
+
+    rq = ctx.kube.watch_until("ResourceQuota", "rq-1", counted, namespace=NS3, timeout=ctx.timeout,
+                              description=None, what="rq-1 counting pod-default")
+    used, hard = rq["status"].get("used") or {}, rq["status"].get("hard") or {}
+    return bool(filled), (f"pod-default got requests.memory={req}, limits.memory={lim} (lr-1 defaults "
+                          f"{want_req}/{want_lim}){'; ' + short(note, 100) if note else ''}; rq-1 used "
+                          f"requests.memory {used.get('requests.memory')}/{hard.get('requests.memory')}, "
+                          f"limits.memory {used.get('limits.memory')}/{hard.get('limits.memory')}")
+
+
+def _refused(ctx, step: str, expect: str, intro: str) -> tuple[bool, str]:
+    refused, reason = api_refusal(ctx, step)
+    ok = refused and expect in reason
+    return ok, f"{intro}: {'refused' if refused else 'ACCEPTED'}: {short(reason, 220)}"
+
+
+def quota_requires_resources(ctx) -> tuple[bool, str]:
+    """kubetm-lab-namespace-4 has a memory quota and no LimitRange: a pod without memory requests/limits is refused."""
+    lrs = ctx.kube.list("LimitRange", namespace=NS4)
+    if lrs:
+        return False, f"{NS4} should have no LimitRange (found {lrs[0]['metadata']['name']})"
+    return _refused(ctx, "pod-no-resources", "must specify", f"{NS4} (rq-2, no LimitRange) pod-no-resources")
+
+
+def quota_refuses_excess(ctx) -> tuple[bool, str]:
+    """steps/pod-over-quota (450Mi more on top of pod-default's 100Mi of 500Mi) is refused by rq-1."""
+    return _refused(ctx, "pod-over-quota", "exceeded quota", f"{NS3} pod-over-quota (requests 450Mi)")
+
+
+def limitrange_refuses_max(ctx) -> tuple[bool, str]:
+    return _refused(ctx, "pod-over-max", "maximum memory", f"{NS3} pod-over-max (limit 600Mi)")
+
+
+def limitrange_refuses_ratio(ctx) -> tuple[bool, str]:
+    return _refused(ctx, "pod-over-ratio", "ratio", f"{NS3} pod-over-ratio (limit 300Mi / request 50Mi)")
+
+
+def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
+    """Apply steps/namespace-delete (a namespace with a pod, service, configmap), delete the namespace,
+    and see its contents gone."""
+    ctx.apply_step("namespace-delete")
+    ready_pod(ctx, "pod-1", namespace=NS5)
+    kinds = ("Pod", "Service", "ConfigMap")
+    before = {k: sorted(o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)
+                        if not (k == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt")) for k in kinds}
+    start = time.monotonic()
+    ctx.kube.delete([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS5}}],
+                    wait=True, timeout=ctx.timeout, description=None)
+    took = time.monotonic() - start
+    after = {k: [o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)] for k in kinds}
+    held = ", ".join(f"{k.lower()} {n}" for k in kinds for n in before[k])
+    left = ", ".join(f"{k.lower()} {n}" for k in kinds for n in after[k])
+    ok = bool(before["Pod"]) and not left
+    return ok, (f"{NS5} held {held or 'nothing'}; deleted in {took:.0f}s, "
+                + (f"left behind: {left}" if left else "none of them exists any more"))
+
 
 LAB = Lab(
     name="namespace",
     title="네임스페이스, 리소스쿼터, 리밋레인지 — Namespace, ResourceQuota, LimitRange",
     lesson="Namespace, ResourceQuota, LimitRange: names and selection are per namespace, the network is not; quotas and limits bound resources",
-    namespaces=("kubetm-lab-namespace", "kubetm-lab-namespace-2", "kubetm-lab-namespace-3"),
+    namespaces=(NS1, NS2, NS3, NS4, NS5),
     checks=(
-        Check("same-name-two-namespaces", not_implemented(),
+        Check("same-name-two-namespaces", same_name_two_namespaces,
               "pod-1 exists in kubetm-lab-namespace and kubetm-lab-namespace-2 (two different pods)", timeout=90),
-        Check("service-selects-own-namespace", not_implemented(),
+        Check("service-selects-own-namespace", service_selects_own_namespace,
               "svc-1's endpoints hold only the pod-1 of its own namespace, though both carry app=pod", timeout=60),
-        Check("cross-namespace-dns", not_implemented(),
+        Check("cross-namespace-dns", cross_namespace_dns,
               "from kubetm-lab-namespace-2/pod-1, svc-1.kubetm-lab-namespace.svc.cluster.local:9000 answers", timeout=90),
-        Check("limitrange-defaults", not_implemented(),
+        Check("limitrange-defaults", limitrange_defaults,
               "pod-default got lr-1's default request 100Mi / limit 200Mi and counts in rq-1's used", timeout=60),
-        Check("quota-refuses-excess", not_implemented(),
+        Check("quota-requires-resources", quota_requires_resources,
+              "steps/pod-no-resources is refused in kubetm-lab-namespace-4 (quota rq-2, no LimitRange): "
+              "must specify requests.memory/limits.memory", timeout=30),
+        Check("quota-refuses-excess", quota_refuses_excess,
               "steps/pod-over-quota is refused: exceeded quota rq-1 (requests.memory)", timeout=30),
-        Check("limitrange-refuses-max", not_implemented(),
+        Check("limitrange-refuses-max", limitrange_refuses_max,
               "steps/pod-over-max is refused: limit 600Mi above lr-1's max 512Mi", timeout=30),
-        Check("limitrange-refuses-ratio", not_implemented(),
+        Check("limitrange-refuses-ratio", limitrange_refuses_ratio,
               "steps/pod-over-ratio is refused: limit/request 6 above maxLimitRequestRatio 3", timeout=30),
+        Check("namespace-delete-deletes-contents", namespace_delete_deletes_contents,
+              "steps/namespace-delete: deleting kubetm-lab-namespace-5 deletes its pod, service and configmap",
+              timeout=120),
     ),
 )
+
+__all__ = ["LAB"]

@@ -2,22 +2,166 @@
 
 manifests/service/: pod-1 (k8s-node1), pod-2 (k8s-node2), svc-1 ClusterIP, svc-2 NodePort 30001,
 pod-local + svc-local NodePort 30002 externalTrafficPolicy Local, svc-lb LoadBalancer.
+
+From the host, kubetm sends traffic only to the nodes' published addresses (nodes.host_address:
+127.0.0.x on kind); a ClusterIP is tried from inside a pod only.
 """
 
-from kubetm.labs.base import Check, Lab, not_implemented
+from __future__ import annotations
+
+import ipaddress
+
+from kubetm.errors import EXIT_TIMEOUT, KubetmError
+from kubetm.labs.base import Check, Lab
+from kubetm.labs.observe import (
+    fetch_many_in_pod,
+    host_http_answer,
+    ready_pod,
+    short,
+    wait_endpoints,
+)
+
+APP_PODS = ("pod-1", "pod-2")
+LB_WAIT_SECONDS = 15.0   # how long svc-lb may take to get an address from an installed implementation
+
+
+def _node_addresses(ctx) -> list[tuple[str, str]]:
+    from kubetm import nodes
+
+    listed = nodes.list_nodes(ctx.kube)
+    return [(n["metadata"]["name"], nodes.host_address_from(listed, n["metadata"]["name"])) for n in listed]
+
+
+def _host_route(ip: str, table: str = "/proc/net/route") -> str | None:
+    """The host's most specific IPv4 route to ``ip`` as "dest/len dev <if>" (Linux only), else None."""
+    try:
+        with open(table, encoding="ascii") as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    target = int(ipaddress.IPv4Address(ip))
+    best: tuple[int, str] | None = None
+    for row in rows:
+        parts = row.split()
+        if len(parts) < 8:
+            continue
+        dest = int.from_bytes(bytes.fromhex(parts[1]), "little")
+        mask = int.from_bytes(bytes.fromhex(parts[7]), "little")
+        if target & mask == dest and (best is None or mask > best[0]):
+            prefix = mask.bit_count()
+            best = (mask, f"{ipaddress.IPv4Address(dest)}/{prefix} dev {parts[0]}")
+    return best[1] if best else None
+
+
+def clusterip_reaches_pods(ctx) -> tuple[bool, str]:
+    """svc-1 answers on its ClusterIP from a pod (both pods serve), not from the host."""
+    for name in APP_PODS:
+        ready_pod(ctx, name)
+    eps = wait_endpoints(ctx, "svc-1", lambda found: set(APP_PODS) <= set(found))
+    svc = ctx.kube.get("Service", "svc-1", namespace=ctx.namespace)
+    ip, port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["port"]
+    answers = fetch_many_in_pod(ctx, "pod-1", f"http://{ip}:{port}/hostname", count=12)
+    served = sorted({body.strip() for status, body in answers if status == 200})
+    failed = [body for status, body in answers if status != 200]
+    inside_ok = not failed and set(served) == set(APP_PODS)
+    # From the host: no node publishes the service port, and the ClusterIP is routed nowhere near
+    # the cluster (only the host's default route covers it). Nothing is sent to the ClusterIP.
+    node_port = any(p.get("nodePort") for p in svc["spec"]["ports"])
+    answered = []
+    for node, addr in _node_addresses(ctx):
+        ok, _ = host_http_answer(f"http://{addr}:{port}/hostname", lambda s, b: b.strip() in APP_PODS,
+                                    attempts=1, timeout=1.0)
+        if ok:
+            answered.append(f"{node} ({addr})")
+    route = _host_route(ip)
+    outside_ok = not node_port and not answered and (route is None or route.startswith("0.0.0.0/0"))
+    host = ("from the host: no node port, " +
+            (f"{port} answered on {', '.join(answered)}" if answered else f"{port} on the nodes' addresses: no answer") +
+            (f", {ip} only via the default route ({route.split(' dev ')[-1]})" if route and route.startswith("0.0.0.0/0")
+             else f", host route to {ip}: {route}" if route else ""))
+    inside = (f"from pod-1: {ip}:{port} answered {len(answers) - len(failed)}/{len(answers)} "
+              f"(served by {', '.join(served) or 'none'}; endpoints {', '.join(sorted(eps))})")
+    if failed:
+        inside += f", failures: {short(', '.join(failed), 60)}"
+    return inside_ok and outside_ok, f"{inside}; {host}"
+
+
+def nodeport_on_every_node(ctx) -> tuple[bool, str]:
+    """NodePort 30001 answers from the host through every node (control plane included)."""
+    for name in APP_PODS:
+        ready_pod(ctx, name)
+    wait_endpoints(ctx, "svc-2", lambda found: set(APP_PODS) <= set(found))
+    seen, bad = [], []
+    for node, addr in _node_addresses(ctx):
+        ok, last = host_http_answer(f"http://{addr}:30001/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS)
+        (seen if ok else bad).append(f"{node} ({addr}) -> {last}")
+    total = len(seen) + len(bad)
+    detail = f"{len(seen)}/{total} nodes answered on 30001: " + "; ".join(seen + [f"NO ANSWER {b}" for b in bad])
+    return not bad and total > 0, detail
+
+
+def nodeport_local_only_pod_node(ctx) -> tuple[bool, str]:
+    """NodePort 30002 (externalTrafficPolicy: Local) answers only on nodes that run a pod-local."""
+    ready_pod(ctx, "pod-local")
+    eps = wait_endpoints(ctx, "svc-local", lambda found: bool(found))
+    pod_nodes = set(eps.values())
+    addrs = _node_addresses(ctx)
+    good, bad = [], []
+    # Nodes with a pod first: once they answer, kube-proxy has programmed the port everywhere.
+    for node, addr in sorted(addrs, key=lambda na: na[0] not in pod_nodes):
+        url = f"http://{addr}:30002/hostname"
+        if node in pod_nodes:
+            ok, last = host_http_answer(url, lambda s, b: s == 200 and b.strip() in eps)
+            (good if ok else bad).append(f"{node} runs {', '.join(p for p, n in eps.items() if n == node)}: "
+                                         + (f"answered {last}" if ok else f"NO ANSWER ({last})"))
+        else:
+            ok, last = host_http_answer(url, lambda s, b: s == 200, attempts=2, timeout=2.0)
+            (bad if ok else good).append(f"{node}: " + (f"ANSWERED {last}" if ok else f"no answer ({last})"))
+    return not bad, "30002: " + "; ".join(good + bad)
+
+
+def loadbalancer_pending(ctx) -> tuple[bool, str]:
+    """svc-lb gets a node port; its external IP stays <pending> unless an implementation assigns one."""
+    def ingress(svc: dict | None) -> bool:
+        return bool(((svc or {}).get("status") or {}).get("loadBalancer", {}).get("ingress"))
+
+    svc = ctx.kube.get("Service", "svc-lb", namespace=ctx.namespace)
+    if svc is None:
+        return False, "service svc-lb not found"
+    ports = [str(p.get("nodePort")) for p in svc["spec"].get("ports") or [] if p.get("nodePort")]
+    base = f"svc-lb (type {svc['spec'].get('type')}, cluster IP {svc['spec'].get('clusterIP')}, " \
+           f"node port {', '.join(ports) or 'none'})"
+    if not ports:
+        return False, f"{base}: a LoadBalancer service should get a node port too"
+    try:
+        svc = ctx.kube.watch_until("Service", "svc-lb", ingress, namespace=ctx.namespace,
+                                   timeout=min(LB_WAIT_SECONDS, ctx.timeout), description=None,
+                                   what="an external IP for svc-lb")
+    except KubetmError as e:
+        if e.exit_code != EXIT_TIMEOUT:
+            raise
+        return True, (f"{base}: EXTERNAL-IP <pending> after {min(LB_WAIT_SECONDS, ctx.timeout):g}s "
+                      "(no load-balancer implementation installed)")
+    addrs = [i.get("ip") or i.get("hostname") for i in svc["status"]["loadBalancer"]["ingress"]]
+    return True, f"{base}: external address {', '.join(a for a in addrs if a)} (a load-balancer implementation is installed)"
+
 
 LAB = Lab(
     name="service",
     title="서비스 — Service",
     lesson="ClusterIP, NodePort, LoadBalancer: a stable address in front of pods, inside the cluster or on every node",
     checks=(
-        Check("clusterip-reaches-pods", not_implemented(),
-              "svc-1 (ClusterIP 9000) has both pods as endpoints and answers from inside the cluster", timeout=90),
-        Check("nodeport-on-every-node", not_implemented(),
+        Check("clusterip-reaches-pods", clusterip_reaches_pods,
+              "svc-1 (ClusterIP 9000) has both pods as endpoints and answers from inside the cluster, not from the host",
+              timeout=90),
+        Check("nodeport-on-every-node", nodeport_on_every_node,
               "NodePort 30001 answers on every node's host address (127.0.0.x on kind)", timeout=90),
-        Check("nodeport-local-only-pod-node", not_implemented(),
+        Check("nodeport-local-only-pod-node", nodeport_local_only_pod_node,
               "NodePort 30002 (externalTrafficPolicy Local) answers on k8s-node1 only, always from pod-local", timeout=90),
-        Check("loadbalancer-pending", not_implemented(),
-              "svc-lb got a node port but no external IP (no load-balancer implementation: <pending>)", timeout=60),
+        Check("loadbalancer-pending", loadbalancer_pending,
+              "svc-lb got a node port; its external IP is <pending> without a load-balancer implementation", timeout=60),
     ),
 )
+
+__all__ = ["LAB"]
+

@@ -91,7 +91,11 @@ def test_image_run_hello_answers_on_8100_then_stops(pushed):
         t = time.monotonic()
         subprocess.run(out["stop"].split(), capture_output=True, check=False, timeout=60)
     assert time.monotonic() - t < 5, "hello stops on SIGTERM at once"
-    assert docker("ps", "-a", "--filter", "name=^kubetm-hello$", "--format", "{{.Names}}") == ""
+    assert docker("ps", "--filter", "name=^kubetm-hello$", "--format", "{{.Names}}") == ""
+    deadline = time.monotonic() + 10  # --rm removes it just after it stopped
+    while docker("ps", "-a", "--filter", "name=^kubetm-hello$", "--format", "{{.Names}}"):
+        assert time.monotonic() < deadline, "kubetm-hello was not removed after docker stop"
+        time.sleep(0.2)
     with pytest.raises(OSError):
         http_get("http://127.0.0.1:8100/", timeout=1)
 
@@ -156,3 +160,22 @@ def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, name
     ready = kube.watch_until("Pod", "hello-digest", wait.pod_ready, namespace=namespace, timeout=180)
     image_id = ready["status"]["containerStatuses"][0]["imageID"]
     assert image_id.endswith(pushed[HELLO]["digest"]), image_id
+
+
+def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
+    """`kubetm image load`: a tag never pushed anywhere starts with imagePullPolicy Never."""
+    from kubetm import images, wait
+    from kubetm.kube import Kube
+
+    tag = f"e2e-load-{uuid.uuid4().hex[:6]}"
+    images.build(["hello"], tag=tag, progress=False)
+    try:
+        loaded = images.load(["hello"], tag=tag)
+        assert [r["image"] for r in loaded] == [f"localhost:5001/kubetm/hello:{tag}"]
+        kube = Kube(context=cluster)
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hello-loaded", "namespace": namespace},
+               "spec": {"containers": [{"name": "hello", "image": loaded[0]["image"], "imagePullPolicy": "Never"}]}}
+        kube.apply([pod], namespace=namespace)
+        kube.watch_until("Pod", "hello-loaded", wait.pod_ready, namespace=namespace, timeout=120)
+    finally:
+        docker("rmi", f"localhost:5001/kubetm/hello:{tag}", check=False)

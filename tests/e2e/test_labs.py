@@ -1,0 +1,80 @@
+"""e2e: every course lab through the real CLI on the kind cluster (context kind-kubetm).
+
+One test per lab (all labs of the registry): `python -m kubetm --context kind-kubetm lab run <lab>
+-o json` must exit 0, report "ok": true and every check of the lab passed. Plus the CLI's errors:
+verify of a lab that is not applied, and an unknown lab name.
+
+Labs run one at a time (the machine has 2 cores); each `lab run` deletes what it created.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubetm.labs import registry
+
+from .conftest import CONTEXT, kubectl
+
+REPO = Path(__file__).resolve().parents[2]
+LABS = registry.names()
+
+
+def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _budget(lab: str) -> float:
+    """Every check's own timeout, plus apply and delete (pods, namespaces, PVs)."""
+    return sum(c.timeout for c in registry.get(lab).checks) + 420
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_run_passes_every_check(cluster, lab):
+    expected = [c.name for c in registry.get(lab).checks]
+    cp = kubetm("lab", "run", lab, "-o", "json", timeout=_budget(lab))
+    try:
+        payload = json.loads(cp.stdout)
+    except ValueError:
+        pytest.fail(f"lab run {lab}: exit {cp.returncode}, no JSON on stdout; stderr: {cp.stderr[-1500:]}")
+    checks = {c["name"]: c for c in payload.get("checks", [])}
+    failing = [f"{c['name']} ({c['seconds']}s): {c['detail']}" for c in payload.get("checks", []) if not c["ok"]]
+    missing = [n for n in expected if n not in checks]
+    report = "\n  ".join(failing + [f"{n}: missing from the result" for n in missing])
+    error = f"\n  error: {payload['error']}" if payload.get("error") else ""
+    assert cp.returncode == 0 and payload.get("ok") is True and not failing and not missing, \
+        f"lab run {lab}: exit {cp.returncode}, ok={payload.get('ok')}{error}\n  {report}"
+    assert payload["lab"] == lab
+    assert all(checks[n]["ok"] is True for n in expected)
+
+
+def _not_applied_lab() -> str:
+    """A lab whose namespaces are absent right now (another lab may be running on the cluster)."""
+    present = set(kubectl("get", "namespaces", "-o", "name").split())
+    for lab in reversed(LABS):
+        if not any(f"namespace/{ns}" in present for ns in registry.get(lab).namespaces):
+            return lab
+    pytest.fail(f"every lab is applied on {CONTEXT}; cannot test verify of a lab that is not applied")
+
+
+def test_verify_of_a_lab_not_applied_fails_with_one_line(cluster):
+    lab = _not_applied_lab()
+    cp = kubetm("lab", "verify", lab, timeout=120)
+    lines = cp.stderr.strip().splitlines()
+    assert cp.returncode != 0, cp.stdout
+    assert len(lines) == 1, cp.stderr
+    assert lines[0].startswith("error: ") and f"lab {lab} is not applied" in lines[0], lines[0]
+    assert "Traceback" not in cp.stderr
+
+
+def test_unknown_lab_lists_the_valid_ones(cluster):
+    cp = kubetm("lab", "run", "nope", timeout=60)
+    lines = cp.stderr.strip().splitlines()
+    assert cp.returncode != 0
+    assert len(lines) == 1 and "unknown lab 'nope'" in lines[0], cp.stderr
+    for lab in LABS:
+        assert lab in lines[0], f"{lab} missing from: {lines[0]}"
