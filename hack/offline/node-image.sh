@@ -22,14 +22,18 @@ storage_manifest() { # local-path-provisioner's own deploy manifest, pointed at 
 
 id=""
 main() {
+  # debootstrap is mostly network and disk: run it beside the CPU-bound Go compile
+  "$OFFLINE_DIR/base-images.sh" debian kind-base >"$CACHE/base-images.log" 2>&1 &
+  local bases=$!
   "$OFFLINE_DIR/build-go.sh"
-  "$OFFLINE_DIR/base-images.sh" debian kind-base
+  wait "$bases" || { cat "$CACHE/base-images.log" >&2; die "building the Debian base images failed"; }
+  cat "$CACHE/base-images.log" >&2
   local key; key=$(inputs_key)
   if stamp_ok node-image "$key" && docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
     log "node image $NODE_IMAGE is up to date"; return
   fi
   log "building component images"
-  "$OFFLINE_DIR/component-images.sh"
+  "$OFFLINE_DIR/component-images.sh" 2> >(grep -v -e DEPRECATED -e BuildKit -e 'environment-variable' -e '^$' >&2)
   storage_manifest >"$WORK/default-storage.yaml"
 
   id="kubetm-node-build-$$"
@@ -60,7 +64,8 @@ main() {
   docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
     --change 'ENV container=docker' "$id" "$NODE_IMAGE-commit" >/dev/null
   # systemd stops on SIGRTMIN+3; older engines cannot set STOPSIGNAL through `commit --change`
-  printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$NODE_IMAGE-commit" | DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" - >/dev/null
+  printf 'FROM %s\nSTOPSIGNAL SIGRTMIN+3\n' "$NODE_IMAGE-commit" | DOCKER_BUILDKIT=0 docker build -q -t "$NODE_IMAGE" - >/dev/null 2>&1 \
+    || die "docker build of the final node image failed"
   docker rmi "$NODE_IMAGE-commit" >/dev/null
   stamp_set node-image "$key"
   log "built $NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')) with images:"
