@@ -224,6 +224,8 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
     p = plan(name, offline)
     progress(f"mode: {'offline' if p.offline else 'online'} ({p.reason})")
     kind = kind_binary()
+    if not (name in clusters() and not recreate):
+        check_disk(offline=p.offline)
 
     if p.offline:
         t = time.monotonic()
@@ -277,6 +279,29 @@ def _create(kind: str, p: Plan) -> None:
         _stream(args, "kind create cluster")
     finally:
         os.unlink(cfg_path)
+
+
+# free space needed before creating: three node containers (+ the offline build when offline)
+DISK_NEEDED_GB = {"online": 6, "offline": 16}
+
+
+def check_disk(offline: bool, paths: list[str] | None = None) -> None:
+    """Refuse with one line when Docker's data root or the build cache lacks room."""
+    need = DISK_NEEDED_GB["offline" if offline else "online"]
+    if paths is None:
+        cp = subprocess.run(["docker", "info", "--format", "{{.DockerRootDir}}"], capture_output=True, text=True)
+        paths = [cp.stdout.strip() or "/var/lib/docker"]
+        if offline:
+            paths.append(str(_cache_dir()))
+    for path in paths:
+        probe = Path(path)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        free_gb = shutil.disk_usage(probe).free / 1e9
+        if free_gb < need:
+            raise KubetmError(f"out of disk: {free_gb:.1f} GB free under {path}, the "
+                              f"{'offline build and ' if offline else ''}cluster need about {need} GB",
+                              hint="free space (docker system prune, make clean-offline) and retry")
 
 
 def _check_ports() -> None:
