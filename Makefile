@@ -52,6 +52,9 @@ e2e: images ## end-to-end tests against the kind cluster
 test: images ## all tests: unit + e2e on the real cluster (creates the cluster when missing)
 	$(PY) -m pytest -q tests/unit tests/e2e $(PYTEST_ARGS)
 
+lint: ## check the GitHub Actions workflow (actionlint, built from the Go module proxy)
+	GOTOOLCHAIN=local GOFLAGS= go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml
+
 bench: install ## benchmarks (see benchmarks/README.md)
 	bash benchmarks/run-all.sh
 

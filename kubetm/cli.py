@@ -253,7 +253,7 @@ def cluster_up(
 
     check_output(output)
     _print(_module("kubetm.cluster").up(name, offline=offline, recreate=recreate, progress=note),
-           output, text=_dict_text)
+           output, text=_module("kubetm.cluster").render)
 
 
 @cluster_app.command("down")
@@ -261,13 +261,15 @@ def cluster_down(name: str = typer.Option("kubetm", "--name"),
                  registry_too: bool = typer.Option(False, "--registry", help="Remove the local registry too."),
                  output: str = OutputOpt) -> None:
     """Delete the kind cluster."""
-    _print(_module("kubetm.cluster").down(name, registry_too=registry_too), output, text=_dict_text)
+    cl = _module("kubetm.cluster")
+    _print(cl.down(name, registry_too=registry_too), output, text=cl.render)
 
 
 @cluster_app.command("status")
 def cluster_status(name: str = typer.Option("kubetm", "--name"), output: str = OutputOpt) -> None:
     """Show cluster, nodes and registry status."""
-    _print(_module("kubetm.cluster").status(name), output, text=_dict_text)
+    cl = _module("kubetm.cluster")
+    _print(cl.status(name), output, text=cl.render)
 
 
 # image — kubetm/images.py

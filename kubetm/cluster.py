@@ -402,3 +402,28 @@ def status(name: str = DEFAULT_NAME) -> dict:
                   for i, n in enumerate(ns)],
         "registry": registry.status(),
     }
+
+
+def render(report: dict) -> str:
+    """Human text for up/down/status reports (the same dict is printed as is with -o json)."""
+    from kubetm.output import table
+
+    if "deleted" in report:
+        return (f"cluster {report['name']!r} " + ("deleted" if report["deleted"] else "did not exist")
+                + ("; registry removed" if report.get("registry_removed") else ""))
+    if not report.get("exists"):
+        return f"cluster {report['name']!r} does not exist: create it with `kubetm cluster up`"
+    lines = [f"cluster {report['name']!r} (context {report['context']})"]
+    if "mode" in report:
+        how = "reused" if report.get("reused") else "created"
+        took = report.get("timings", {}).get("total_s")
+        lines[0] += f": {how}, {report['mode']} node image {report['node_image']}" + (f", {took} s" if took else "")
+    rows = [(n["name"], "Ready" if n["ready"] else "NotReady", n["version"], n.get("course_node") or "-",
+             n["host_address"]) for n in report["nodes"]]
+    lines.append(table(rows, ["node", "status", "version", "course name", "host address"]))
+    reg = report.get("registry") or {}
+    if reg.get("running"):
+        lines.append(f"registry: {reg['url']} ({len(reg.get('catalog') or [])} repositories)")
+    else:
+        lines.append("registry: not running")
+    return "\n".join(lines)
