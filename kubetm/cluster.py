@@ -357,6 +357,41 @@ def _finish(kube, p: Plan, progress) -> None:
                          ("kube-system", "Deployment", "metrics-server")]:
         wait.available(kube, kind, nm, namespace=ns, timeout=300)
     wait.wait_ready(kube, "DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
+    _ensure_metrics_api(kube, p.name, progress)
+
+
+def _metrics_api_served(kube, retry: bool) -> bool:
+    try:
+        kube.call(kube.dynamic.request, "get", "/apis/metrics.k8s.io/v1beta1", what="GET the metrics API",
+                  retry=retry)
+        return True
+    except KubetmError:
+        return False
+
+
+def _ensure_metrics_api(kube, name: str, progress) -> None:
+    """The metrics API must really be served: an aggregated API that the API server lists but
+    cannot serve blocks every namespace deletion in the cluster ("stale GroupVersion discovery").
+
+    Seen on the offline cluster: the APIService reported Available while kube-apiserver's
+    aggregator answered 404 for metrics.k8s.io until kube-apiserver was restarted. We check,
+    and restart it once (a static pod: the kubelet starts it again) when that happens.
+    """
+    from kubetm import wait
+
+    kube.watch_until("APIService", "v1beta1.metrics.k8s.io", wait.condition("Available"), timeout=180,
+                     description="waiting for the metrics API to be Available")
+    if _metrics_api_served(kube, retry=True):
+        return
+    progress("the API server lists the metrics API but does not serve it: restarting kube-apiserver")
+    node = f"{name}-control-plane"
+    _run(["docker", "exec", node, "sh", "-c", "crictl stop $(crictl ps -q --name kube-apiserver)"],
+         what="restart kube-apiserver")
+    for _ in range(4):  # each try retries connection errors while the API server comes back
+        if _metrics_api_served(kube, retry=True):
+            return
+    raise KubetmError("the metrics API is still not served after restarting kube-apiserver",
+                      hint=f"see `docker exec {node} crictl logs $(crictl ps -q --name kube-apiserver)`")
 
 
 def _load_metrics_server_online(name: str) -> None:
