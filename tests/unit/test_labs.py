@@ -376,12 +376,10 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_regist
             self.calls.append(("resource", kind, threading.current_thread() is threading.main_thread()))
 
     kube = WithDiscovery()
-    start = time.monotonic()
     results = labs.run(kube, "all", workers=3)
-    elapsed = time.monotonic() - start
     assert [r.lab for r in results] == ["one", "two", "three", "node-breaker", "four"]  # order asked
     assert all(r.ok for r in results)
-    assert max_active[0] >= 2 and elapsed < 0.2 * 5  # shared labs overlapped
+    assert max_active[0] >= 2  # shared labs overlapped (observed, not timed)
     discovery = [i for i, c in enumerate(kube.calls) if c[0] == "resource"]
     assert discovery and all(kube.calls[i][2] for i in discovery)  # warmed on the main thread
     assert max(discovery) < min(i for i, c in enumerate(kube.calls) if c[0] == "apply")
