@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from kubetm.errors import KubetmError
 from kubetm.labs.base import Check, Lab, LabContext
 
 HPA = "hpa-app"
@@ -55,6 +56,14 @@ def _rescales(ctx: LabContext) -> list[str]:
     return out
 
 
+def _why_no_metrics(hpa: dict | None) -> str:
+    """The HPA's own explanation (condition ScalingActive=False: FailedGetResourceMetric ...)."""
+    for c in ((hpa or {}).get("status") or {}).get("conditions") or []:
+        if c.get("status") != "True":
+            return f"hpa says {c.get('type')}={c.get('status')} {c.get('reason')}: {' '.join(str(c.get('message')).split())[:160]}"
+    return "the HPA reports no condition yet (is metrics-server installed? `kubectl top pods` should work)"
+
+
 def hpa_reads_metrics(ctx: LabContext) -> tuple[bool, str]:
     from kubetm import wait
 
@@ -62,17 +71,27 @@ def hpa_reads_metrics(ctx: LabContext) -> tuple[bool, str]:
     kube.watch_until("Deployment", DEPLOYMENT, wait.deployment_available, namespace=ns, timeout=ctx.timeout / 3,
                      description=None, what=f"deployment {DEPLOYMENT} Available")
     t0 = time.monotonic()
-    hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: cpu_utilization(h) is not None, namespace=ns,
-                           timeout=ctx.timeout * 2 / 3, description=None,
-                           what=f"hpa {HPA} to report CPU utilization (is metrics-server running?)")
+    try:
+        hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: cpu_utilization(h) is not None, namespace=ns,
+                               timeout=ctx.timeout * 2 / 3, description=None,
+                               what=f"hpa {HPA} to report CPU utilization (is metrics-server running?)")
+    except KubetmError as e:
+        ctx.state["autoscaling.metrics"] = False
+        return False, f"{e.message}; {_why_no_metrics(kube.get('HorizontalPodAutoscaler', HPA, namespace=ns))}"
     spec = hpa["spec"]
+    ctx.state["autoscaling.metrics"] = True
     return True, (f"{HPA} reads CPU {cpu_utilization(hpa)}% of the request (target {_target(hpa)}) with "
                   f"{_replicas(hpa)} replica(s), min {spec.get('minReplicas', 1)} max {spec.get('maxReplicas')}; "
                   f"first metric after {time.monotonic() - t0:.0f}s")
 
 
+NO_METRICS = "skipped: the HPA reads no CPU metric (see hpa-reads-metrics), so it cannot scale"
+
+
 def hpa_scales_out(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
+    if ctx.state.get("autoscaling.metrics") is False:
+        return False, NO_METRICS
     start_hpa = kube.get("HorizontalPodAutoscaler", HPA, namespace=ns) or {}
     start = _replicas(start_hpa)
     seen: dict[str, int] = {"max_cpu": 0}
@@ -104,6 +123,8 @@ def hpa_scales_out(ctx: LabContext) -> tuple[bool, str]:
 
 def hpa_scales_in(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
+    if ctx.state.get("autoscaling.metrics") is False:
+        return False, NO_METRICS
     before = _replicas(kube.get("HorizontalPodAutoscaler", HPA, namespace=ns))
     t0 = time.monotonic()
     ctx.delete_step(LOAD_STEP)

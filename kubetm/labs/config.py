@@ -167,7 +167,8 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
         _apply_configmap_data(ctx, cm_name, {**original, key: changed})
         _nudge_kubelet(ctx, "pod-mount", changed.strip())
         waited = _wait_file(ctx, "pod-mount", path, changed, min(REFRESH_SECONDS, ctx.timeout - 20))
-        parts.append(f"after {cm_name} changed, {path} followed in {waited:.0f}s")
+        parts.append(f"after {cm_name} changed, {path} followed in {waited:.0f}s (kubetm annotated pod-mount so "
+                     "the kubelet re-synced it at once; by itself that takes up to about a minute)")
         if env_pod:
             env_after = _env(ctx, env_pod).get(env_var)
             same = env_after == env_before == original[key]

@@ -255,7 +255,7 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
     kube.watch_until("Pod", None, lambda ps: not _live(ps), selector=sel, namespace=ns, timeout=ctx.timeout / 3,
                      description=None, what=f"daemonset-2's pod removed from {target}")
     return True, (f"no pod while no node is labelled; {DS_LABEL}=true on {target} (k8s-node1): pod {pod} Ready there "
-                  f"after {added:.0f}s; label removed: pod deleted after {time.monotonic() - t1:.0f}s")
+                  f"after {added:.0f}s; label removed: the DaemonSet deleted it after {time.monotonic() - t1:.0f}s")
 
 
 # ------------------------------------------------------------------------------------- Job
@@ -313,7 +313,7 @@ def job_active_deadline(ctx: LabContext) -> tuple[bool, str]:
     deadline = job["spec"].get("activeDeadlineSeconds")
     ok = cond.get("reason") == "DeadlineExceeded"
     return ok, (f"job-deadline Failed, reason {cond.get('reason')} after {after} (activeDeadlineSeconds {deadline}); "
-                f"{len(pods)} pod(s) stopped, none running")
+                + (f"{len(pods)} pod(s) stopped, none running" if pods else "its pod was deleted"))
 
 
 # --------------------------------------------------------------------------------- CronJob

@@ -119,24 +119,46 @@ def limitrange_refuses_ratio(ctx) -> tuple[bool, str]:
     return _refused(ctx, "pod-over-ratio", "ratio", f"{NS3} pod-over-ratio (limit 300Mi / request 50Mi)")
 
 
+def _contents(ctx, kinds: tuple[str, ...]) -> dict[str, list[str]]:
+    return {k: sorted(o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)
+                      if not (k == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt")) for k in kinds}
+
+
 def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
     """Apply steps/namespace-delete (a namespace with a pod, service, configmap), delete the namespace,
-    and see its contents gone."""
+    and see its contents, then the namespace itself, gone."""
+    from kubetm.errors import EXIT_TIMEOUT, KubetmError
+
     ctx.apply_step("namespace-delete")
     ready_pod(ctx, "pod-1", namespace=NS5)
     kinds = ("Pod", "Service", "ConfigMap")
-    before = {k: sorted(o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)
-                        if not (k == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt")) for k in kinds}
-    start = time.monotonic()
-    ctx.kube.delete([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS5}}],
-                    wait=True, timeout=ctx.timeout, description=None)
-    took = time.monotonic() - start
-    after = {k: [o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)] for k in kinds}
+    before = _contents(ctx, kinds)
     held = ", ".join(f"{k.lower()} {n}" for k in kinds for n in before[k])
-    left = ", ".join(f"{k.lower()} {n}" for k in kinds for n in after[k])
-    ok = bool(before["Pod"]) and not left
-    return ok, (f"{NS5} held {held or 'nothing'}; deleted in {took:.0f}s, "
-                + (f"left behind: {left}" if left else "none of them exists any more"))
+    start = time.monotonic()
+    ctx.kube.delete([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS5}}], wait=False)
+    # The namespace controller deletes kind after kind, in no fixed order: watch each one empty.
+    for kind in kinds:
+        names = set(before[kind])
+        ctx.kube.watch_until(kind, None, lambda objs, names=names: not names & {o["metadata"]["name"] for o in objs or []},
+                             namespace=NS5, timeout=ctx.timeout / 2, description=None,
+                             what=f"the {kind.lower()}s of {NS5} deleted")
+    emptied = time.monotonic() - start
+    left = ", ".join(f"{k.lower()} {n}" for k, names in _contents(ctx, kinds).items() for n in names)
+    if left:
+        return False, f"{NS5} held {held}; {emptied:.0f}s after deleting the namespace, still there: {left}"
+    try:
+        ctx.kube.watch_until("Namespace", NS5, lambda o: o is None, timeout=max(5.0, ctx.timeout / 2),
+                             description=None, what=f"namespace {NS5} deleted")
+    except KubetmError as e:
+        if e.exit_code != EXIT_TIMEOUT:
+            raise
+        ns = ctx.kube.get("Namespace", NS5) or {}
+        why = [c.get("message", "") for c in (ns.get("status") or {}).get("conditions") or []
+               if c.get("status") == "True"]
+        return False, (f"{NS5} held {held}; its contents were deleted in {emptied:.0f}s but the namespace stays "
+                       f"Terminating: {short('; '.join(why) or 'no reason given', 200)} (a cluster problem)")
+    return bool(before["Pod"]), (f"{NS5} held {held}; deleting the namespace deleted all of them "
+                                 f"({emptied:.0f}s) and then the namespace ({time.monotonic() - start:.0f}s)")
 
 
 LAB = Lab(

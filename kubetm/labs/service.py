@@ -9,6 +9,8 @@ From the host, kubetm sends traffic only to the nodes' published addresses (node
 
 from __future__ import annotations
 
+import time
+
 import ipaddress
 
 from kubetm.errors import EXIT_TIMEOUT, KubetmError
@@ -60,7 +62,13 @@ def clusterip_reaches_pods(ctx) -> tuple[bool, str]:
     eps = wait_endpoints(ctx, "svc-1", lambda found: set(APP_PODS) <= set(found))
     svc = ctx.kube.get("Service", "svc-1", namespace=ctx.namespace)
     ip, port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["port"]
-    answers = fetch_many_in_pod(ctx, "pod-1", f"http://{ip}:{port}/hostname", count=12)
+    url = f"http://{ip}:{port}/hostname"
+    # kube-proxy programs the node a moment after the EndpointSlice is ready (longer on a busy
+    # machine): wait, bounded, for a first answer before counting
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and fetch_many_in_pod(ctx, "pod-1", url, count=1)[0][0] != 200:
+        pass
+    answers = fetch_many_in_pod(ctx, "pod-1", url, count=12)
     served = sorted({body.strip() for status, body in answers if status == 200})
     failed = [body for status, body in answers if status != 200]
     inside_ok = not failed and set(served) == set(APP_PODS)
@@ -115,7 +123,7 @@ def nodeport_local_only_pod_node(ctx) -> tuple[bool, str]:
             (good if ok else bad).append(f"{node} runs {', '.join(p for p, n in eps.items() if n == node)}: "
                                          + (f"answered {last}" if ok else f"NO ANSWER ({last})"))
         else:
-            ok, last = host_http_answer(url, lambda s, b: s == 200, attempts=2, timeout=2.0)
+            ok, last = host_http_answer(url, lambda s, b: s == 200, attempts=1, timeout=3.0)
             (bad if ok else good).append(f"{node}: " + (f"ANSWERED {last}" if ok else f"no answer ({last})"))
     return not bad, "30002: " + "; ".join(good + bad)
 

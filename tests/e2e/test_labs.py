@@ -25,7 +25,7 @@ LABS = registry.names()
 
 def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _budget(lab: str) -> float:

@@ -99,7 +99,7 @@ def test_host_route_picks_most_specific(tmp_path):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = b"pod-1"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
