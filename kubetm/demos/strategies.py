@@ -58,6 +58,7 @@ WARMUP_TIMEOUT = 45.0        # seconds to wait for STEADY_ANSWERS before the upd
 LEAD_SECONDS = 1.0           # probing before the update, after the warm-up
 SETUP_TIMEOUT = 180.0
 ROLLOUT_TIMEOUT = 300.0
+NAMESPACE_TIMEOUT = 120.0
 TICK = 0.25                  # live view refresh; cluster state is listed every TICKS_PER_LIST ticks
 TICKS_PER_LIST = 4
 
@@ -408,11 +409,9 @@ class _Demo:
             return
         if ns["metadata"].get("deletionTimestamp"):
             self.step(f"waiting for namespace {self.ns} (previous run) to be deleted")
-            self.kube.watch_until("Namespace", self.ns, lambda o: o is None, timeout=SETUP_TIMEOUT,
-                                  description=f"waiting for namespace {self.ns} to be deleted")
         else:
             self.step(f"deleting namespace {self.ns} left by a previous run (--keep)")
-            self._delete_namespace()
+        remove_namespace(self.kube, self.ns)
 
     def setup(self) -> None:
         self.objects = build_objects(self.s.name, self.opts, self.registry)
@@ -539,11 +538,6 @@ class _Demo:
             self.view.update(self.prober.samples(), self.prober.elapsed_ms(), self.line)
 
     # -- cleanup -------------------------------------------------------------------------------
-    def _delete_namespace(self) -> None:
-        self.kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.ns}},
-                         wait=True, timeout=SETUP_TIMEOUT, propagation="Background",
-                         description=f"deleting namespace {self.ns}")
-
     def cleanup(self, keep: bool) -> None:
         if self.prober is not None:
             self.prober.stop()
@@ -551,7 +545,42 @@ class _Demo:
             self.step(f"kept namespace {self.ns} (--keep); remove it with `kubetm demo delete {self.s.name}`")
             return
         self.step(f"deleting namespace {self.ns}")
-        self._delete_namespace()
+        remove_namespace(self.kube, self.ns)
+
+
+def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
+    """Delete a demo namespace and watch until it is gone: first its Deployments and Services
+    (foreground: their pods are gone when this returns), then the namespace itself.
+
+    A namespace the cluster cannot finish deleting is reported with the namespace controller's
+    own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found".
+    """
+    from kubetm.errors import EXIT_TIMEOUT
+
+    ns_obj = kube.get("Namespace", ns)
+    if ns_obj is None:
+        return "not found"
+    if not ns_obj["metadata"].get("deletionTimestamp"):
+        objs = [{"apiVersion": o.get("apiVersion", ""), "kind": o["kind"], "metadata": {"name": o["metadata"]["name"]}}
+                for kind in ("Deployment", "Service") for o in kube.list(kind, namespace=ns)]
+        if objs:
+            kube.delete(objs, namespace=ns, wait=True, timeout=timeout, description=f"deleting the objects in {ns}")
+        kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, wait=False,
+                    propagation="Background")
+    try:
+        kube.watch_until("Namespace", ns, lambda o: o is None, timeout=timeout,
+                         description=f"waiting for namespace {ns} to be deleted")
+    except KubetmError as exc:
+        if exc.exit_code != EXIT_TIMEOUT:
+            raise
+        stuck = kube.get("Namespace", ns) or {}
+        reasons = [c.get("message") for c in (stuck.get("status") or {}).get("conditions") or []
+                   if c.get("status") == "True" and c.get("message")]
+        raise KubetmError(f"namespace {ns} is still terminating after {timeout:g}s"
+                          + (f": {reasons[0]}" if reasons else ""),
+                          hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
+                               "shows unavailable API groups", exit_code=EXIT_TIMEOUT) from None
+    return "deleted"
 
 
 def _console():
@@ -572,14 +601,15 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
 
     s = strategy_of(strategy)
     demo = _Demo(kube, s, opts, registry, note or default_note)
-    interrupted = True
+    result: dict[str, Any] | None = None
     try:
         demo.clear_leftovers()
         node, url = demo.target_url()
         demo.setup()
         demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
         steady_ms = demo.start_prober(url)
-        with LiveView(f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=_console()) as view:
+        console = _console()
+        with LiveView(f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=console) as view:
             demo.view = view
             demo.pause(LEAD_SECONDS)
             demo.step(f"updating {APP_IMAGE}:{opts.from_tag} -> {APP_IMAGE}:{opts.to_tag}")
@@ -591,6 +621,8 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
             demo.prober.stop()
             demo.tick(True)
             demo.view = None
+        if not console.is_terminal:
+            console.line()  # the panel's last line has no newline on a pipe
         demo.step(f"rollout finished in {rollout_seconds:.1f}s")
         samples = [x for x in demo.prober.samples() if x.t_ms >= steady_ms]
         summary = summarize(samples, strategy=s.name, update_start_ms=update_ms, rollout_seconds=rollout_seconds)
@@ -607,24 +639,20 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
             extras["switch_ms"] = round((marks["switch"] - t_update) * 1000.0, 1)
         timeline = summary.pop("timeline")  # type: ignore[misc]
         result = {**summary, **extras, "timeline": timeline}
-        interrupted = False
         return result
     finally:
         try:
             demo.cleanup(keep)
-        except KubetmError as exc:
-            if not interrupted:
-                raise
+        except KubetmError as exc:  # the run's own result (or error) matters more: report, go on
             demo.note(f"warning: cleanup failed: {exc}")
+            if result is not None:
+                result["cleanup_error"] = exc.message
 
 
 def delete_demo(kube, strategy: str) -> dict:
     """Delete a demo's namespace (and everything in it); waits until it is gone."""
     s = strategy_of(strategy)
-    results = kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s.namespace}},
-                          wait=True, timeout=SETUP_TIMEOUT, propagation="Background",
-                          description=f"deleting namespace {s.namespace}")
-    return {"strategy": s.name, "namespace": s.namespace, "action": results[0].action}
+    return {"strategy": s.name, "namespace": s.namespace, "action": remove_namespace(kube, s.namespace)}
 
 
 # ------------------------------------------------------------------------------- rendering
