@@ -7,7 +7,7 @@ KUBETM := $(VENV)/bin/kubetm
 CLUSTER ?= kubetm
 PYTEST_ARGS ?=
 
-.PHONY: help install docker cluster cluster-down clean-offline images deploy-hello demo test unit e2e bench lint clean
+.PHONY: help install docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,8 +49,11 @@ unit: install ## unit tests only (no cluster)
 e2e: images ## end-to-end tests against the kind cluster
 	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: images ## all tests: unit + e2e on the real cluster (creates the cluster when missing)
-	$(PY) -m pytest -q tests/unit tests/e2e $(PYTEST_ARGS)
+test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing)
+	$(PY) -m pytest -q tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
+
+fault: images ## fault injection: restarts the control-plane container under running commands
+	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
 lint: ## check the GitHub Actions workflow (actionlint, built from the Go module proxy)
 	GOTOOLCHAIN=local GOFLAGS= go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml

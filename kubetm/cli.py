@@ -156,14 +156,33 @@ def apply_cmd(
     output: str = OutputOpt,
     force_conflicts: bool = typer.Option(False, "--force-conflicts", help="Take over fields owned by other managers."),
 ) -> None:
-    """Server-side apply manifests (field manager kubetm)."""
+    """Server-side apply manifests (field manager kubetm).
+
+    Like `kubectl apply`, an interrupted apply (Ctrl-C/SIGTERM) is NOT rolled back: objects
+    already written stay (re-running converges; `kubetm delete -f` removes them) and one stderr
+    line names exactly which ones were written. Nothing is written when any object is refused:
+    every object is dry-run on the server first.
+    """
     from kubetm import manifests
     from kubetm.output import check_output
 
     check_output(output)
     st = _state(ctx)
     objs = manifests.load(filename, registry=st.registry)  # validated before the first API call
-    results = st.kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts)
+    kube = st.kube
+    kube.dry_run_first = True  # refuse everything before writing anything
+    mark = len(getattr(kube, "applied", ()))
+    try:
+        results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts)
+    except BaseException as e:
+        if not isinstance(e, Exception):  # KeyboardInterrupt / SIGTERM: say exactly what stays
+            from kubetm.output import note
+
+            kept = kube.applied_since(mark) if hasattr(kube, "applied_since") else []
+            note(f"interrupted: kept {len(kept)} of {len(objs)} object(s) already applied (apply is not rolled "
+                 f"back, like kubectl apply; `kubetm delete -f {filename}` removes them)"
+                 + (": " + ", ".join(str(r) for r in kept) if kept else ""))
+        raise
     _print(results, output, text=_lines)
 
 
@@ -206,17 +225,29 @@ def deploy_cmd(
     name: str = typer.Argument(..., metavar="hello", help="What to deploy: hello (the course's first app)."),
     output: str = OutputOpt,
     timeout: float = typer.Option(180, "--timeout", help="Seconds to wait for the pod to be Ready."),
+    keep: bool = typer.Option(False, "--keep", help="On Ctrl-C/SIGTERM keep what was created (default: delete it)."),
 ) -> None:
-    """Deploy the course's hello app, wait until Ready, GET it through NodePort 30000."""
+    """Deploy the course's hello app, wait until Ready, GET it through NodePort 30000.
+
+    Interrupted (Ctrl-C/SIGTERM) while applying or waiting, it deletes the objects THIS run
+    created (not ones that existed before) and says so, unless --keep. A failure (timeout,
+    image pull error) keeps them so they can be inspected; `kubetm delete hello` removes them.
+    """
     from kubetm.output import check_output
 
     check_output(output)
     if name != "hello":
         raise KubetmError(f"unknown app {name!r}", hint="only `kubetm deploy hello` exists", exit_code=2)
+    if not timeout > 0:
+        raise KubetmError(f"--timeout must be a positive number of seconds, got {timeout:g}", exit_code=2)
     from kubetm import deploy
+    from kubetm.output import note
 
     st = _state(ctx)
-    result = deploy.hello(st.kube, registry=st.registry, timeout=timeout)
+    from kubetm.kube import cleanup_on_interrupt
+
+    with cleanup_on_interrupt(st.kube, keep=keep, report=note):
+        result = deploy.hello(st.kube, registry=st.registry, timeout=timeout)
     _print(result, output, text=_hello_text)
 
 
@@ -300,7 +331,7 @@ def image_load(names: Optional[List[str]] = ImagesArg, cluster: str = typer.Opti
 
 
 @image_app.command("run")
-def image_run(name: str = typer.Argument("hello"), port: int = typer.Option(8100, "--port"),
+def image_run(name: str = typer.Argument("hello"), port: int = typer.Option(8100, "--port", min=1, max=65535),
               tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
     """Run a course image locally with docker and GET it."""
     _print(_module("kubetm.images").run(name, port=port, tag=tag), output, text=_dict_text)
@@ -510,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not in the main thread (tests)
         pass
     debug = "--debug" in args or os.environ.get("KUBETM_DEBUG") == "1"
+    if not debug:
+        _quiet_library_warnings()
     if args in (["--help"], ["-h"]):
         sys.stdout.write(render_help(cache=True))
         sys.stdout.flush()
@@ -520,11 +553,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=args, prog_name="kubetm", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if code == EXIT_SIGINT:  # Typer turned a KeyboardInterrupt into Exit(130): say so, like below
+            sys.stderr.write("\ninterrupted\n")
     except KubetmError as e:
         if debug or _DEBUG:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(format_error(e) + "\n")
         code = e.exit_code
     except (KeyboardInterrupt, typer.Abort):
@@ -536,14 +569,15 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as e:
         code = e.exit_code
     except Exception as e:  # noqa: BLE001 - the last line of defence
-        if _is_click_exception(e):
-            e.show()
+        if _is_click_exception(e) and type(e).__name__ == "NoArgsIsHelpError":
+            e.show()                                  # `kubetm lab`: the group's help, as asked
+            code = e.exit_code
+        elif _is_click_exception(e):
+            sys.stderr.write(_usage_line(e) + "\n")   # one line, like every other error
             code = e.exit_code
         else:
             if debug or _DEBUG:
-                import traceback
-
-                traceback.print_exc()
+                _print_traceback()
                 sys.stderr.write(format_error(e) + "\n")
             else:
                 sys.stderr.write(format_error(e) + " (re-run with --debug for a traceback)\n")
@@ -556,6 +590,25 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _quiet_library_warnings() -> None:
+    """Library warnings (urllib3's FutureWarning/InsecureRequestWarning, deprecations) are
+    multi-line noise for a user; errors stay one line. --debug shows them."""
+    import warnings
+
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+
+
+def _print_traceback() -> None:
+    """--debug: the traceback, with Secret values kubetm has seen replaced by <redacted>."""
+    import traceback
+
+    from kubetm.errors import redact
+
+    sys.stderr.write(redact(traceback.format_exc()))
 
 
 def render_help(cache: bool = False) -> str:
@@ -577,6 +630,14 @@ def render_help(cache: bool = False) -> str:
             except OSError:
                 pass
     return text
+
+
+def _usage_line(e: BaseException) -> str:
+    """A Click usage error as one line: ``error: <problem> (see `kubetm <command> -h`)``."""
+    ctx = getattr(e, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    hint = f"see `{path} -h`" if path else None
+    return format_error(KubetmError(e.format_message(), hint=hint))
 
 
 def _is_click_exception(e: BaseException) -> bool:

@@ -254,6 +254,7 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
 
     registry.connect("kind")
     _wire_registry(name, reg)
+    _contain_cluster_addresses(name)
     kube = _kube(name)
     t = time.monotonic()
     _finish(kube, p, progress)
@@ -329,6 +330,30 @@ def _wire_registry(name: str, reg: dict) -> None:
         _run(["docker", "exec", node, "mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry")
         subprocess.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"],
                        input=toml, text=True, check=True, capture_output=True)
+
+
+# kind's default subnets: traffic to an unassigned pod or Service address must end in the node
+POD_SUBNET, SERVICE_SUBNET = "10.244.0.0/16", "10.96.0.0/16"
+
+
+def _contain_cluster_addresses(name: str) -> None:
+    """Make pod and Service addresses unreachable outside what kube-proxy and the pod network
+    program, so such traffic fails in the node instead of leaving through its default route.
+
+    Without this, a connection to a ClusterIP that kube-proxy has not programmed yet (the API
+    server reaching metrics-server right after start-up) leaves the machine, and whatever answers
+    outside keeps a pooled connection: the API server then served 404 for metrics.k8s.io until it
+    restarted. Pod addresses: an unreachable route (pod /32s and the pod network's per-node /24s
+    are more specific and still win). Service addresses: a REJECT in filter OUTPUT/FORWARD, which
+    only sees packets kube-proxy's DNAT did not rewrite (a route would also stop the host-network
+    API server before its DNAT).
+    """
+    svc = SERVICE_SUBNET
+    script = (f"ip route replace unreachable {POD_SUBNET}; "
+              + "; ".join(f"iptables -C {chain} -d {svc} -j REJECT 2>/dev/null || iptables -I {chain} -d {svc} -j REJECT"
+                          for chain in ("OUTPUT", "FORWARD")))
+    for c in node_containers(name):
+        _run(["docker", "exec", c["Names"], "sh", "-c", script], what=f"contain cluster addresses on {c['Names']}")
 
 
 def _build_offline_addons() -> None:

@@ -14,7 +14,11 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["KubetmError", "format_error", "one_line"]
+import base64
+import threading
+
+__all__ = ["KubetmError", "format_error", "one_line", "register_secret", "register_secret_object", "redact",
+           "REDACTED"]
 
 # Exit codes used across kubetm (kept small and documented in one place).
 EXIT_ERROR = 1          # any KubetmError by default
@@ -29,9 +33,10 @@ class KubetmError(Exception):
     """A user-facing error: one line, an optional hint, an exit code."""
 
     def __init__(self, message: str, hint: str | None = None, exit_code: int = EXIT_ERROR):
+        message = redact(str(message))
         super().__init__(message)
-        self.message = one_line(str(message))
-        self.hint = one_line(hint) if hint else None
+        self.message = one_line(message)
+        self.hint = one_line(redact(hint)) if hint else None
         self.exit_code = int(exit_code) if exit_code else EXIT_ERROR
 
     def __str__(self) -> str:  # what `str(err)` and logs show
@@ -61,6 +66,58 @@ def format_error(err: BaseException, prefix: str = "error: ") -> str:
             text = f"{text} ({err.hint})"
     else:
         name = type(err).__name__
-        detail = one_line(str(err))
+        detail = one_line(redact(str(err)))
         text = f"{name}: {detail}" if detail else name
     return f"{prefix}{text}"
+
+
+# ------------------------------------------------------------------------------ secret values
+# Secret values kubetm has seen (in manifests it loaded or objects it applied) are replaced by
+# REDACTED in every error message, hint and --debug traceback, so an API error that echoes an
+# object, or an exception that prints a request body, never shows them. Values shorter than
+# MIN_SECRET_LENGTH are not tracked (replacing "1" or "ab" everywhere would garble messages).
+REDACTED = "<redacted>"
+MIN_SECRET_LENGTH = 3
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def register_secret(value) -> None:
+    """Remember a secret value (str or bytes) so ``redact`` hides it, in plain and base64 form."""
+    if value is None:
+        return
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
+    forms = {raw.decode("utf-8", "replace"), base64.b64encode(raw).decode("ascii")}
+    for line in raw.decode("utf-8", "replace").splitlines():
+        forms.add(line)  # a multi-line value (a key, a config file) is echoed one line at a time
+    with _SECRETS_LOCK:
+        _SECRETS.update(f for f in forms if len(f.strip()) >= MIN_SECRET_LENGTH)
+
+
+def register_secret_object(obj) -> None:
+    """Register every value of a Secret's ``data`` (base64) and ``stringData`` (plain)."""
+    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        return
+    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    string_data = obj.get("stringData") if isinstance(obj.get("stringData"), dict) else {}
+    for value in data.values():
+        if isinstance(value, str):
+            register_secret(value)  # as written (base64) ...
+            try:
+                register_secret(base64.b64decode(value, validate=False))  # ... and decoded
+            except (ValueError, TypeError):
+                pass
+    for value in string_data.values():
+        if value is not None:
+            register_secret(str(value))
+
+
+def redact(text) -> str:
+    """``text`` with every registered secret value replaced by ``<redacted>``."""
+    text = "" if text is None else str(text)
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, REDACTED)
+    return text

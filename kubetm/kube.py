@@ -18,12 +18,13 @@ import json
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from kubetm.errors import EXIT_TIMEOUT, KubetmError
+from kubetm.errors import EXIT_TIMEOUT, KubetmError, register_secret_object
 
-__all__ = ["Kube", "ApplyResult", "DeleteResult", "FIELD_MANAGER", "MANAGED_BY_LABEL", "parse_target"]
+__all__ = ["Kube", "ApplyResult", "cleanup_on_interrupt", "DeleteResult", "FIELD_MANAGER", "MANAGED_BY_LABEL", "parse_target"]
 
 FIELD_MANAGER = "kubetm"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -168,6 +169,9 @@ def _is_tls_error(exc: BaseException) -> bool:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
+        if isinstance(cur, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or "EOF occurred" in str(cur) \
+                or "UNEXPECTED_EOF" in str(cur):
+            return False  # the server dropped the connection (restarting): a connection error
         if isinstance(cur, (ssl.SSLError, urllib3.exceptions.SSLError)):
             return True
         cur = getattr(cur, "reason", None) if isinstance(getattr(cur, "reason", None), BaseException) \
@@ -175,10 +179,22 @@ def _is_tls_error(exc: BaseException) -> bool:
     return False
 
 
+TRANSIENT_STATUS0 = ("EOF occurred", "UNEXPECTED_EOF", "Connection reset", "ConnectionReset",
+                     "Connection refused", "ConnectionRefused", "Connection aborted", "RemoteDisconnected")
+
+
 def is_connection_error(exc: BaseException) -> bool:
-    """True for refused/reset connections and timeouts (not TLS failures)."""
+    """True for refused/reset connections and timeouts (not TLS failures).
+
+    The kubernetes client turns an SSL-level failure into ApiException(status=0): a server that
+    drops connections while it restarts shows up so ("EOF occurred"); a bad certificate too, and
+    that one is not a connection error.
+    """
     import urllib3
 
+    if _is_api_exception(exc) and not _status(exc):
+        reason = str(getattr(exc, "reason", "") or exc)
+        return any(t in reason for t in TRANSIENT_STATUS0) and "CERTIFICATE_VERIFY_FAILED" not in reason
     if _is_tls_error(exc):
         return False
     return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)) \
@@ -190,7 +206,7 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 def is_retryable(exc: BaseException) -> bool:
     if _is_api_exception(exc):
-        return _status(exc) in RETRY_STATUSES
+        return _status(exc) in RETRY_STATUSES or is_connection_error(exc)
     return is_connection_error(exc)
 
 
@@ -214,6 +230,10 @@ def map_api_error(exc: BaseException, what: str = "", server: str = "") -> Kubet
     if _is_api_exception(exc):
         status = _status(exc)
         msg = _api_message(exc)
+        if status == 404 and msg.startswith('namespaces "') and msg.endswith('" not found'):
+            missing = msg.split('"')[1]
+            return KubetmError(f"{what}: namespace {missing} does not exist",
+                               hint=f"create it (kubectl create namespace {missing}) or choose another with -n")
         if status == 404:
             return KubetmError(f"{what}: not found ({msg})" if msg and "not found" not in msg else f"{what}: {msg or 'not found'}")
         if status == 401:
@@ -272,6 +292,8 @@ class Kube:
         self._typed: dict[str, Any] = {}
         self._context_namespace: str | None = None
         self._contact_ok = False
+        self._applied: list[ApplyResult] = []
+        self.dry_run_first = False   # apply(): dry-run every object before writing any
 
     def __repr__(self) -> str:
         return f"Kube(context={self.context!r}, namespace={self._namespace!r})"
@@ -295,7 +317,7 @@ class Kube:
         if not existing:
             raise KubetmError(f"no kubeconfig found at {os.pathsep.join(paths)}",
                               hint="create a cluster with `kubetm cluster up` or pass --kubeconfig")
-        merged: dict = {"contexts": [], "current-context": None}
+        merged: dict = {"contexts": [], "clusters": {}, "current-context": None}
         for p in existing:
             try:
                 with open(p, "rb") as f:
@@ -312,6 +334,9 @@ class Kube:
             for c in data.get("contexts") or []:
                 if isinstance(c, dict) and c.get("name") not in {x.get("name") for x in merged["contexts"]}:
                     merged["contexts"].append(c)
+            for c in data.get("clusters") or []:
+                if isinstance(c, dict) and isinstance(c.get("name"), str):
+                    merged["clusters"].setdefault(c["name"], c.get("cluster") if isinstance(c.get("cluster"), dict) else {})
             if not merged["current-context"] and data.get("current-context"):
                 merged["current-context"] = data["current-context"]
         return merged
@@ -345,6 +370,15 @@ class Kube:
                                         persist_config=False)
             except (ConfigException, ValueError, KeyError, TypeError, OSError) as e:
                 raise KubetmError(f"broken kubeconfig for context {wanted!r}: {' '.join(str(e).split())}") from None
+            from urllib.parse import urlsplit
+
+            url = urlsplit(configuration.host or "")
+            ctx_cluster = next(((c.get("context") or {}).get("cluster") for c in cfg["contexts"]
+                                if c.get("name") == wanted), None)
+            declared = (cfg.get("clusters") or {}).get(ctx_cluster) or {}
+            if url.scheme not in ("http", "https") or not url.hostname or not declared.get("server"):
+                raise KubetmError(f"broken kubeconfig for context {wanted!r}: its cluster has no server URL",
+                                  hint="expected clusters[].cluster.server like https://127.0.0.1:6443")
             # urllib3 must not retry on its own: Kube.call is the one retry place.
             configuration.retries = False
             self.context = wanted
@@ -540,30 +574,60 @@ class Kube:
 
     # ------------------------------------------------------------------------------ apply
     def apply(self, objs: Iterable[dict], namespace: str | None = None,
-              force_conflicts: bool = False, workers: int = APPLY_WORKERS) -> list[ApplyResult]:
+              force_conflicts: bool = False, workers: int = APPLY_WORKERS,
+              dry_run_first: bool | None = None) -> list[ApplyResult]:
         """Server-side apply (field manager ``kubetm``) of plain dicts; returns one result each.
 
         Namespaces and CRDs go first (and CRDs are waited on until Established), then the rest
         concurrently. Each object gets the label app.kubernetes.io/managed-by=kubetm. Namespaced
         objects without metadata.namespace land in ``namespace`` (else the Kube's namespace).
         409 conflicts are re-read and retried; ownership is only forced with ``force_conflicts``.
-        """
-        from concurrent.futures import ThreadPoolExecutor
 
+        Every kind is resolved before the first write (an unknown kind creates nothing). With
+        ``dry_run_first`` every object is first sent as a server-side dry run (``dryRun=All``), so
+        an object the API server rejects (422, unknown namespace, conflict) is refused before any
+        object is written; objects in a Namespace, or of a CRD, created by the same call are not
+        dry-run (they cannot be, yet). The default is the Kube's ``dry_run_first`` attribute
+        (False; `kubetm apply -f` sets it).
+
+        Interruption (Ctrl-C/SIGTERM) or an error: requests not yet sent are cancelled, those in
+        flight finish, and every object written so far is in ``self.applied`` (``applied_since``).
+        Like ``kubectl apply``, apply itself never rolls back; callers that promise a cleanup
+        (``kubetm deploy hello``) wrap it in ``cleanup_on_interrupt``.
+        """
+        if dry_run_first is None:
+            dry_run_first = self.dry_run_first
         objs = [_with_label(o) for o in objs]
+        for o in objs:
+            register_secret_object(o)
         first = [o for o in objs if o.get("kind") in ("Namespace", "CustomResourceDefinition")]
         rest = [o for o in objs if o.get("kind") not in ("Namespace", "CustomResourceDefinition")]
+        crd_kinds = {(((o.get("spec") or {}).get("group")) or "",
+                      ((o.get("spec") or {}).get("names") or {}).get("kind"))
+                     for o in first if o.get("kind") == "CustomResourceDefinition"}
+
+        def defined_here(o: dict) -> bool:
+            av = o.get("apiVersion") or ""
+            return (av.rsplit("/", 1)[0] if "/" in av else "", o.get("kind")) in crd_kinds
+
+        # Resolve kinds sequentially (discovery is not thread-safe) and before the first write.
+        resolved = {id(o): self._resource_for(o) for o in objs if not defined_here(o)}
+        if dry_run_first:
+            new_ns = {o["metadata"]["name"] for o in first if o.get("kind") == "Namespace"}
+            checks = [(o, resolved[id(o)]) for o in objs if id(o) in resolved
+                      and not (resolved[id(o)].namespaced and
+                               (o["metadata"].get("namespace") or namespace or self.namespace) in new_ns)]
+            self._parallel([lambda o=o, res=res: self._apply_one(o, res, namespace, force_conflicts, dry_run=True)
+                            for o, res in checks], workers)
         results: dict[int, ApplyResult] = {}
         for phase in (first, rest):
             if not phase:
                 continue
-            # Resolve kinds sequentially (discovery is not thread-safe), then apply in parallel.
-            planned = [(id(o), o, self._resource_for(o)) for o in phase]
-            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(planned)))) as pool:
-                futures = {key: pool.submit(self._apply_one, o, res, namespace, force_conflicts)
-                           for key, o, res in planned}
-                for key, fut in futures.items():
-                    results[key] = fut.result()
+            planned = [(id(o), o, resolved.get(id(o)) or self._resource_for(o)) for o in phase]
+            done = self._parallel([lambda o=o, res=res: self._apply_one(o, res, namespace, force_conflicts)
+                                   for _, o, res in planned], workers)
+            for (key, _, _), r in zip(planned, done, strict=True):
+                results[key] = r
             crds = [o for o in phase if o.get("kind") == "CustomResourceDefinition"]
             for crd in crds:
                 from kubetm import wait as _wait
@@ -575,7 +639,42 @@ class Kube:
                 self.dynamic.resources.invalidate_cache()
         return [results[id(o)] for o in objs]
 
-    def _apply_one(self, obj: dict, res, namespace: str | None, force: bool) -> ApplyResult:
+    @staticmethod
+    def _parallel(tasks: list[Callable[[], Any]], workers: int) -> list:
+        """Run ``tasks`` on a small pool, results in order. On an error, or an interruption of the
+        calling thread, tasks not started yet are cancelled and those running are waited for."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not tasks:
+            return []
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks))))
+        try:
+            futures = [pool.submit(t) for t in tasks]
+            out = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return out
+
+    @property
+    def applied(self) -> list[ApplyResult]:
+        """Every object this Kube has written with ``apply``, in the order the writes finished."""
+        with self._lock:
+            return list(self._applied)
+
+    def applied_since(self, mark: int) -> list[ApplyResult]:
+        """Objects written since ``mark = len(kube.applied)``."""
+        with self._lock:
+            return list(self._applied[mark:])
+
+    def cleanup_on_interrupt(self, keep: bool = False, report: Callable[[str], None] | None = None,
+                             timeout: float = 90):
+        """See the module function ``cleanup_on_interrupt``."""
+        return cleanup_on_interrupt(self, keep=keep, report=report, timeout=timeout)
+
+    def _apply_one(self, obj: dict, res, namespace: str | None, force: bool,
+                   dry_run: bool = False) -> ApplyResult | None:
         meta = obj["metadata"]
         name = meta["name"]
         ns = None
@@ -584,22 +683,28 @@ class Kube:
             obj = {**obj, "metadata": {**meta, "namespace": ns}}
         what = f"apply {_describe(res.kind, name, ns)}"
         for attempt in range(4):
-            before = self._rv(res, name, ns, what)
+            before = None if dry_run else self._rv(res, name, ns, what)
+            extra = {"dry_run": "All"} if dry_run else {}
             try:
                 after = self.call(self.dynamic.server_side_apply, res, body=obj, name=name, namespace=ns,
                                   field_manager=FIELD_MANAGER, force_conflicts=True if force else None,
-                                  what=what, _request_timeout=REQUEST_TIMEOUT)
+                                  what=what, _request_timeout=REQUEST_TIMEOUT, **extra)
             except KubetmError as e:
-                if _status(e.__cause__) == 409 and attempt < 3:
+                if _status(e.__cause__) == 409 and attempt < 3 and not dry_run:
                     continue  # re-read and try again
                 if _status(e.__cause__) == 409:
                     raise KubetmError(f"{what}: conflict: {_api_message(e.__cause__)}",
                                       hint="another field manager owns these fields; re-run with "
                                            "--force-conflicts to take them over") from e.__cause__
                 raise
+            if dry_run:
+                return None
             rv_after = ((_plain(after) or {}).get("metadata") or {}).get("resourceVersion")
             action = "created" if before is None else ("unchanged" if before == rv_after else "configured")
-            return ApplyResult(res.kind, name, ns, action, res.group_version)
+            result = ApplyResult(res.kind, name, ns, action, res.group_version)
+            with self._lock:
+                self._applied.append(result)
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _rv(self, res, name, ns, what) -> str | None:
@@ -824,6 +929,46 @@ class Kube:
         return sorted(items, key=when)
 
 
+@contextmanager
+def cleanup_on_interrupt(kube, keep: bool = False, report: Callable[[str], None] | None = None,
+                         timeout: float = 90):
+    """Delete what the block *created* when it is interrupted (Ctrl-C, SIGTERM), unless ``keep``.
+
+    Only objects the block created through ``kube.apply`` (action "created") are deleted, and
+    waited for until gone; objects that existed before (configured/unchanged) are left alone.
+    Errors (``Exception``) are not interruptions: objects stay so the user can look at them.
+    ``report`` gets one line saying exactly what was deleted or kept; the interruption is
+    re-raised (exit 130/143).
+
+        with cleanup_on_interrupt(kube, keep=False, report=note):
+            deploy.hello(kube)
+    """
+    mark = len(getattr(kube, "applied", ()))
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(exc, Exception) or not hasattr(kube, "applied_since"):
+            raise
+        created = [r for r in kube.applied_since(mark) if r.action == "created"]
+        say = report or (lambda _line: None)
+        names = ", ".join(f"{r.kind.lower()}/{r.namespace + '/' if r.namespace else ''}{r.name}" for r in created)
+        if not created:
+            say("interrupted before anything was created: nothing to clean up")
+        elif keep:
+            say(f"interrupted: kept the {len(created)} object(s) it created (--keep): {names}")
+        else:
+            objs = [{"apiVersion": r.api_version, "kind": r.kind,
+                     "metadata": {"name": r.name, **({"namespace": r.namespace} if r.namespace else {})}}
+                    for r in reversed(created)]
+            try:
+                kube.delete(objs, wait=True, timeout=timeout, propagation="Background",
+                            description=f"interrupted: deleting the {len(created)} object(s) it created")
+                say(f"interrupted: deleted the {len(created)} object(s) it created: {names}")
+            except KubetmError as e:
+                say(f"interrupted: could not delete {names}: {e.message}")
+        raise
+
+
 # --------------------------------------------------------------------------------- helpers
 
 def _looks_like_api_version(value: str) -> bool:
@@ -841,8 +986,9 @@ def _selector(selector: str | dict | None) -> str | None:
 
 
 def _with_label(obj: dict) -> dict:
-    if not isinstance(obj, dict) or "metadata" not in obj:
-        raise KubetmError(f"cannot apply {obj!r:.60}: not a Kubernetes object")
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        what = f"{obj.get('kind', '?')} object" if isinstance(obj, dict) else type(obj).__name__
+        raise KubetmError(f"cannot apply a {what} without metadata: not a Kubernetes object")
     meta = dict(obj.get("metadata") or {})
     meta.pop("resourceVersion", None)  # never send a stale resourceVersion with apply
     labels = dict(meta.get("labels") or {})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from kubetm.errors import KubetmError
+from kubetm.errors import KubetmError, register_secret_object
 
 __all__ = [
     "Doc", "load", "load_docs", "loads_docs", "substitute", "substitute_images", "order",
@@ -71,6 +71,9 @@ def registry_from_env(registry: str | None = None) -> str:
     """The registry to substitute: explicit value, else $KUBETM_REGISTRY, else localhost:5001."""
     value = (registry or os.environ.get("KUBETM_REGISTRY") or DEFAULT_REGISTRY).strip()
     value = value.removeprefix("http://").removeprefix("https://").rstrip("/")
+    if "@" in value.split("/", 1)[0]:  # user:password@host: never take credentials (nor echo them)
+        raise KubetmError("the registry must not contain credentials (user:password@)",
+                          hint="log in with `docker login HOST` instead: kubetm never takes credentials")
     if not value or any(c.isspace() for c in value):
         raise KubetmError(f"invalid registry {registry!r}", hint="expected host:port[/path], e.g. localhost:5001")
     return value
@@ -144,6 +147,12 @@ def loads_docs(data: bytes | str, name: str = "<string>") -> list[Doc]:
         mark = e.problem_mark or e.context_mark
         where = f"{name}:{mark.line + 1}" if mark else name
         problem = e.problem or e.context or "invalid YAML"
+        if "python/" in problem and "constructor for the tag" in problem:
+            tag = problem.split("tag", 1)[-1].split("'")[1] if "'" in problem else "python/..."
+            problem = f"refusing YAML tag {tag.replace('tag:yaml.org,2002:', '!!')}: kubetm never builds Python objects"
+        elif e.problem and e.context and e.context_mark is not None and e.context_mark is not mark \
+                and e.context_mark.line != getattr(mark, "line", None):
+            problem = f"{problem} ({e.context} started at line {e.context_mark.line + 1})"
         raise KubetmError(f"{where}: {problem}") from None
     except yaml.YAMLError as e:
         raise KubetmError(f"{name}: invalid YAML: {e}") from None
@@ -160,7 +169,11 @@ def _decode(data: bytes | str, name: str) -> str:
     else:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise KubetmError(f"{name}: file is UTF-16 encoded", hint="save it as UTF-8")
-        if b"\x00" in data[:8192]:
+        head = data[:8192]
+        if len(head) >= 8 and head.count(b"\x00") * 3 >= len(head) and \
+                (head[1::2].count(0) * 2 >= len(head) // 2 or head[0::2].count(0) * 2 >= len(head) // 2):
+            raise KubetmError(f"{name}: file looks UTF-16 encoded (no byte order mark)", hint="save it as UTF-8")
+        if b"\x00" in head:
             raise KubetmError(f"{name}: binary file, not YAML text")
         try:
             text = data.decode("utf-8-sig")
@@ -293,7 +306,107 @@ def _validate(obj: Any, node: Any, name: str, line: int, index: int) -> list[Doc
             if not isinstance(meta[key], dict) or not all(isinstance(v, str) for v in meta[key].values()):
                 raise KubetmError(f"{name}:{_value_line(meta_node, key, meta_line)}: metadata.{key} "
                                   f"must map names to strings (quote numbers and booleans)")
+    if "namespace" in meta and (not isinstance(meta["namespace"], str) or not meta["namespace"].strip()):
+        raise KubetmError(f"{name}:{_value_line(meta_node, 'namespace', meta_line)}: "
+                          f"metadata.namespace must be a non-empty string")
+    _check_types(obj, node, name, line)
+    register_secret_object(obj)  # its values never appear in an error message from here on
     return [Doc(obj, where)]
+
+
+# Fields whose type the API server would reject anyway: refusing them here names file:line and
+# keeps a multi-object apply from writing the objects before the broken one.
+_STRING_MAPS = {"ConfigMap": ("data", "binaryData"), "Secret": ("data", "stringData")}
+_REPLICATED = {"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"}
+_POD_TEMPLATED = _REPLICATED | {"DaemonSet", "Job"}
+
+
+# The docker/distribution reference grammar: [domain[:port]/]path[:tag][@digest].
+_IMAGE_REF = __import__("re").compile(
+    r"(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+
+
+def _image_line(root: Any, image: str, default: int) -> int:
+    """Line of the first scalar node whose value is ``image`` (the container's image:)."""
+    import yaml
+
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode) and node.value == image:
+            return node.start_mark.line + 1
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in reversed(node.value):
+                stack.extend([v, k])
+    return default
+
+
+def _check_types(obj: dict, node: Any, name: str, line: int) -> None:
+    kind = obj["kind"]
+
+    def at(path: tuple[str, ...]) -> int:
+        cur, found = node, line
+        for key in path:
+            nxt = _child(cur, key)
+            if nxt is None:
+                break
+            found, cur = nxt.start_mark.line + 1, nxt
+        return found
+
+    def fail(path: tuple[str, ...], problem: str) -> None:
+        raise KubetmError(f"{name}:{at(path)}: {kind} {'.'.join(path)} {problem}")
+
+    spec = obj.get("spec")
+    if "spec" in obj and spec is not None and not isinstance(spec, dict):
+        fail(("spec",), f"must be a mapping, not a {_type_name(spec)}")
+    for key in _STRING_MAPS.get(kind, ()):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            fail((key,), f"must be a mapping, not a {_type_name(value)}")
+        for k, v in value.items():
+            if not isinstance(v, str):  # the value itself is never printed (it may be secret)
+                raise KubetmError(f"{name}:{_value_line(_child(node, key), k, line)}: {kind} {key}.{k} must be "
+                                  f"a string, not a {_type_name(v)} (quote it)")
+    if not isinstance(spec, dict):
+        return
+    if kind in _REPLICATED and "replicas" in spec:
+        r = spec["replicas"]
+        if not isinstance(r, int) or isinstance(r, bool) or r < 0:
+            fail(("spec", "replicas"), f"must be a whole number >= 0, got {r!r:.40}")
+    pod_specs: list[tuple[tuple[str, ...], Any]] = []
+    if kind == "Pod":
+        pod_specs.append((("spec",), spec))
+    elif kind in _POD_TEMPLATED:
+        tmpl = spec.get("template")
+        if isinstance(tmpl, dict):
+            pod_specs.append((("spec", "template", "spec"), tmpl.get("spec")))
+    for path, pspec in pod_specs:
+        if not isinstance(pspec, dict):
+            continue
+        for key in ("containers", "initContainers"):
+            cs = pspec.get(key)
+            if cs is None:
+                continue
+            if not isinstance(cs, list) or not all(isinstance(c, dict) for c in cs):
+                fail(path + (key,), "must be a list of containers (each a mapping with name and image)")
+            for c in cs:
+                for field in ("name", "image"):
+                    if field in c and not isinstance(c[field], str):
+                        fail(path + (key,), f"has a container {field} that is a {_type_name(c[field])}, "
+                                            f"not a string")
+                image = c.get("image")
+                if isinstance(image, str) and not _IMAGE_REF.fullmatch(image):
+                    raise KubetmError(f"{name}:{_image_line(node, image, line)}: {kind} container "
+                                      f"{c.get('name', '?')!s:.60}: invalid image reference {image!r:.120}",
+                                      hint="expected [registry[:port]/]name[:tag][@sha256:digest], lower-case name")
 
 
 def _type_name(value: Any) -> str:

@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kubetm_badinput_e2e_conftest as e2e  # tests/e2e/conftest.py (kubectl, CONTEXT), loaded by our conftest
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +132,8 @@ CASES: list[Case] = [
     # -------------------------------------------------------------- bad image references (flags)
     Case("demo-bad-image-tag", ["demo", "recreate", "--from", "v1;rm -rf /"], r"--from 'v1;rm -rf /' is not a valid "
          r"image tag", exit=2),
+    Case("registry-with-credentials", ["--registry", "alice:hunter2@localhost:5001", "apply", "-f", "{good}"],
+         r"the registry must not contain credentials \(user:password@\) \(log in with `docker login HOST`"),
     Case("registry-with-space", ["--registry", "bad registry", "apply", "-f", "{good}"], r"invalid registry 'bad registry'"),
     # ------------------------------------------------------------------- options and flags
     Case("output-yaml", ["apply", "-f", "{good}", "-o", "yaml"], r"unknown output format 'yaml'", exit=2),
@@ -159,8 +162,9 @@ CASES: list[Case] = [
     Case("cluster-unknown-group", ["-n", "{ns}", "apply", "-f", "{data}/cluster-unknown-group.yaml"],
          r"unknown kind Deployment \(nope\.k8s\.io/v1\) on this cluster", cluster=True),
     Case("cluster-unknown-namespace", ["-n", "kubetm-no-such-namespace-x1", "apply", "-f", "{data}/cluster-good-configmap.yaml"],
-         r"apply configmap kubetm-no-such-namespace-x1/fine: not found \(namespaces \"kubetm-no-such-namespace-x1\" "
-         r"not found\)", cluster=True),
+         r"apply configmap kubetm-no-such-namespace-x1/fine: namespace kubetm-no-such-namespace-x1 does not exist "
+         r"\(create it \(kubectl create namespace kubetm-no-such-namespace-x1\) or choose another with -n\)",
+         cluster=True),
     Case("cluster-second-object-rejected", ["-n", "{ns}", "apply", "-f", "{data}/cluster-second-rejected-by-api.yaml"],
          r"apply service {ns}/svc: rejected by the API server: Service \"svc\" is invalid: .*port", cluster=True),
     Case("cluster-invalid-name", ["-n", "{ns}", "apply", "-f", "{data}/cluster-invalid-name.yaml"],
@@ -168,7 +172,8 @@ CASES: list[Case] = [
     Case("cluster-port-is-a-string", ["-n", "{ns}", "apply", "-f", "{data}/cluster-port-is-a-string.yaml"],
          r"apply service {ns}/svc: .*", cluster=True),
     Case("cluster-deploy-unknown-namespace", ["-n", "kubetm-no-such-namespace-x2", "deploy", "hello"],
-         r"apply .*kubetm-no-such-namespace-x2/hello-.*: not found", cluster=True),
+         r"apply (pod|service) kubetm-no-such-namespace-x2/hello-(pod|svc): namespace kubetm-no-such-namespace-x2 "
+         r"does not exist", cluster=True),
     Case("cluster-rollout-status-missing", ["-n", "{ns}", "rollout", "status", "no-such-deployment", "--timeout", "5"],
          r".*no-such-deployment.*", cluster=True),
     Case("cluster-delete-bad-target", ["-n", "{ns}", "delete", "pod/"], r"expected KIND/NAME, got 'pod/'", cluster=True),
@@ -231,8 +236,6 @@ def _managed_objects(ns: str) -> list[str]:
     return [ln for ln in out.splitlines() if ln.strip()]
 
 
-import kubetm_badinput_e2e_conftest as e2e  # noqa: E402  (tests/e2e/conftest.py, loaded by our conftest)
-
 
 # ------------------------------------------------------------------------------- the test
 
@@ -269,3 +272,5 @@ def test_bad_input_is_refused_with_one_clear_line(case: Case, tmp_path: Path, re
     assert not (tmp_path / MARKER).exists(), "a YAML tag executed code"
     if case.cluster and ns:
         assert _managed_objects(ns) == [], "a refused input created objects"
+        for missing in re.findall(r"kubetm-no-such-namespace-\w+", " ".join(args)):
+            assert e2e.kubectl("get", "namespace", missing, "--ignore-not-found", "-o", "name").strip() == ""

@@ -59,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
         srv.seen.append((time.monotonic(), self.command, self.path, body))
+        if srv.hook is not None:
+            srv.hook(self.command, self.path)
         answer = srv.answer_for(self.command, path)
         if isinstance(answer, tuple) and answer and answer[0] == "sleep":
             time.sleep(answer[1])
@@ -85,6 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeAPI:
     def __init__(self) -> None:
         self.seen: list[tuple[float, str, str, bytes]] = []
+        self.hook = None   # optional callable(method, path?query), called on every request
         self._routes: list[tuple[str, re.Pattern, list]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -247,7 +250,8 @@ def test_a_server_that_keeps_failing_is_given_up_on_in_bounded_time(api, tmp_pat
     assert 2 <= len(_pod_gets(api)) <= 12
 
 
-def test_api_server_down_fails_fast_with_one_line(tmp_path):
+def test_api_server_down_fails_fast_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(kube_mod, "FIRST_CONTACT_SECONDS", 1.0)
     cfg = FakeAPI.__new__(FakeAPI)  # only for its kubeconfig writer
     cfg.url, cfg.port = "http://127.0.0.1:1", 1
     k = Kube(kubeconfig=FakeAPI.kubeconfig(cfg, tmp_path), retry_seconds=30)
@@ -375,20 +379,24 @@ def _configmaps(n: int) -> list[dict]:
             for i in range(n)]
 
 
-def _interrupt_after(seconds: float) -> threading.Timer:
-    t = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
-    t.start()
-    return t
+def _ctrl_c_at_write(api, n: int) -> None:
+    """Ctrl-C (a real SIGINT to this process) when the server receives the n-th write: always
+    while kube.apply is running, never later (it would hit pytest itself)."""
+    writes = []
+
+    def hook(method: str, path: str) -> None:
+        if method == "PATCH" and "dryRun" not in path:
+            writes.append(path)
+            if len(writes) == n:
+                os.kill(os.getpid(), signal.SIGINT)
+    api.hook = hook
 
 
 def test_interrupted_apply_stops_sending_and_knows_exactly_what_it_wrote(api, kube):
     api.script("PATCH", r"/configmaps/", [("sleep", 0.15, (200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {}))])
-    timer = _interrupt_after(0.8)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            kube.apply(_configmaps(40), workers=2)
-    finally:
-        timer.cancel()
+    _ctrl_c_at_write(api, 5)
+    with pytest.raises(KeyboardInterrupt):
+        kube.apply(_configmaps(40), workers=2)
     written = {r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("PATCH")}
     assert 0 < len(written) < 40, "pending writes must be cancelled on Ctrl-C"
     assert {r.name for r in kube.applied} == written      # exactly what the server saw
@@ -443,7 +451,7 @@ def test_cli_apply_interrupted_names_what_it_kept(api, tmp_path):
     while time.monotonic() < deadline and not [r for r in api.requests("PATCH") if "dryRun" not in r[2]]:
         time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=60)
+    _, err = p.communicate(timeout=60)
     assert p.returncode == 143, err
     written = sorted(r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("PATCH") if "dryRun" not in r[2])
     assert 0 < len(written) < 30
@@ -531,3 +539,53 @@ def test_deploy_refuses_a_non_positive_timeout(capsys):
 
     assert cli.main(["deploy", "hello", "--timeout", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: --timeout must be a positive number of seconds, got 0"
+
+
+def test_registry_credentials_are_never_taken_nor_echoed():
+    from kubetm.manifests import registry_from_env
+
+    with pytest.raises(KubetmError) as e:
+        registry_from_env("alice:hunter2@registry.example:5000")
+    assert "hunter2" not in str(e.value) and "docker login" in str(e.value)
+
+
+def test_no_docker_login_or_password_on_any_command_line():
+    """Registry credentials stay in docker's config / credential helpers: kubetm never runs
+    `docker login`, never passes a password or an auth header on argv."""
+    offenders = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.List, ast.Tuple)):
+                words = [n.value for n in node.elts if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+                if "login" in words or any(w in ("--password", "--password-stdin") for w in words):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {words}")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                    node.value.lower() in ("x-registry-auth", "registryauth", "identitytoken"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_tls_eof_from_a_restarting_api_server_is_retried_but_bad_certificates_are_not():
+    import ssl
+
+    import urllib3
+
+    from kubetm.kube import is_connection_error
+
+    eof = urllib3.exceptions.MaxRetryError(None, "/api", urllib3.exceptions.SSLError(
+        ssl.SSLEOFError(8, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")))
+    assert is_connection_error(eof)
+    bad_cert = urllib3.exceptions.MaxRetryError(None, "/api", urllib3.exceptions.SSLError(
+        ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")))
+    assert not is_connection_error(bad_cert)
+
+
+def test_status0_api_exception_from_a_dropped_tls_connection_is_retried():
+    from kubernetes.client.exceptions import ApiException
+
+    from kubetm.kube import is_connection_error, is_retryable
+
+    eof = ApiException(status=0, reason="SSLError\n[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")
+    assert is_connection_error(eof) and is_retryable(eof)
+    cert = ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    assert not is_retryable(cert)
