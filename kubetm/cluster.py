@@ -375,7 +375,7 @@ def _finish(kube, p: Plan, progress) -> None:
     objs = manifests.load(REPO_ROOT / "manifests" / "cluster")
     if not p.offline:
         _load_metrics_server_online(p.name)
-    kube.apply([cm] + objs)
+    kube.apply([cm] + objs, force_conflicts=True)  # the add-ons are kubetm's own: take them back
     progress("waiting for CoreDNS, the pod network, storage and metrics-server")
     for ns, kind, nm in [("kube-system", "Deployment", "coredns"),
                          ("local-path-storage", "Deployment", "local-path-provisioner"),
