@@ -536,7 +536,8 @@ def list_images(registry: str = DEFAULT_REGISTRY) -> list[dict]:
     require_docker()
     rows = docker(["image", "ls", "--filter", f"label={LABEL}", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
     prefix = f"{registry.rstrip('/')}/{NAMESPACE}/"
-    built = {r for r in rows if r.startswith(prefix) and r.split("/")[-1].split(":")[0] in IMAGES}
+    built = {r for r in rows if r.startswith(prefix) and r.split("/")[-1].split(":")[0] in IMAGES
+             and not r.endswith(":<none>")}  # an image left untagged by a rebuild is not a course image
     wanted = [ref(s.name, t, registry) for s in IMAGES.values() for t in s.tags]
     wanted += sorted(built - set(wanted))
     info = {r: i for r, i in zip(sorted(built), _inspect(sorted(built)))} if built else {}

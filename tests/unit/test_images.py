@@ -354,3 +354,17 @@ def test_status_reads_the_catalog(fake, monkeypatch):
     st = registry.status()
     assert st["running"] and st["catalog"] == ["kubetm/hello"] and st["tags"] == {"kubetm/hello": ["1.0"]}
     assert registry._published_port(fake.containers[registry.NAME]) == 5001
+
+
+def test_list_skips_images_left_untagged_by_a_rebuild(monkeypatch):
+    from kubetm import images
+
+    monkeypatch.setattr(images, "require_docker", lambda: None)
+
+    class CP:
+        stdout = "localhost:5001/kubetm/init:<none>\n"
+
+    monkeypatch.setattr(images, "docker", lambda args, **kw: CP())
+    monkeypatch.setattr(images, "_inspect", lambda refs: [])
+    rows = images.list_images()
+    assert all(not r["image"].endswith(":<none>") for r in rows) and not any(r["built"] for r in rows)
