@@ -33,6 +33,7 @@ def _budget(lab: str) -> float:
     return sum(c.timeout for c in registry.get(lab).checks) + 420
 
 
+@pytest.mark.timeout(1200)  # the subprocess has its own, per-lab budget (_budget): no earlier cut
 @pytest.mark.parametrize("lab", LABS)
 def test_lab_run_passes_every_check(cluster, lab):
     expected = [c.name for c in registry.get(lab).checks]
