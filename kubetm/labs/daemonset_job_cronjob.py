@@ -48,17 +48,9 @@ def remove_ds_labels(ctx: LabContext) -> None:
 
 # ---------------------------------------------------------------------------------- helpers
 
-def _name(obj: dict) -> str:
-    return obj["metadata"]["name"]
-
-
-def _live(objs: list[dict]) -> list[dict]:
-    return [o for o in objs or [] if not o["metadata"].get("deletionTimestamp")]
-
-
-def _ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+from kubetm.labs.observe import is_ready as _ready  # noqa: E402  (shared lab helpers)
+from kubetm.labs.observe import live as _live  # noqa: E402
+from kubetm.labs.observe import name_of as _name  # noqa: E402
 
 
 def _ts(value: str | None) -> datetime | None:

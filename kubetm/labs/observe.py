@@ -43,6 +43,22 @@ __all__ = [
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
+def name_of(obj: dict) -> str:
+    return obj["metadata"]["name"]
+
+
+def live(objs: list[dict] | None) -> list[dict]:
+    """Objects not being deleted (a controller no longer counts a terminating pod)."""
+    return [o for o in objs or [] if not o["metadata"].get("deletionTimestamp")]
+
+
+def is_ready(pod: dict | None) -> bool:
+    """Ready=True, without wait.pod_ready's early failure on image-pull/crash-loop states."""
+    from kubetm.wait import condition
+
+    return condition("Ready")(pod)
+
+
 def token(prefix: str = "kubetm") -> str:
     """A value unique to this run (so leftovers of an earlier run can never make a check pass)."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -32,18 +32,9 @@ NODE_READY_TIMEOUT = 180.0
 
 # ---------------------------------------------------------------------------------- helpers
 
-def _name(obj: dict) -> str:
-    return obj["metadata"]["name"]
-
-
-def _live(pods: list[dict]) -> list[dict]:
-    """Pods not being deleted (a controller no longer counts a terminating pod)."""
-    return [p for p in pods or [] if not p["metadata"].get("deletionTimestamp")]
-
-
-def _ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+from kubetm.labs.observe import is_ready as _ready  # noqa: E402  (shared lab helpers)
+from kubetm.labs.observe import live as _live  # noqa: E402
+from kubetm.labs.observe import name_of as _name  # noqa: E402
 
 
 def _owner(pod: dict) -> str | None:
