@@ -211,3 +211,22 @@ def test_cached_help_is_identical_to_typer_help(tmp_path):
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout == cached[0].read_text()
     assert "typer" not in second.stderr          # served without importing Typer
+
+
+@pytest.mark.parametrize("args", [["lab", "list"], ["lab", "list", "-o", "json"], ["lab", "list", "--output=json"],
+                                  ["demo", "list"], ["demo", "list", "-ojson"]])
+def test_fast_list_is_identical_to_typer_and_skips_typer(args, capsys):
+    fast = subprocess.run([PY, "-X", "importtime", "-m", "kubetm", *args], capture_output=True, text=True,
+                          timeout=60)
+    assert fast.returncode == 0
+    assert "typer" not in {ln.split("|")[-1].strip().split(".")[0] for ln in fast.stderr.splitlines() if "|" in ln}
+    code, out, _ = run_main(args, capsys)        # the Typer command itself
+    assert code == 0 and out == fast.stdout
+
+
+@pytest.mark.parametrize("args", [["lab", "list", "-o", "yaml"], ["lab", "list", "extra"], ["lab", "list", "-o"],
+                                  ["lab", "list", "-o=json"], ["demo", "list", "--help"]])
+def test_fast_list_leaves_anything_else_to_typer(args):
+    from kubetm.__main__ import _output_of
+
+    assert _output_of(args[2:]) is None
