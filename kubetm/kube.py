@@ -32,6 +32,10 @@ MANAGED_BY_VALUE = "kubetm"
 DEFAULT_RETRY_SECONDS = float(os.environ.get("KUBETM_RETRY_SECONDS", "30"))
 FIRST_CONTACT_SECONDS = 5.0   # budget for connection errors before the API server ever answered
 REQUEST_TIMEOUT = (5, 60)     # (connect, read) seconds for ordinary requests
+WATCH_READ_SLACK = 15.0       # a watch read may stay silent this long past its timeoutSeconds
+# After an outage this process saw, 401/403 are retried while /readyz is not OK: a restarting
+# kube-apiserver denies requests until its authenticators and RBAC caches are loaded.
+RECOVERY_WINDOW = 120.0
 APPLY_WORKERS = 4
 
 # Common kinds -> apiVersion, so "pod/x" works without discovery guesses. Keys are lower-case
@@ -292,6 +296,7 @@ class Kube:
         self._typed: dict[str, Any] = {}
         self._context_namespace: str | None = None
         self._contact_ok = False
+        self._last_outage: float | None = None
         self._applied: list[ApplyResult] = []
         self.dry_run_first = False   # apply(): dry-run every object before writing any
 
@@ -476,7 +481,7 @@ class Kube:
             return max(0.0, min(delay, remaining))
 
         retryer = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(is_retryable) if retry else tenacity.retry_never,
+            retry=tenacity.retry_if_exception(self.transient) if retry else tenacity.retry_never,
             stop=stop, wait=wait, reraise=True)
         try:
             result = retryer(fn, *args, **kwargs)
@@ -489,6 +494,31 @@ class Kube:
             raise
         self._contact_ok = True
         return result
+
+    def transient(self, exc: BaseException) -> bool:
+        """Worth retrying? `is_retryable`, plus 401/403 from a server still starting up after an
+        outage (its /readyz not OK). Remembers connection errors as outages."""
+        if is_retryable(exc):
+            if is_connection_error(exc):
+                self._last_outage = time.monotonic()
+            return True
+        if _is_api_exception(exc) and _status(exc) in (401, 403):
+            return self._starting_up()
+        return False
+
+    def _starting_up(self) -> bool:
+        """True when /readyz says the server is not ready (5xx), or when it cannot be read at all
+        shortly after an outage this process saw (a starting server may deny /readyz too)."""
+        recent = self._last_outage is not None and time.monotonic() - self._last_outage < RECOVERY_WINDOW
+        client = self.api_client
+        try:
+            method, url, headers, body, _ = client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+            status = client.call_api(method, url, header_params=headers, _request_timeout=(5, 10)).status
+        except Exception as exc:  # noqa: BLE001 - any failure here only decides whether to retry
+            status = _status(exc) or 0
+        if 200 <= status < 300:
+            return False
+        return status >= 500 or recent
 
     def check_connection(self) -> dict:
         """Contact the API server once; returns its version info (gitVersion, platform ...)."""
@@ -829,9 +859,12 @@ class Kube:
                                       hint=_state_hint(last), exit_code=EXIT_TIMEOUT)
                 watcher = k8s_watch.Watch()
                 try:
-                    for ev in self.dynamic.watch(res, namespace=ns, name=name, label_selector=sel,
-                                                 resource_version=rv, timeout=max(1, int(remaining) + 1),
-                                                 watcher=watcher):
+                    # timeoutSeconds ends the watch on the server; the read timeout ends it on
+                    # our side too when the connection silently died (a restarted control plane).
+                    for ev in self._watch_events(res, watcher, namespace=ns, field_selector=field,
+                                                 label_selector=sel, resource_version=rv,
+                                                 timeout_seconds=max(1, int(remaining) + 1),
+                                                 _request_timeout=(REQUEST_TIMEOUT[0], remaining + WATCH_READ_SLACK)):
                         obj = ev.get("raw_object") or _plain(ev.get("object"))
                         etype = ev.get("type")
                         if etype == "BOOKMARK" or not isinstance(obj, dict):
@@ -852,7 +885,7 @@ class Kube:
                             watcher.stop()
                             break
                 except Exception as exc:  # noqa: BLE001
-                    if _status(exc) == 410 or is_retryable(exc):
+                    if _status(exc) == 410 or self.transient(exc):
                         if not (_status(exc) == 410):
                             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))  # backoff, not polling
                         break  # re-list from scratch
@@ -863,6 +896,11 @@ class Kube:
                     raise KubetmError(f"timed out after {timeout:g}s waiting for {label}",
                                       hint=_state_hint(last), exit_code=EXIT_TIMEOUT)
                 # The server closed the watch before our deadline: continue from rv.
+
+    @staticmethod
+    def _watch_events(res, watcher, **params):
+        """The raw watch events of ``res`` (what DynamicClient.watch does, plus a read timeout)."""
+        return watcher.stream(res.get, serialize=False, **params)
 
     # ------------------------------------------------------------------------- pods et al.
     def exec(self, pod: str, cmd: Sequence[str], container: str | None = None,

@@ -253,6 +253,15 @@ def fake(api_error):
     k = _kube()
     k._dynamic = dyn
     k._namespace = "default"
+
+    def events(res, watcher, namespace=None, field_selector=None, label_selector=None, resource_version=None,
+               timeout_seconds=None, _request_timeout=None):
+        assert _request_timeout[1] > timeout_seconds   # our read timeout never cuts a live watch short
+        name = (field_selector or "").partition("metadata.name=")[2] or None
+        return dyn.watch(res, namespace=namespace, name=name, label_selector=label_selector,
+                         resource_version=resource_version, timeout=timeout_seconds, watcher=watcher)
+
+    k._watch_events = events
     res = FakeResource(dyn)
     k.resource = lambda kind, api_version=None: res
     return k, dyn

@@ -239,6 +239,39 @@ def test_client_errors_are_not_retried_and_are_one_clear_line(api, kube, status,
     assert len(_pod_gets(api)) == 1
 
 
+FORBIDDEN = (403, status_body(403, 'pods "p" is forbidden: User "kubernetes-admin" cannot get resource "pods"'), {})
+NOT_READY = (500, status_body(500, "[-]poststarthook/rbac/bootstrap-roles failed: not finished"), {})
+
+
+def test_403_from_a_restarting_server_is_retried_until_readyz_is_ok(api, kube):
+    # the control plane restarts: the connection drops, then RBAC denies until its caches load
+    api.script("GET", r"/pods/p$", ["reset", FORBIDDEN, FORBIDDEN, (200, POD, {})])
+    api.script("GET", r"^/readyz", [NOT_READY, NOT_READY, (200, None, {})])
+    assert kube.get("Pod", "p")["metadata"]["name"] == "p"
+    assert len(_pod_gets(api)) == 4
+    assert api.count("GET", "/readyz") == 2
+
+
+def test_403_while_readyz_is_denied_is_retried_only_right_after_an_outage(api, kube):
+    denied = (403, status_body(403, 'forbidden: User "x" cannot get path "/readyz"'), {})
+    api.script("GET", r"^/readyz", [denied])
+    api.script("GET", r"/pods/p$", [FORBIDDEN])
+    with pytest.raises(KubetmError) as e:          # no outage seen: a real 403, at once
+        kube.get("Pod", "p")
+    assert "forbidden" in e.value.message and len(_pod_gets(api)) == 1
+    api.script("GET", r"/pods/p$", ["reset", FORBIDDEN, (200, POD, {})])
+    assert kube.get("Pod", "p")["metadata"]["name"] == "p"   # after an outage: retried
+
+
+def test_403_from_a_ready_server_is_not_retried(api, kube):
+    api.script("GET", r"^/readyz", [(200, None, {})])
+    api.script("GET", r"/pods/p$", ["reset", FORBIDDEN])
+    with pytest.raises(KubetmError) as e:
+        kube.get("Pod", "p")
+    assert "forbidden: pods" in e.value.message
+    assert len(_pod_gets(api)) == 2 and api.count("GET", "/readyz") == 1
+
+
 def test_a_server_that_keeps_failing_is_given_up_on_in_bounded_time(api, tmp_path):
     api.script("GET", r"/pods/p$", [(503, status_body(503, "etcd leader changed"), {})])
     k = Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=2)
@@ -270,6 +303,16 @@ def test_redact_hides_registered_values_plain_and_base64():
     assert redact(text) == "x <redacted> y <redacted>"
     assert "correct-horse" not in KubetmError(f"boom {text}", hint="correct-horse-battery").__str__()
     assert "correct-horse" not in errors_mod.format_error(ValueError(text))
+
+
+def test_show_secrets_turns_redaction_off_and_back_on():
+    register_secret("shown-on-request-value")
+    try:
+        errors_mod.show_secrets(True)
+        assert errors_mod.secrets_shown() and redact("x shown-on-request-value") == "x shown-on-request-value"
+    finally:
+        errors_mod.show_secrets(False)
+    assert redact("x shown-on-request-value") == "x <redacted>"
 
 
 def test_secret_objects_register_data_and_string_data():
@@ -345,6 +388,9 @@ def test_api_errors_that_echo_a_secret_are_redacted(api, tmp_path):
     dbg = _kubetm(["--kubeconfig", cfg, "--debug", "apply", "-f", str(_secret_file(tmp_path))], tmp_path)
     assert dbg.returncode == 1 and "Traceback" in dbg.stderr   # --debug shows the traceback ...
     _no_secret(dbg.stdout + dbg.stderr)                         # ... still without the value
+    shown = _kubetm(["--kubeconfig", cfg, "--show-secrets", "apply", "-f", str(_secret_file(tmp_path))], tmp_path)
+    assert shown.returncode == 1 and SECRET in shown.stderr      # ... unless asked for
+    assert len([ln for ln in shown.stderr.splitlines() if ln.strip()]) == 1
     # refused on the dry run: nothing was written
     assert all("dryRun=All" in r[2] for r in api.requests("PATCH", "/secrets/s"))
 
