@@ -117,11 +117,17 @@ def root(
     registry: Optional[str] = typer.Option(None, "--registry", envvar="KUBETM_REGISTRY",
                                            help="Registry replacing localhost:5001 in course images."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    show_secrets: bool = typer.Option(False, "--show-secrets",
+                                      help="Print Secret values (hidden everywhere by default, --debug too)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """kubetm: the beginner Kubernetes course, one command per lab."""
     global _DEBUG
     _DEBUG = debug
+    if show_secrets:
+        from kubetm.errors import show_secrets as _show_secrets
+
+        _show_secrets(True)
     ctx.obj = State(kubeconfig, context, namespace, registry, debug)
 
 
@@ -313,34 +319,39 @@ def image_build(names: Optional[List[str]] = ImagesArg, tag: Optional[str] = Tag
                 offline: Optional[bool] = typer.Option(None, "--offline/--online"),
                 output: str = OutputOpt) -> None:
     """Build the course images with docker."""
-    _print(_module("kubetm.images").build(list(names or []), tag, offline=offline), output, text=_dict_text)
+    images = _module("kubetm.images")
+    _print(images.build(list(names or []), tag, offline=offline), output, text=images.render_build)
 
 
 @image_app.command("push")
 def image_push(ctx: typer.Context, names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
                output: str = OutputOpt) -> None:
     """Push the course images to the registry (--registry, default localhost:5001)."""
-    _print(_module("kubetm.images").push(list(names or []), _state(ctx).registry, tag=tag), output, text=_dict_text)
+    images = _module("kubetm.images")
+    _print(images.push(list(names or []), _state(ctx).registry, tag=tag), output, text=images.render_push)
 
 
 @image_app.command("load")
 def image_load(names: Optional[List[str]] = ImagesArg, cluster: str = typer.Option("kubetm", "--cluster"),
                tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
     """Load the course images into the kind nodes (no registry needed)."""
-    _print(_module("kubetm.images").load(list(names or []), cluster, tag=tag), output, text=_dict_text)
+    images = _module("kubetm.images")
+    _print(images.load(list(names or []), cluster, tag=tag), output, text=images.render_load)
 
 
 @image_app.command("run")
 def image_run(name: str = typer.Argument("hello"), port: int = typer.Option(8100, "--port", min=1, max=65535),
               tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
     """Run a course image locally with docker and GET it."""
-    _print(_module("kubetm.images").run(name, port=port, tag=tag), output, text=_dict_text)
+    images = _module("kubetm.images")
+    _print(images.run(name, port=port, tag=tag), output, text=images.render_run)
 
 
 @image_app.command("list")
 def image_list(ctx: typer.Context, output: str = OutputOpt) -> None:
     """List the course images (local and in the registry)."""
-    _print(_module("kubetm.images").list_images(_state(ctx).registry), output, text=_dict_text)
+    images = _module("kubetm.images")
+    _print(images.list_images(_state(ctx).registry), output, text=images.render_list)
 
 
 # lab — kubetm/labs/runner.py

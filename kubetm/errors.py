@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import threading
 
-__all__ = ["KubetmError", "format_error", "one_line", "register_secret", "register_secret_object", "redact",
+__all__ = ["KubetmError", "format_error", "one_line", "register_secret", "register_secret_object", "redact", "secrets_shown", "show_secrets",
            "REDACTED"]
 
 # Exit codes used across kubetm (kept small and documented in one place).
@@ -80,6 +80,18 @@ REDACTED = "<redacted>"
 MIN_SECRET_LENGTH = 3
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
+_SHOW_SECRETS = False
+
+
+def show_secrets(enabled: bool = True) -> None:
+    """``kubetm --show-secrets``: stop redacting, and let labs print the Secret values they check."""
+    global _SHOW_SECRETS
+    _SHOW_SECRETS = bool(enabled)
+
+
+def secrets_shown() -> bool:
+    """True when the user asked for Secret values (``--show-secrets``)."""
+    return _SHOW_SECRETS
 
 
 def register_secret(value) -> None:
@@ -115,6 +127,8 @@ def register_secret_object(obj) -> None:
 def redact(text) -> str:
     """``text`` with every registered secret value replaced by ``<redacted>``."""
     text = "" if text is None else str(text)
+    if _SHOW_SECRETS:
+        return text
     with _SECRETS_LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)
     for s in secrets:

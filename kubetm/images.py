@@ -561,3 +561,40 @@ def _inspect(refs: list[str]) -> list[dict]:
 
 def _mb(size: int) -> str:
     return f"{size / 1e6:.0f} MB"
+
+
+# ------------------------------------------------------------------------------ text output
+
+def render_build(rows: list[dict]) -> str:
+    """`kubetm image build`: one line per image (like `docker images`), then why offline."""
+    from kubetm.output import table
+
+    text = table([(r["image"], r["id"][7:19], r["size"], r["base"], f"{r['seconds']:.1f}s") for r in rows],
+                 ["image", "image id", "size", "built from", "took"])
+    reasons = {r.get("reason") for r in rows if r.get("mode") == "offline" and r.get("reason")}
+    return text + "".join(f"\noffline bases: {why}" for why in sorted(reasons))
+
+
+def render_push(rows: list[dict]) -> str:
+    from kubetm.output import table
+
+    return table([(r["image"], r["digest"]) for r in rows], ["image", "digest"])
+
+
+def render_load(rows: list[dict]) -> str:
+    from kubetm.output import table
+
+    return table([(r["image"], r["id"][7:19], r["cluster"]) for r in rows], ["image", "image id", "cluster"])
+
+
+def render_run(info: dict) -> str:
+    return (f"{info['image']} runs as container {info['container']} ({info['id']})\n"
+            f"GET {info['url']} -> {info['response']}\nstop it with: {info['stop']}")
+
+
+def render_list(rows: list[dict]) -> str:
+    from kubetm.output import table
+
+    return table([(r["image"], r["id"] or "-", r["size"] or "-", r["created"] or "-",
+                   (r["digest"] or "")[:19] or ("not pushed" if r["built"] else "not built")) for r in rows],
+                 ["image", "image id", "size", "created", "pushed digest"])

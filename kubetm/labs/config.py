@@ -4,7 +4,7 @@ manifests/config/: cm-dev + sec-dev + pod-1 (envFrom), cm-file + sec-file + pod-
 pod-mount (cm-file mounted at /mount, sec-file at /mount-secret).
 
 Checks compare what the containers see with the live ConfigMaps/Secrets. Secret values are never
-printed (only "<hidden, N bytes>") unless the context asks for them (``ctx.show_secrets``).
+printed (only "<hidden, N bytes>") unless the user asked for them (``kubetm --show-secrets``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import time
 
-from kubetm.errors import KubetmError
+from kubetm.errors import KubetmError, secrets_shown
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, ready_pod, short, token
 
@@ -20,7 +20,7 @@ REFRESH_SECONDS = 110   # the kubelet refreshes ConfigMap volumes on its sync (~
 
 
 def _show(ctx) -> bool:
-    return bool(getattr(ctx, "show_secrets", False) or (ctx.state or {}).get("show_secrets"))
+    return secrets_shown() or bool((ctx.state or {}).get("show_secrets"))
 
 
 def _secret_text(ctx, value: str) -> str:

@@ -368,3 +368,20 @@ def test_list_skips_images_left_untagged_by_a_rebuild(monkeypatch):
     monkeypatch.setattr(images, "_inspect", lambda refs: [])
     rows = images.list_images()
     assert all(not r["image"].endswith(":<none>") for r in rows) and not any(r["built"] for r in rows)
+
+
+def test_text_output_is_tables_not_dicts():
+    from kubetm import images
+
+    built = [{"name": "hello", "tag": "1.0", "image": "localhost:5001/kubetm/hello:1.0", "id": "sha256:" + "c2" * 32,
+              "size": "206 MB", "base": "kubetm.local/nodejs:bookworm", "mode": "offline",
+              "reason": "node:20-slim is neither present locally nor pullable", "seconds": 0.31}]
+    text = images.render_build(built)
+    assert text.splitlines()[0].split() == ["IMAGE", "IMAGE", "ID", "SIZE", "BUILT", "FROM", "TOOK"]
+    assert "c2c2c2c2c2c2   206 MB" in text and "0.3s" in text and "{" not in text
+    assert text.splitlines()[-1] == "offline bases: node:20-slim is neither present locally nor pullable"
+    pushed = [{"image": "localhost:5001/kubetm/hello:1.0", "digest": "sha256:" + "ab" * 32}]
+    assert images.render_push(pushed).splitlines()[1].split() == [pushed[0]["image"], pushed[0]["digest"]]
+    listed = [{"image": "localhost:5001/kubetm/app:v1", "built": False, "id": None, "size": None, "created": None,
+               "digest": None}]
+    assert images.render_list(listed).splitlines()[1].split()[-2:] == ["not", "built"]
