@@ -79,3 +79,29 @@ def test_unknown_lab_lists_the_valid_ones(cluster):
     assert len(lines) == 1 and "unknown lab 'nope'" in lines[0], cp.stderr
     for lab in LABS:
         assert lab in lines[0], f"{lab} missing from: {lines[0]}"
+
+
+@pytest.mark.timeout(1200)
+def test_two_lab_runs_at_the_same_time_both_succeed(cluster):
+    """Two `kubetm lab run` processes, different labs, started together: each passes on its own."""
+    pair = ("service", "probes")
+    procs = {lab: subprocess.Popen([sys.executable, "-m", "kubetm", "--context", CONTEXT, "lab", "run", lab, "-o",
+                                    "json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for lab in pair}
+    outcomes = {}
+    try:
+        for lab, p in procs.items():
+            out, err = p.communicate(timeout=_budget(lab))
+            outcomes[lab] = (p.returncode, out, err)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    for lab, (code, out, err) in outcomes.items():
+        assert code == 0, f"lab run {lab} (beside {[x for x in pair if x != lab][0]}): exit {code}\n{err[-1500:]}"
+        payload = json.loads(out)
+        assert payload["ok"] is True and len(payload["checks"]) == len(registry.get(lab).checks)
+    present = set(kubectl("get", "namespaces", "-o", "name").split())
+    for lab in pair:
+        for ns in registry.get(lab).namespaces:
+            assert f"namespace/{ns}" not in present, f"{ns} left behind"
