@@ -347,6 +347,11 @@ def _contain_cluster_addresses(name: str) -> None:
     are more specific and still win). Service addresses: a REJECT in filter OUTPUT/FORWARD, which
     only sees packets kube-proxy's DNAT did not rewrite (a route would also stop the host-network
     API server before its DNAT).
+
+    This is the once-from-outside copy, for any node image. The offline node image keeps the
+    same in place by itself across node restarts: kubetm-contain.service applies it at boot,
+    before containerd and the kubelet (hack/offline/node-contain.sh), and kubetm-net re-checks it
+    on every sync (images/kubetm-net/contain.go).
     """
     svc = SERVICE_SUBNET
     script = (f"ip route replace unreachable {POD_SUBNET}; "

@@ -9,7 +9,8 @@ R=$OFFLINE_REPO
 TOOLBOX="$R/debian:$DEBIAN_SUITE"
 
 inputs_key() {
-  { cat "$OFFLINE_DIR"/versions.env "$0" "$OFFLINE_DIR"/manifests/*.yaml
+  { cat "$OFFLINE_DIR"/versions.env "$0" "$OFFLINE_DIR"/manifests/*.yaml "$OFFLINE_DIR"/node-setup.sh \
+      "$OFFLINE_DIR"/node-contain.sh "$OFFLINE_DIR"/kubetm-contain.service "$REPO_ROOT"/hack/runc-shim.sh
     sha256sum "$BIN"/* ; docker image inspect -f '{{.Id}}' "$TOOLBOX" "$R/kind-base:$DEBIAN_SUITE"; } | sha256sum | cut -c1-16
 }
 
@@ -49,6 +50,8 @@ main() {
   docker cp "$files/etc/." "$id:/etc/"
   docker cp "$OFFLINE_DIR/node-setup.sh" "$id:/kind/node-setup.sh"
   docker cp "$REPO_ROOT/hack/runc-shim.sh" "$id:/usr/local/sbin/kubetm-runc"
+  docker cp "$OFFLINE_DIR/node-contain.sh" "$id:/usr/local/sbin/kubetm-contain"
+  docker cp "$OFFLINE_DIR/kubetm-contain.service" "$id:/etc/systemd/system/kubetm-contain.service"
   for b in kubelet kubeadm kubectl crictl; do docker cp "$BIN/$b" "$id:/usr/bin/$b"; done
   docker exec "$id" bash /kind/node-setup.sh "$K8S_VERSION" "$R/pause:$PAUSE_VERSION"
   docker cp "$OFFLINE_DIR/manifests/default-cni.yaml" "$id:/kind/manifests/default-cni.yaml"

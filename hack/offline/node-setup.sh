@@ -18,7 +18,8 @@ rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/
   /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/*
 echo "ReadKMsg=no" >>/etc/systemd/journald.conf
 [ -e /sbin/init ] || ln -s "$(command -v systemd || echo /lib/systemd/systemd)" /sbin/init
-systemctl enable kubelet.service containerd.service undo-mount-hacks.service >/dev/null 2>&1
+chmod 755 /usr/local/sbin/kubetm-contain
+systemctl enable kubelet.service containerd.service undo-mount-hacks.service kubetm-contain.service >/dev/null 2>&1
 systemctl mask systemd-binfmt.service >/dev/null 2>&1
 mkdir -p /etc/kubernetes/manifests /kind/manifests
 

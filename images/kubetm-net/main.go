@@ -3,10 +3,16 @@
 //   - writes /etc/cni/net.d/10-kubetm-net.conflist (ptp + host-local + portmap) for its node's
 //     podCIDR, which makes the node Ready;
 //   - routes every other node's podCIDR via that node's InternalIP;
-//   - masquerades pod traffic that leaves the cluster (nat chain KUBETM-NET-MASQ).
+//   - masquerades pod traffic that leaves the cluster (nat chain KUBETM-NET-MASQ);
+//   - contains the cluster's addresses, so traffic to a pod or Service address that nothing on
+//     the node handles fails there instead of leaving by the default route: an unreachable
+//     route per pod subnet (pod /32s and node routes are more specific) and a REJECT of the
+//     Service subnets in filter OUTPUT/FORWARD (chain KUBETM-NET-CONTAIN, after kube-proxy's
+//     DNAT). This is in place at start-up, before the node list is known, and kept every sync.
 //
 // Environment: NODE_NAME (required in a pod; falls back to the hostname), HOST_IP, POD_SUBNET
-// (comma-separated cluster pod subnet(s)), CONTROL_PLANE_ENDPOINT (host:port; kind adds it so
+// and SERVICE_SUBNET (comma-separated cluster pod / Service subnet(s); each kind of address is
+// only contained when its subnet is given), CONTROL_PLANE_ENDPOINT (host:port; kind adds it so
 // the daemon need not wait for kube-proxy's Service rules).
 package main
 
@@ -51,6 +57,9 @@ func runDaemon(confDir string, resync time.Duration) error {
 	s, err := newSyncerFromEnv(confDir)
 	if err != nil {
 		return err
+	}
+	if err := s.containEarly(); err != nil {
+		log.Printf("address containment: %v (retried at every sync)", err)
 	}
 	config, err := clientConfig()
 	if err != nil {
@@ -154,18 +163,30 @@ func newSyncerFromEnv(confDir string) (*syncer, error) {
 			log.Printf("ignoring HOST_IP %q: not an IP address", v)
 		}
 	}
-	if v := os.Getenv("POD_SUBNET"); v != "" && !strings.Contains(v, "{{") {
-		subnets, err := parseCIDRList(v)
-		if err != nil {
-			// The node pod CIDRs still keep pod-to-pod traffic unmasqueraded.
-			log.Printf("ignoring POD_SUBNET %q: %v", v, err)
-		}
-		s.podSubnets = subnets
-	}
+	// The node pod CIDRs still keep pod-to-pod traffic unmasqueraded without POD_SUBNET; only the
+	// containment of that kind of address is lost.
+	s.podSubnets = cidrListEnv("POD_SUBNET")
+	s.serviceSubnets = cidrListEnv("SERVICE_SUBNET")
 	mode, reason := detectBackend()
 	s.ipt = runner{mode: mode}
-	log.Printf("iptables backend %s (%s); POD_SUBNET %v; HOST_IP %v", mode, reason, s.podSubnets, s.hostIP)
+	log.Printf("iptables backend %s (%s); POD_SUBNET %v; SERVICE_SUBNET %v; HOST_IP %v", mode, reason, s.podSubnets, s.serviceSubnets, s.hostIP)
 	return s, nil
+}
+
+// cidrListEnv parses the comma-separated CIDR list in the environment variable name. Unset,
+// empty, unrendered ("{{ .PodSubnet }}" if kind did not template the manifest) and unparsable
+// values give nil; the last is logged.
+func cidrListEnv(name string) []*net.IPNet {
+	v := os.Getenv(name)
+	if v == "" || strings.Contains(v, "{{") {
+		return nil
+	}
+	subnets, err := parseCIDRList(v)
+	if err != nil {
+		log.Printf("ignoring %s %q: %v", name, v, err)
+		return nil
+	}
+	return subnets
 }
 
 // clientConfig is the in-cluster config, pointed at CONTROL_PLANE_ENDPOINT when that is set and

@@ -15,10 +15,12 @@ import (
 // masqChain is the nat chain holding the masquerade rules; POSTROUTING jumps to it.
 const masqChain = "KUBETM-NET-MASQ"
 
-// jumpArgs is the POSTROUTING rule that sends traffic leaving the node (not to a local
-// address) into masqChain.
-var jumpArgs = []string{"POSTROUTING", "-m", "comment", "--comment", "kubetm-net pod egress masquerade",
-	"-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", masqChain}
+// masqSpec is masqChain with its POSTROUTING jump, which sends traffic leaving the node (not to
+// a local address) into it.
+var masqSpec = chainSpec{table: "nat", name: masqChain, jumps: [][]string{
+	{"POSTROUTING", "-m", "comment", "--comment", "kubetm-net pod egress masquerade",
+		"-m", "addrtype", "!", "--dst-type", "LOCAL", "-j", masqChain},
+}}
 
 // noMasqCIDRs returns the destinations that keep the pod's source address, for one address
 // family: the cluster pod subnet(s), every node's pod CIDRs (covers a pod subnet that was not
@@ -105,23 +107,31 @@ func masqRules(noMasq, podCIDRs []*net.IPNet) []string {
 	return rules
 }
 
-// chainRules picks the rules of masqChain out of `iptables -S <chain>` output.
-func chainRules(listing string) []string {
+// chainSpec is one of kubetm-net's own iptables chains and the rules in built-in chains that
+// jump to it.
+type chainSpec struct {
+	table, name string
+	jumps       [][]string // each: the built-in chain, then the rule, as `iptables -C` takes it
+	insert      bool       // jumps go to the top of their chain (-I) instead of the end (-A)
+}
+
+// chainRules picks the rules of chain out of `iptables -S <chain>` output.
+func chainRules(chain, listing string) []string {
 	var out []string
 	for _, line := range strings.Split(listing, "\n") {
 		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "-A "+masqChain+" ") {
+		if strings.HasPrefix(line, "-A "+chain+" ") {
 			out = append(out, line)
 		}
 	}
 	return out
 }
 
-// restoreInput is the iptables-restore --noflush input that (re)creates masqChain with rules;
+// restoreInput is the iptables-restore --noflush input that (re)creates the chain with rules;
 // declaring a user chain flushes it, so the chain ends up with exactly these rules.
-func restoreInput(rules []string) string {
+func restoreInput(c chainSpec, rules []string) string {
 	var b strings.Builder
-	b.WriteString("*nat\n:" + masqChain + " - [0:0]\n")
+	b.WriteString("*" + c.table + "\n:" + c.name + " - [0:0]\n")
 	for _, r := range rules {
 		b.WriteString(r + "\n")
 	}
@@ -229,29 +239,41 @@ func detectBackend() (mode, reason string) {
 // syncMasq makes masqChain hold exactly rules and POSTROUTING jump to it, for one family. It
 // reports whether anything changed.
 func (r runner) syncMasq(v4 bool, rules []string) (bool, error) {
+	return r.syncChain(v4, masqSpec, rules)
+}
+
+// syncChain makes c hold exactly rules and every jump to it exist, for one family. A jump is
+// only checked for, not moved: one already anywhere in its chain stays where it is. It reports
+// whether anything changed.
+func (r runner) syncChain(v4 bool, c chainSpec, rules []string) (bool, error) {
 	ipt := r.bin(v4, "")
 	changed := false
-	listing, err := run("", ipt, "-w", "5", "-t", "nat", "-S", masqChain)
+	listing, err := run("", ipt, "-w", "5", "-t", c.table, "-S", c.name)
 	var ee *execError
 	if err != nil && !(errors.As(err, &ee) && ee.code == 1) { // exit 1: chain does not exist yet
 		return false, err
 	}
-	if strings.Join(chainRules(listing), "\n") != strings.Join(rules, "\n") || err != nil {
-		if _, err := run(restoreInput(rules), r.bin(v4, "-restore"), "-w", "5", "--noflush"); err != nil {
+	if strings.Join(chainRules(c.name, listing), "\n") != strings.Join(rules, "\n") || err != nil {
+		if _, err := run(restoreInput(c, rules), r.bin(v4, "-restore"), "-w", "5", "--noflush"); err != nil {
 			return false, err
 		}
 		changed = true
 	}
-	check := append([]string{"-w", "5", "-t", "nat", "-C"}, jumpArgs...)
-	if _, err := run("", ipt, check...); err != nil {
-		if !(errors.As(err, &ee) && ee.code == 1) { // exit 1: no such rule
-			return changed, err
+	add := "-A"
+	if c.insert {
+		add = "-I" // without a rule number: at position 1
+	}
+	for _, jump := range c.jumps {
+		check := append([]string{"-w", "5", "-t", c.table, "-C"}, jump...)
+		if _, err := run("", ipt, check...); err != nil {
+			if !(errors.As(err, &ee) && ee.code == 1) { // exit 1: no such rule
+				return changed, err
+			}
+			if _, err := run("", ipt, append([]string{"-w", "5", "-t", c.table, add}, jump...)...); err != nil {
+				return changed, err
+			}
+			changed = true
 		}
-		add := append([]string{"-w", "5", "-t", "nat", "-A"}, jumpArgs...)
-		if _, err := run("", ipt, add...); err != nil {
-			return changed, err
-		}
-		changed = true
 	}
 	return changed, nil
 }

@@ -48,10 +48,10 @@ func TestMasqRulesAndChainListing(t *testing.T) {
 	}
 	// What `iptables -t nat -S KUBETM-NET-MASQ` prints for that chain.
 	listing := "-N KUBETM-NET-MASQ\n" + strings.Join(want, "\n") + "\n"
-	if got := chainRules(listing); !reflect.DeepEqual(got, want) {
+	if got := chainRules(masqChain, listing); !reflect.DeepEqual(got, want) {
 		t.Errorf("chainRules %q", got)
 	}
-	input := restoreInput(rules)
+	input := restoreInput(masqSpec, rules)
 	if !strings.HasPrefix(input, "*nat\n:KUBETM-NET-MASQ - [0:0]\n-A ") || !strings.HasSuffix(input, "MASQUERADE\nCOMMIT\n") {
 		t.Errorf("restore input:\n%s", input)
 	}

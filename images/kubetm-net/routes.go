@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 )
@@ -14,14 +15,19 @@ import (
 // /etc/iproute2/rt_protos; `ip route show proto 77` lists them.
 const routeProtocol = netlink.RouteProtocol(77)
 
-// routeSpec is one route to another node's pod CIDR.
+// routeSpec is one of kubetm-net's routes: to another node's pod CIDR via its address, or an
+// unreachable route for a cluster pod subnet (no Gw).
 type routeSpec struct {
-	Dst  *net.IPNet
-	Gw   net.IP
-	Node string // for logs; empty for routes read from the kernel
+	Dst         *net.IPNet
+	Gw          net.IP
+	Unreachable bool
+	Node        string // for logs; empty for routes read from the kernel
 }
 
 func (r routeSpec) String() string {
+	if r.Unreachable {
+		return fmt.Sprintf("unreachable %s", r.Dst)
+	}
 	s := fmt.Sprintf("%s via %s", r.Dst, r.Gw)
 	if r.Node != "" {
 		s += " (node " + r.Node + ")"
@@ -62,10 +68,31 @@ func desiredRoutes(self string, nodes []nodeInfo) []routeSpec {
 	return out
 }
 
+// containRoutes returns an unreachable route for each cluster pod subnet, so that traffic to a
+// pod address no more specific route covers (the ptp plugin's per-pod /32s, the per-node routes
+// of desiredRoutes) fails in the node instead of leaving by its default route. The kernel keys
+// a route by its destination, so a subnet that a gateway route in routes already uses is
+// skipped: that route must win.
+func containRoutes(podSubnets []*net.IPNet, routes []routeSpec) []routeSpec {
+	taken := map[string]bool{}
+	for _, r := range routes {
+		if !r.Unreachable && r.Dst != nil {
+			taken[r.Dst.String()] = true
+		}
+	}
+	var out []routeSpec
+	for _, s := range minimalCIDRs(podSubnets) {
+		if !taken[s.String()] {
+			out = append(out, routeSpec{Dst: s, Unreachable: true})
+		}
+	}
+	return out
+}
+
 // diffRoutes compares the wanted routes with the ones kubetm-net currently has in the kernel.
-// replace: wanted routes that are missing or point at another gateway (installed with a
-// route replace, which also swaps the gateway in place); remove: installed routes whose
-// destination is no longer wanted (deleted nodes, changed pod CIDRs).
+// replace: wanted routes that are missing, point at another gateway or are of the other kind
+// (installed with a route replace, which also swaps them in place); remove: installed routes
+// whose destination is no longer wanted (deleted nodes, changed pod CIDRs or pod subnets).
 func diffRoutes(desired, current []routeSpec) (replace, remove []routeSpec) {
 	cur := map[string]routeSpec{}
 	for _, c := range current {
@@ -76,7 +103,7 @@ func diffRoutes(desired, current []routeSpec) (replace, remove []routeSpec) {
 	want := map[string]bool{}
 	for _, d := range desired {
 		want[d.Dst.String()] = true
-		if c, ok := cur[d.Dst.String()]; !ok || !c.Gw.Equal(d.Gw) {
+		if c, ok := cur[d.Dst.String()]; !ok || !c.Gw.Equal(d.Gw) || c.Unreachable != d.Unreachable {
 			replace = append(replace, d)
 		}
 	}
@@ -105,19 +132,28 @@ func listOwnRoutes() ([]routeSpec, error) {
 	var out []routeSpec
 	for _, r := range routes {
 		if r.Dst != nil {
-			out = append(out, routeSpec{Dst: r.Dst, Gw: r.Gw})
+			out = append(out, routeSpec{Dst: r.Dst, Gw: r.Gw, Unreachable: r.Type == syscall.RTN_UNREACHABLE})
 		}
 	}
 	return out, nil
 }
 
 func replaceRoute(r routeSpec) error {
-	return netlink.RouteReplace(&netlink.Route{Dst: r.Dst, Gw: r.Gw, Protocol: routeProtocol})
+	// A replace also takes over a route to the same destination that is not ours, such as the
+	// `ip route replace unreachable <pod subnet>` (proto boot) kubetm/cluster.py adds at creation.
+	return netlink.RouteReplace(netlinkRoute(r))
 }
 
 func deleteRoute(r routeSpec) error {
 	// Protocol in the request makes the kernel delete the route only if it is ours.
-	return netlink.RouteDel(&netlink.Route{Dst: r.Dst, Gw: r.Gw, Protocol: routeProtocol})
+	return netlink.RouteDel(netlinkRoute(r))
+}
+
+func netlinkRoute(r routeSpec) *netlink.Route {
+	if r.Unreachable {
+		return &netlink.Route{Dst: r.Dst, Type: syscall.RTN_UNREACHABLE, Protocol: routeProtocol}
+	}
+	return &netlink.Route{Dst: r.Dst, Gw: r.Gw, Protocol: routeProtocol}
 }
 
 // detectMTU returns the MTU of the interface holding hostIP, else of the interface of the

@@ -9,6 +9,10 @@ import (
 func routeStrings(rs []routeSpec) []string {
 	var out []string
 	for _, r := range rs {
+		if r.Unreachable {
+			out = append(out, "unreachable "+r.Dst.String())
+			continue
+		}
 		out = append(out, r.Dst.String()+" via "+r.Gw.String())
 	}
 	return out

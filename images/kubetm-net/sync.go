@@ -10,14 +10,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// syncer brings the node in line with the cluster's Nodes: CNI config, routes, masquerade.
-// sync is level-triggered: every call recomputes everything from the full node list.
+// syncer brings the node in line with the cluster's Nodes: CNI config, routes, masquerade,
+// address containment. sync is level-triggered: every call recomputes everything from the full
+// node list.
 type syncer struct {
-	nodeName   string
-	hostIP     net.IP
-	podSubnets []*net.IPNet // POD_SUBNET, may be empty
-	confDir    string
-	ipt        runner
+	nodeName       string
+	hostIP         net.IP
+	podSubnets     []*net.IPNet // POD_SUBNET, may be empty
+	serviceSubnets []*net.IPNet // SERVICE_SUBNET, may be empty
+	confDir        string
+	ipt            runner
 
 	mtu           int
 	waitingLogged bool // "waiting for podCIDR" already logged
@@ -50,7 +52,8 @@ func (s *syncer) sync(nodes []*corev1.Node) error {
 		}
 	}
 
-	// 2. Routes to the other nodes' pod CIDRs.
+	// 2. Routes to the other nodes' pod CIDRs, and unreachable routes for the pod subnets (both
+	// without waiting for this node's podCIDR).
 	if err := s.syncRoutes(infos); err != nil {
 		errs = append(errs, err)
 	}
@@ -76,6 +79,11 @@ func (s *syncer) sync(nodes []*corev1.Node) error {
 			}
 		}
 	}
+
+	// 4. REJECT for Service addresses kube-proxy did not DNAT.
+	if err := s.syncServiceReject(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -100,12 +108,19 @@ func (s *syncer) syncConflist(podCIDRs []*net.IPNet) error {
 	return nil
 }
 
+// syncRoutes makes kubetm-net's routes exactly the wanted ones: to every other node's pod CIDR
+// and unreachable for the cluster pod subnets. Routes of ours no longer wanted are removed.
 func (s *syncer) syncRoutes(infos []nodeInfo) error {
 	current, err := listOwnRoutes()
 	if err != nil {
 		return err
 	}
-	replace, remove := diffRoutes(desiredRoutes(s.nodeName, infos), current)
+	gateways := desiredRoutes(s.nodeName, infos)
+	replace, remove := diffRoutes(append(gateways, containRoutes(s.podSubnets, gateways)...), current)
+	return applyRoutes(replace, remove)
+}
+
+func applyRoutes(replace, remove []routeSpec) error {
 	var errs []error
 	for _, r := range replace {
 		if err := replaceRoute(r); err != nil {
