@@ -49,10 +49,11 @@ unit: install ## unit tests only (no cluster)
 e2e: images ## end-to-end tests against the kind cluster
 	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing)
+test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
 	$(PY) -m pytest -q tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
-fault: images ## fault injection: restarts the control-plane container under running commands
+fault: images ## only the fault tests: restart the control-plane container under running commands
 	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
 lint: ## check the GitHub Actions workflow (actionlint, built from the Go module proxy)
