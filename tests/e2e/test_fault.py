@@ -102,8 +102,11 @@ def _assert_finished_or_one_clear_line(cp: subprocess.CompletedProcess) -> None:
     (["lab", "run", "pod"], ("kubetm-lab-",), ["lab", "delete", "pod"]),
     (["demo", "rolling-update"], ("kubetm-demo-",), ["demo", "delete", "rolling-update"]),
 ], ids=["lab-run-pod", "demo-rolling-update"])
+@pytest.mark.timeout(1500)  # the command (up to 900 s), the API coming back, the cleanup
 def test_control_plane_restart_mid_command(cluster, args, prefixes, cleanup):
     cp = _run_with_restart(args)
+    last = (cp.stderr.strip().splitlines() or [""])[-1]
+    print(f"kubetm {' '.join(args)} under a control-plane restart: exit {cp.returncode}; last line: {last}")  # -rA
     _assert_finished_or_one_clear_line(cp)
     for ns in _namespaces(prefixes):
         assert _unlabelled(ns) == [], f"objects without the kubetm label left in {ns}"
