@@ -9,10 +9,18 @@ Fixtures:
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
+# A run started in the background by a non-interactive shell (`make test &`, nohup, some CI
+# runners) inherits SIGINT *ignored*, and so does every kubetm process the tests start: Python then
+# never raises KeyboardInterrupt, and the Ctrl-C tests would test nothing. Take SIGINT back here;
+# children exec'd from now on start with the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

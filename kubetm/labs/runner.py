@@ -219,9 +219,31 @@ def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
     emit("apply", lab.name, f"{len(objs)} objects")
     results: list = []
     for f in lab.manifest_files():
-        results.extend(kube.apply(manifests.load(f, registry=registry_name)))
+        applied = kube.apply(manifests.load(f, registry=registry_name))
+        results.extend(applied)
+        _until_seen_by_controllers(kube, applied)
     emit("applied", lab.name, results)
     return results
+
+
+PV_SEEN_TIMEOUT = 60.0
+
+
+def _until_seen_by_controllers(kube, applied) -> None:
+    """Wait until the controllers that the next files rely on have seen these objects.
+
+    PersistentVolumes: a claim created in a later file must choose among *all* of them (the
+    smallest that fits), but the binder only knows the volumes its informer has delivered; one
+    that is still in flight is skipped and the claim binds a bigger one. A volume leaves phase
+    Pending (set on create) when the PV controller has processed it, so waiting for
+    Available/Bound is exactly "the binder knows it" (watch, no polling).
+    """
+    for r in applied:
+        if getattr(r, "kind", "") == "PersistentVolume":
+            kube.watch_until("PersistentVolume", r.name,
+                             lambda o: (o or {}).get("status", {}).get("phase") in ("Available", "Bound", "Released"),
+                             timeout=PV_SEEN_TIMEOUT, description=None,
+                             what=f"persistentvolume/{r.name} seen by the PV controller")
 
 
 # ----------------------------------------------------------------------------------- verify
