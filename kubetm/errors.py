@@ -22,7 +22,7 @@ __all__ = ["KubetmError", "format_error", "one_line", "register_secret", "regist
 
 # Exit codes used across kubetm (kept small and documented in one place).
 EXIT_ERROR = 1          # any KubetmError by default
-EXIT_USAGE = 2          # bad command line (Typer/Click usage errors)
+EXIT_USAGE = 2          # bad command line: usage errors, unknown lab/demo/image names, bad option values
 EXIT_TIMEOUT = 3        # a wait timed out
 EXIT_CHECK_FAILED = 4   # a lab/demo check failed
 EXIT_SIGINT = 130

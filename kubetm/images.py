@@ -155,7 +155,7 @@ def resolve(names: list[str] | tuple[str, ...] | None) -> list[Spec]:
         return list(IMAGES.values())
     unknown = [n for n in wanted if n not in IMAGES]
     if unknown:
-        raise KubetmError(f"unknown image {unknown[0]!r}", hint=f"valid names: {', '.join(IMAGES)}, all")
+        raise KubetmError(f"unknown image {unknown[0]!r}", hint=f"valid names: {', '.join(IMAGES)}, all", exit_code=2)
     return [IMAGES[n] for n in dict.fromkeys(wanted)]
 
 

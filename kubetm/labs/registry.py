@@ -40,7 +40,7 @@ def names() -> list[str]:
 def _unknown(name: str):
     from kubetm.errors import KubetmError
 
-    return KubetmError(f"unknown lab {name!r}", hint="valid labs: " + ", ".join(names()) + "; or all")
+    return KubetmError(f"unknown lab {name!r}", hint="valid labs: " + ", ".join(names()) + "; or all", exit_code=2)
 
 
 def get(name: str) -> Lab:
