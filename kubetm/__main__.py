@@ -78,10 +78,12 @@ def _fast_list(args: list[str]) -> bool:
         from kubetm.output import emit
 
         if args[0] == "lab":
-            from kubetm.labs.runner import list_labs, render_list
+            from kubetm.labs import runner as listing
+            rows = listing.list_labs()
         else:
-            from kubetm.demos import list_demos as list_labs, render_list
-        emit(list_labs(), output, text=render_list)
+            import kubetm.demos as listing
+            rows = listing.list_demos()
+        emit(rows, output, text=listing.render_list)
     except BrokenPipeError:
         return True
     except Exception:  # noqa: BLE001 - let the full CLI produce its usual error

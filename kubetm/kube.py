@@ -512,8 +512,10 @@ class Kube:
         recent = self._last_outage is not None and time.monotonic() - self._last_outage < RECOVERY_WINDOW
         client = self.api_client
         try:
-            method, url, headers, body, _ = client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
-            status = client.call_api(method, url, header_params=headers, _request_timeout=(5, 10)).status
+            method, url, headers, _, _ = client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+            response = client.call_api(method, url, header_params=headers, _request_timeout=(5, 10))
+            response.read()   # hands the connection back to the pool
+            status = response.status
         except Exception as exc:  # noqa: BLE001 - any failure here only decides whether to retry
             status = _status(exc) or 0
         if 200 <= status < 300:

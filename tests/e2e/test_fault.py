@@ -116,4 +116,4 @@ def test_control_plane_restart_mid_command(cluster, args, prefixes, cleanup):
     done = subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *cleanup], capture_output=True,
                           text=True, timeout=400, env=env, cwd=ROOT)
     assert done.returncode == 0, f"kubetm {' '.join(cleanup)} after the restart: {done.stderr[-1500:]}"
-    assert not _namespaces(prefixes[0] + args[-1],), "namespace still there after kubetm's delete"
+    assert not _namespaces((prefixes[0] + args[-1],)), "namespace still there after kubetm's delete"
