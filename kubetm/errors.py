@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import threading
 
-__all__ = ["KubetmError", "format_error", "one_line", "register_secret", "register_secret_object", "redact", "secrets_shown", "show_secrets",
+__all__ = ["KubetmError", "NotFound", "Conflict", "Invalid", "Forbidden", "Timeout", "Unreachable",
+           "CommandFailed", "format_error", "one_line", "register_secret", "register_secret_object", "redact", "secrets_shown", "show_secrets",
            "REDACTED"]
 
 # Exit codes used across kubetm (kept small and documented in one place).
@@ -44,6 +45,44 @@ class KubetmError(Exception):
 
     def __repr__(self) -> str:
         return f"KubetmError({self.message!r}, hint={self.hint!r}, exit_code={self.exit_code})"
+
+
+class NotFound(KubetmError):
+    """The object, kind, file or name asked for does not exist."""
+
+
+class Conflict(KubetmError):
+    """The server refused because of a conflict (409: already exists, field owned by another manager)."""
+
+
+class Invalid(KubetmError):
+    """The server (or kubetm) rejected the input itself: schema, validation, admission. Never retried."""
+
+
+class Forbidden(KubetmError):
+    """Authenticated, but not allowed (401/403 on a ready server)."""
+
+
+class Timeout(KubetmError):
+    """A wait ran out of time (exit 3)."""
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = EXIT_TIMEOUT):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+
+
+class Unreachable(KubetmError):
+    """The cluster, registry or engine could not be reached (connection refused, TLS, DNS)."""
+
+
+class CommandFailed(KubetmError):
+    """A host command (docker, kind, helm, go) exited non-zero; ``output`` is what it printed."""
+
+    def __init__(self, message: str, hint: str | None = None, exit_code: int = EXIT_ERROR,
+                 cmd: list[str] | tuple[str, ...] = (), output: str = "", returncode: int | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.cmd = list(cmd)
+        self.output = redact(output or "")
+        self.returncode = returncode
 
 
 def one_line(text: str, limit: int = 400) -> str:

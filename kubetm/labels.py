@@ -1,0 +1,22 @@
+"""Every label and annotation key kubetm writes or reads, once.
+
+Objects kubetm applies carry ``MANAGED_BY=MANAGED_BY_VALUE``; lab-owned cluster-scoped objects
+carry ``LAB=<lab>``; demo objects ``DEMO=<strategy>``; the course's node names are the node label
+``COURSE_NODE`` (docs/DESIGN.md, "Per-cluster values").
+"""
+
+from __future__ import annotations
+
+FIELD_MANAGER = "kubetm"
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "kubetm"
+MANAGED_SELECTOR = f"{MANAGED_BY}={MANAGED_BY_VALUE}"
+
+LAB = "kubetm.io/lab"
+DEMO = "kubetm.io/demo"
+COURSE_NODE = "kubetm.io/course-node"
+IMAGE = "kubetm.io/image"
+COMPONENT = "kubetm.io/component"
+CONTEXT = "kubetm.io/context"
+CONFIGMAP_CHANGED = "kubetm.io/configmap-changed"
