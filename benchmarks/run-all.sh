@@ -12,7 +12,7 @@
 # Last line: "benchmarks: N passed, M failed".
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 export PATH="$here/.venv/bin:$PATH"      # python3/kubetm of the project's venv (make install)
 export KUBETM=${KUBETM:-$here/.venv/bin/kubetm}
 PY=$here/.venv/bin/python

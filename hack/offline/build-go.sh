@@ -16,7 +16,7 @@ build_kubernetes() {
   log "kubernetes $K8S_VERSION: fetching module source"
   local staging="v0${K8S_VERSION#v1}"
   module_src k8s.io/kubernetes "$K8S_VERSION" "$WORK/kubernetes" "$staging"
-  cd "$WORK/kubernetes"
+  cd "$WORK/kubernetes" || exit 1
   log "kubernetes: resolving dependencies"
   go mod download
   log "kubernetes: compiling (the long step on a cold machine)"

@@ -2,6 +2,7 @@
 # Shared settings for hack/offline/*.sh. Source it; do not run it.
 set -euo pipefail
 OFFLINE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export REPO_ROOT
 REPO_ROOT=$(cd "$OFFLINE_DIR/../.." && pwd)
 # shellcheck source=versions.env
 . "$OFFLINE_DIR/versions.env"
