@@ -56,7 +56,19 @@ test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (cr
 fault: images ## only the fault tests: restart the control-plane container under running commands
 	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
-lint: ## check the GitHub Actions workflow (actionlint, built from the Go module proxy)
+SHELL_SCRIPTS := $(wildcard hack/*.sh hack/offline/*.sh benchmarks/*.sh images/kubetm-net/*.sh) .ci/run
+
+$(VENV)/.lint-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[lint]'
+	touch $@
+
+lint: $(VENV)/.lint-installed ## ruff (format + lint), mypy, import-linter layers, shellcheck, actionlint
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	command -v shellcheck >/dev/null || bash hack/lint-tools.sh
+	shellcheck -x $(SHELL_SCRIPTS)
 	GOTOOLCHAIN=local GOFLAGS= go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml
 
 bench: install ## benchmarks (see benchmarks/README.md)
