@@ -49,9 +49,16 @@ unit: install ## unit tests only (no cluster)
 e2e: images ## end-to-end tests against the kind cluster
 	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
-	$(PY) -m pytest -q tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
-	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
+REPORTS ?= build/reports
+# Each phase prints its wall time; pytest lists its 15 slowest tests and writes JUnit XML.
+PHASE = bash hack/phase.sh
+
+test: ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
+	@mkdir -p $(REPORTS)
+	$(PHASE) "install" $(MAKE) --no-print-directory install
+	$(PHASE) "cluster + images" $(MAKE) --no-print-directory images
+	$(PHASE) "unit + bad input + e2e" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
+	$(PHASE) "fault tests" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/fault.xml -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
 fault: images ## only the fault tests: restart the control-plane container under running commands
 	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
