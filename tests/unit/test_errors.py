@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import pytest
 import urllib3
 
-from kubetm import kube as kube_mod
+from kubetm.k8s import client as kube_mod
 from kubetm.errors import KubetmError, format_error
-from kubetm.kube import Kube, map_api_error
+from kubetm.k8s import Kube, objects
+from kubetm.k8s.errors import map_api_error
 
 
 def test_format_error_one_line_with_hint():
@@ -168,17 +169,17 @@ def test_unreachable_api_server_one_line(kubeconfig, monkeypatch):
 
 
 def test_parse_target():
-    assert kube_mod.parse_target("po/x") == ("v1", "Pod", "x")
-    assert kube_mod.parse_target("deploy/web") == ("apps/v1", "Deployment", "web")
-    assert kube_mod.parse_target("widgets.example.com/w") == ("", "widgets.example.com", "w")
+    assert objects.parse_target("po/x") == ("v1", "Pod", "x")
+    assert objects.parse_target("deploy/web") == ("apps/v1", "Deployment", "web")
+    assert objects.parse_target("widgets.example.com/w") == ("", "widgets.example.com", "w")
     for bad in ("pod", "/x", "pod/", "a/b/c"):
         with pytest.raises(KubetmError):
-            kube_mod.parse_target(bad)
+            objects.parse_target(bad)
 
 
 def test_apply_label_added_and_resource_version_dropped():
     obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "resourceVersion": "5", "labels": {"a": "b"}}}
-    out = kube_mod._with_label(obj)
+    out = objects.with_label(obj)
     assert out["metadata"]["labels"] == {"a": "b", "app.kubernetes.io/managed-by": "kubetm"}
     assert "resourceVersion" not in out["metadata"]
     assert obj["metadata"]["resourceVersion"] == "5"  # input untouched
@@ -300,8 +301,8 @@ def _ev(etype, name, rv, ready=False):
 def test_watch_until_reads_first(fake):
     k, dyn = fake
     dyn.objs["p"] = _ev("ADDED", "p", 3, ready=True)["raw_object"]
-    from kubetm.wait import pod_ready
-    assert k.watch_until("Pod", "p", pod_ready, timeout=5, description=None)["metadata"]["name"] == "p"
+    from kubetm.k8s.conditions import pod_ready
+    assert k.watch_until("Pod", "p", pod_ready, timeout=5)["metadata"]["name"] == "p"
     assert dyn.watch_calls == []  # satisfied by the initial read, no watch opened
 
 
@@ -310,8 +311,8 @@ def test_watch_until_relists_after_410_gone(fake, api_error):
     dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
     dyn.watch_script = [[_ev("MODIFIED", "p", 11)], api_error(410, "too old resource version"),
                         [_ev("MODIFIED", "p", 13, ready=True)]]
-    from kubetm.wait import pod_ready
-    got = k.watch_until("Pod", "p", pod_ready, timeout=5, description=None)
+    from kubetm.k8s.conditions import pod_ready
+    got = k.watch_until("Pod", "p", pod_ready, timeout=5)
     assert got["metadata"]["resourceVersion"] == "13"
     assert dyn.watch_calls[0] == "10" and len(dyn.watch_calls) == 3
 
@@ -319,9 +320,9 @@ def test_watch_until_relists_after_410_gone(fake, api_error):
 def test_watch_until_times_out_with_state_hint(fake):
     k, dyn = fake
     dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
-    from kubetm.wait import pod_ready
+    from kubetm.k8s.conditions import pod_ready
     with pytest.raises(KubetmError) as e:
-        k.watch_until("Pod", "p", pod_ready, timeout=0.2, description=None)
+        k.watch_until("Pod", "p", pod_ready, timeout=0.2)
     assert e.value.exit_code == 3 and "timed out" in e.value.message and "Ready=False" in e.value.hint
 
 
@@ -330,9 +331,9 @@ def test_watch_predicate_can_abort(fake):
     pod = _ev("ADDED", "p", 3)["raw_object"]
     pod["status"]["containerStatuses"] = [{"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]
     dyn.objs["p"] = pod
-    from kubetm.wait import pod_ready
+    from kubetm.k8s.conditions import pod_ready
     with pytest.raises(KubetmError) as e:
-        k.watch_until("Pod", "p", pod_ready, timeout=5, description=None)
+        k.watch_until("Pod", "p", pod_ready, timeout=5)
     assert "ImagePullBackOff" in e.value.message and "kubetm image push" in e.value.hint
 
 

@@ -154,9 +154,9 @@ class FakeAPI:
 import pytest  # noqa: E402
 
 from kubetm import errors as errors_mod  # noqa: E402
-from kubetm import kube as kube_mod  # noqa: E402
+from kubetm.k8s import client as kube_mod  # noqa: E402
 from kubetm.errors import KubetmError, redact, register_secret, register_secret_object  # noqa: E402
-from kubetm.kube import Kube  # noqa: E402
+from kubetm.k8s import Kube, cleanup_on_interrupt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "kubetm"
@@ -459,7 +459,7 @@ def test_cleanup_on_interrupt_deletes_only_what_the_block_created(api, kube):
     api.script("DELETE", r"/configmaps/", [(200, status_body(200, "deleted"), {})])
     lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        with kube_mod.cleanup_on_interrupt(kube, report=lines.append):
+        with cleanup_on_interrupt(kube, report=lines.append):
             kube.apply(_configmaps(3))
             raise KeyboardInterrupt
     deleted = sorted(r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("DELETE"))
@@ -473,12 +473,12 @@ def test_cleanup_on_interrupt_keep_and_errors(api, kube):
     api.script("PATCH", r"/configmaps/", [(200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {})])
     lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        with kube_mod.cleanup_on_interrupt(kube, keep=True, report=lines.append):
+        with cleanup_on_interrupt(kube, keep=True, report=lines.append):
             kube.apply(_configmaps(1))
             raise KeyboardInterrupt
     assert lines == ["interrupted: kept the 1 object(s) it created (--keep): configmap/default/cm-00"]
     with pytest.raises(KubetmError):   # an error is not an interruption: nothing is deleted
-        with kube_mod.cleanup_on_interrupt(kube, report=lines.append):
+        with cleanup_on_interrupt(kube, report=lines.append):
             kube.apply(_configmaps(2))
             raise KubetmError("timed out")
     assert api.count("DELETE") == 0 and len(lines) == 1
@@ -616,7 +616,7 @@ def test_tls_eof_from_a_restarting_api_server_is_retried_but_bad_certificates_ar
 
     import urllib3
 
-    from kubetm.kube import is_connection_error
+    from kubetm.k8s.errors import is_connection_error
 
     eof = urllib3.exceptions.MaxRetryError(None, "/api", urllib3.exceptions.SSLError(
         ssl.SSLEOFError(8, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")))
@@ -629,7 +629,7 @@ def test_tls_eof_from_a_restarting_api_server_is_retried_but_bad_certificates_ar
 def test_status0_api_exception_from_a_dropped_tls_connection_is_retried():
     from kubernetes.client.exceptions import ApiException
 
-    from kubetm.kube import is_connection_error, is_retryable
+    from kubetm.k8s.errors import is_connection_error, is_retryable
 
     eof = ApiException(status=0, reason="SSLError\n[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")
     assert is_connection_error(eof) and is_retryable(eof)

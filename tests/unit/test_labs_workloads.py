@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from kubetm.errors import KubetmError
-from kubetm.kube import Kube
+from kubetm.k8s import Kube
 from kubetm.labs import autoscaling, probes, replicaset
 from kubetm.labs import daemonset_job_cronjob as djc
 from kubetm.labs.base import LabContext
