@@ -153,3 +153,112 @@ def test_cleanup_on_interrupt_keep_and_errors(api, kube):
             kube.apply(_configmaps(2))
             raise KubetmError("timed out")
     assert api.count("DELETE") == 0 and len(lines) == 1
+
+
+# ===================================== defects: a misspelt field, a removed API version
+
+MISSPELT = "requiredDuringSchedulingIngnoredDuringExecution"
+SMD_500 = ("failed to create typed patch object (/v1, Kind=Pod): "
+           f".spec.affinity.nodeAffinity.{MISSPELT}: field not declared in schema")
+
+
+def _ref(name: str) -> dict:
+    return {"allOf": [{"$ref": f"#/components/schemas/io.k8s.api.core.v1.{name}"}]}
+
+
+POD_SCHEMA = {"components": {"schemas": {
+    "io.k8s.api.core.v1.Pod": {"x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "Pod"}],
+                               "properties": {"apiVersion": {}, "kind": {}, "metadata": {}, "spec": _ref("PodSpec")}},
+    "io.k8s.api.core.v1.PodSpec": {"properties": {"affinity": _ref("Affinity"),
+                                                  "containers": {"type": "array", "items": _ref("Container")}}},
+    "io.k8s.api.core.v1.Container": {"properties": {"name": {}, "image": {}, "imagePullPolicy": {}}},
+    "io.k8s.api.core.v1.Affinity": {"properties": {"nodeAffinity": _ref("NodeAffinity"), "podAffinity": {}}},
+    "io.k8s.api.core.v1.NodeAffinity": {"properties": {"preferredDuringSchedulingIgnoredDuringExecution": {},
+                                                       "requiredDuringSchedulingIgnoredDuringExecution": {}}},
+}}}
+
+
+def _misspelt_pod() -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "x"}],
+                     "affinity": {"nodeAffinity": {MISSPELT: {"nodeSelectorTerms": []}}}}}
+
+
+def _serve_schema(api) -> None:
+    api.script("GET", r"^/openapi/v3$", [(200, {"paths": {"api/v1": {
+        "serverRelativeURL": "/openapi/v3/api/v1?hash=ABC"}}}, {})])
+    api.script("GET", r"^/openapi/v3/api/v1$", [(200, POD_SCHEMA, {})])
+
+
+@pytest.mark.parametrize("status,message", [
+    (500, SMD_500),   # what server-side apply answers for a field its schema lacks
+    (400, f'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field '
+          f'"spec.affinity.nodeAffinity.{MISSPELT}"'),
+])
+def test_a_misspelt_field_is_invalid_at_once_with_the_closest_valid_name(api, kube, status, message):
+    import time
+
+    from kubetm.errors import Invalid
+
+    api.script("PATCH", r"/pods/p$", [(status, status_body(status, message), {})])
+    _serve_schema(api)
+    start = time.monotonic()
+    with pytest.raises(Invalid) as e:
+        kube.apply([_misspelt_pod()])
+    assert time.monotonic() - start < 2
+    assert e.value.message == f"apply pod default/p: unknown field spec.affinity.nodeAffinity.{MISSPELT}"
+    assert e.value.hint == "did you mean requiredDuringSchedulingIgnoredDuringExecution?"
+    patches = api.requests("PATCH", "/pods/p")
+    assert len(patches) == 1, "a schema error must never be retried"
+    assert "fieldValidation=Strict" in patches[0][2] and "fieldManager=kubetm" in patches[0][2]
+
+
+def test_a_misspelt_field_without_a_schema_still_fails_at_once(api, kube):
+    from kubetm.errors import Invalid
+
+    api.script("PATCH", r"/pods/p$", [(500, status_body(500, SMD_500), {})])   # /openapi/v3: 404
+    with pytest.raises(Invalid) as e:
+        kube.apply([_misspelt_pod()])
+    assert e.value.hint is None and MISSPELT in e.value.message
+    assert api.count("PATCH") == 1
+
+
+def test_cli_apply_of_a_misspelt_field_is_one_line_with_the_suggestion(api, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    api.script("PATCH", r"/pods/p$", [(500, status_body(500, SMD_500), {})])
+    _serve_schema(api)
+    f = tmp_path / "pod.yaml"
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
+                 f"  affinity:\n    nodeAffinity:\n      {MISSPELT}:\n        nodeSelectorTerms: []\n")
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root), "TMPDIR": str(tmp_path), "KUBETM_NO_HELP_CACHE": "1"}
+    cp = subprocess.run([sys.executable, "-m", "kubetm", "--kubeconfig", api.kubeconfig(tmp_path), "apply", "-f",
+                         str(f)], capture_output=True, text=True, timeout=60, env=env)
+    assert cp.returncode == 1
+    assert cp.stderr.splitlines() == [
+        f"error: apply pod default/p: unknown field spec.affinity.nodeAffinity.{MISSPELT} "
+        "(did you mean requiredDuringSchedulingIgnoredDuringExecution?)"], cp.stderr
+
+
+def test_a_removed_api_version_names_the_served_one(api, kube):
+    from kubetm.errors import NotFound
+
+    cj = {"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "cron-job"},
+          "spec": {"schedule": "*/1 * * * *", "jobTemplate": {}}}
+    with pytest.raises(NotFound) as e:
+        kube.apply([cj])
+    assert e.value.message == "CronJob is not served as batch/v1beta1 on this cluster"
+    assert e.value.hint == "use batch/v1"
+    assert api.count("PATCH") == 0
+
+
+def test_a_kind_no_version_serves_still_gets_the_crd_hint(api, kube):
+    from kubetm.errors import NotFound
+
+    with pytest.raises(NotFound) as e:
+        kube.apply([{"apiVersion": "batch/v1", "kind": "Widget", "metadata": {"name": "w"}}])
+    assert e.value.message == "unknown kind Widget (batch/v1) on this cluster"
+    assert "CustomResourceDefinition" in e.value.hint
