@@ -148,8 +148,7 @@ def test_ports_second_container_on_a_used_port_fails_clearly(pushed):
 
 def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, namespace):
     """Needs the kind cluster (kind-kubetm) wired to the local registry by `kubetm cluster up`."""
-    from kubetm.k8s import conditions
-    from kubetm.k8s import Kube
+    from kubetm.k8s import Kube, conditions
 
     kube = Kube(context=cluster)
     pod = {"apiVersion": "v1", "kind": "Pod",
@@ -165,8 +164,7 @@ def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, name
 def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
     """`kubetm image load`: a tag never pushed anywhere starts with imagePullPolicy Never."""
     from kubetm import images
-    from kubetm.k8s import conditions
-    from kubetm.k8s import Kube
+    from kubetm.k8s import Kube, conditions
 
     tag = f"e2e-load-{uuid.uuid4().hex[:6]}"
     images.build(["hello"], tag=tag, progress=False)
