@@ -3,7 +3,7 @@ function, prints. Nothing heavy is imported at module level (`kubetm --help` sta
 
 CONTRACT with the modules owned by other engineers (the commands below call exactly these; all
 return JSON-able data (dict/list, or objects with .to_dict()) that the command prints, and raise
-KubetmError for user errors). `kube` is a lazy kubetm.kube.Kube built from the global options
+KubetmError for user errors). `kube` is a lazy kubetm.k8s.Kube built from the global options
 (--kubeconfig/--context/-n); `registry` is --registry / $KUBETM_REGISTRY (default localhost:5001).
 Progress for humans goes to stderr (kubetm.output.note), never stdout (-o json must stay clean).
 
@@ -80,14 +80,16 @@ class State:
         self.namespace = namespace
         self._registry = registry
         self.debug = debug
+        self.dry_run_first = False   # `kubetm apply -f` sets it before the Kube is built
         self._kube = None
 
     @property
     def kube(self):
         if self._kube is None:
-            from kubetm.kube import Kube
+            from kubetm.k8s import Kube
 
-            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace)
+            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace,
+                              dry_run_first=self.dry_run_first)
         return self._kube
 
     @property
@@ -175,11 +177,14 @@ def apply_cmd(
     check_output(output)
     st = _state(ctx)
     objs = manifests.load(filename, registry=st.registry)  # validated before the first API call
+    st.dry_run_first = True  # refuse everything before writing anything
     kube = st.kube
-    kube.dry_run_first = True  # refuse everything before writing anything
     mark = len(getattr(kube, "applied", ()))
     try:
-        results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts)
+        from kubetm.output import spinner
+
+        with spinner() as say:
+            results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts, progress=say)
     except BaseException as e:
         if not isinstance(e, Exception):  # KeyboardInterrupt / SIGTERM: say exactly what stays
             from kubetm.output import note
@@ -208,13 +213,17 @@ def delete_cmd(
     st = _state(ctx)
     if bool(target) == bool(filename):
         raise KubetmError("give either -f PATH or a NAME/KIND/NAME", hint="e.g. `kubetm delete hello`", exit_code=2)
+    from kubetm.output import spinner
+
     if filename:
         from kubetm import manifests
 
         objs = manifests.load(filename, registry=st.registry)
-        results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait)
+        with spinner() as say:
+            results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait, progress=say)
     elif "/" in target:
-        results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait)
+        with spinner() as say:
+            results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait, progress=say)
     else:
         from kubetm import deploy
 
@@ -250,10 +259,11 @@ def deploy_cmd(
     from kubetm.output import note
 
     st = _state(ctx)
-    from kubetm.kube import cleanup_on_interrupt
+    from kubetm.k8s import cleanup_on_interrupt
+    from kubetm.output import spinner
 
-    with cleanup_on_interrupt(st.kube, keep=keep, report=note):
-        result = deploy.hello(st.kube, registry=st.registry, timeout=timeout)
+    with cleanup_on_interrupt(st.kube, keep=keep, report=note), spinner() as say:
+        result = deploy.hello(st.kube, registry=st.registry, timeout=timeout, progress=say)
     _print(result, output, text=_hello_text)
 
 
@@ -515,7 +525,11 @@ def rollout_status(ctx: typer.Context, deployment: str = typer.Argument(...),
                    timeout: float = typer.Option(180, "--timeout"), output: str = OutputOpt) -> None:
     """Wait until a Deployment's rollout finished."""
     rollout = _module("kubetm.demos.rollout")
-    _print(rollout.status(_state(ctx).kube, deployment, timeout=timeout), output, text=rollout.render_status)
+    from kubetm.output import spinner
+
+    with spinner() as say:
+        result = rollout.status(_state(ctx).kube, deployment, timeout=timeout, progress=say)
+    _print(result, output, text=rollout.render_status)
 
 
 @rollout_app.command("history")
