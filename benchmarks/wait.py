@@ -1,11 +1,11 @@
-"""Benchmark: how long after a pod turns Ready do `kubetm.wait.wait_ready` and `kubectl wait` return?
+"""Benchmark: how long after a pod turns Ready do `Kube.wait_ready` and `kubectl wait` return?
 
 Method (per run, namespace kubetm-bench-wait, deleted afterwards):
   1. Create a pod that runs the node's own pause image (imagePullPolicy Never: nothing is pulled,
      no CPU used) with a readiness gate (condition kubetm.io/bench-go): its containers start, but
      the pod stays not Ready until the benchmark sets that condition.
   2. Once the containers run, start both waiters side by side, as separate processes:
-       * a tiny driver: `Kube(context)` + `kubetm.wait.wait_ready(kube, "Pod", name)`, which prints
+       * a tiny driver: `Kube(context)` + `kube.wait_ready("Pod", name)`, which prints
          time.time() the moment wait_ready returns;
        * `kubectl wait --for=condition=Ready pod/<name>`.
      Both get 2 s to start and open their watch (the driver says when it is about to call
@@ -49,13 +49,13 @@ IMAGE = os.environ.get("KUBETM_BENCH_IMAGE", "kubetm.local/pause:3.10.1")
 
 DRIVER = r"""
 import sys, time
-from kubetm.kube import Kube
-from kubetm import wait
+from kubetm.k8s import Kube
+from kubetm.k8s import conditions
 ctx, ns, name = sys.argv[1:4]
 kube = Kube(context=ctx, namespace=ns)
 kube.resource("Pod")                       # load the client and discovery before the clock matters
 print("armed", flush=True)
-wait.wait_ready(kube, "Pod", name, namespace=ns, timeout=120, description=None)
+kube.wait_ready("Pod", name, namespace=ns, timeout=120)
 print(f"returned {time.time():.6f}", flush=True)
 """
 

@@ -202,12 +202,13 @@ def _healthy(name: str, kube) -> tuple[bool, str]:
 
 
 def _node_ready(node: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
+    from kubetm.k8s.conditions import node_ready
+
+    return node_ready(node)
 
 
 def _kube(name: str):
-    from kubetm.kube import Kube
+    from kubetm.k8s import Kube
     return Kube(context=f"kind-{name}")
 
 
@@ -366,10 +367,10 @@ def _build_offline_addons() -> None:
 
 
 def _finish(kube, p: Plan, progress) -> None:
-    from kubetm import manifests, nodes, wait
+    from kubetm import manifests, nodes
 
     progress("waiting for nodes to be Ready")
-    wait.nodes_ready(kube, count=1 + WORKERS, timeout=300)
+    kube.wait_nodes_ready(count=1 + WORKERS, timeout=300)
     progress("labelling the course's nodes (k8s-node1, k8s-node2)")
     nodes.ensure_course_labels(kube)
     cm = {
@@ -385,8 +386,8 @@ def _finish(kube, p: Plan, progress) -> None:
     for ns, kind, nm in [("kube-system", "Deployment", "coredns"),
                          ("local-path-storage", "Deployment", "local-path-provisioner"),
                          ("kube-system", "Deployment", "metrics-server")]:
-        wait.available(kube, kind, nm, namespace=ns, timeout=300)
-    wait.wait_ready(kube, "DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
+        kube.wait_ready(kind, nm, namespace=ns, timeout=300)
+    kube.wait_ready("DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
     _ensure_metrics_api(kube, p.name, progress)
 
 
@@ -407,10 +408,10 @@ def _ensure_metrics_api(kube, name: str, progress) -> None:
     aggregator answered 404 for metrics.k8s.io until kube-apiserver was restarted. We check,
     and restart it once (a static pod: the kubelet starts it again) when that happens.
     """
-    from kubetm import wait
+    from kubetm.k8s.conditions import condition
 
-    kube.watch_until("APIService", "v1beta1.metrics.k8s.io", wait.condition("Available"), timeout=180,
-                     description="waiting for the metrics API to be Available")
+    kube.watch_until("APIService", "v1beta1.metrics.k8s.io", condition("Available"), timeout=180,
+                     what="the metrics API to be Available")
     if _metrics_api_served(kube, retry=True):
         return
     progress("the API server lists the metrics API but does not serve it: restarting kube-apiserver")
@@ -454,6 +455,8 @@ def status(name: str = DEFAULT_NAME) -> dict:
     docker_ok()
     if name not in clusters():
         return {"name": name, "exists": False}
+    from kubetm.labels import COURSE_NODE
+
     kube = _kube(name)
     ns = sorted(kube.list("Node"), key=lambda n: n["metadata"]["name"])
     return {
@@ -463,7 +466,7 @@ def status(name: str = DEFAULT_NAME) -> dict:
         "nodes": [{"name": n["metadata"]["name"], "ready": _node_ready(n),
                    "version": n["status"]["nodeInfo"]["kubeletVersion"],
                    "host_address": f"127.0.0.{i + 1}",
-                   "course_node": n["metadata"].get("labels", {}).get("kubetm.io/course-node")}
+                   "course_node": n["metadata"].get("labels", {}).get(COURSE_NODE)}
                   for i, n in enumerate(ns)],
         "registry": registry.status(),
     }

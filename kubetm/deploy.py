@@ -14,6 +14,7 @@ import ipaddress
 from typing import Any
 
 from kubetm.errors import KubetmError
+from kubetm.labels import SERVICE_NAME
 
 __all__ = ["BUNDLES", "hello", "delete_hello", "http_get", "HELLO_NODE_PORT"]
 
@@ -29,18 +30,20 @@ def _objects(registry: str | None) -> list[dict]:
     return manifests.load(manifests.manifest_dir(HELLO_MANIFESTS), registry=registry)
 
 
-def hello(kube, registry: str | None = None, timeout: float = 180) -> dict[str, Any]:
-    """Deploy hello-pod + hello-svc, wait until served, GET it. Idempotent."""
-    from kubetm import nodes, wait
+def hello(kube, registry: str | None = None, timeout: float = 180, progress=None) -> dict[str, Any]:
+    """Deploy hello-pod + hello-svc, wait until served, GET it. Idempotent. ``progress`` (optional)
+    receives a status line for each wait."""
+    from kubetm import nodes
+    from kubetm.k8s import conditions
 
     objs = _objects(registry)
     ns = kube.namespace
     applied = kube.apply(objs, namespace=ns)
-    pod = wait.wait_ready(kube, "Pod", HELLO_POD, namespace=ns, timeout=timeout,
-                          description=f"waiting for pod {HELLO_POD} to be Ready")
-    kube.watch_until("EndpointSlice", None, _has_ready_endpoint, namespace=ns,
-                     selector={"kubernetes.io/service-name": HELLO_SERVICE}, timeout=60,
-                     description=f"waiting for service {HELLO_SERVICE} endpoints")
+    pod = kube.watch_until("Pod", HELLO_POD, conditions.pod_ready, namespace=ns, timeout=timeout,
+                           what=f"pod {HELLO_POD} to be Ready", progress=progress)
+    kube.watch_until("EndpointSlice", None, conditions.has_ready_endpoint, namespace=ns,
+                     selector={SERVICE_NAME: HELLO_SERVICE}, timeout=60,
+                     what=f"service {HELLO_SERVICE} endpoints", progress=progress)
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise KubetmError(f"pod {HELLO_POD} is Ready but has no node")
@@ -62,14 +65,6 @@ def delete_hello(kube, wait: bool = True) -> list:
     """Delete what `deploy hello` created (missing objects are reported as "not found")."""
     objs = _objects(None)
     return kube.delete(objs, namespace=kube.namespace, wait=wait)
-
-
-def _has_ready_endpoint(slices: list[dict]) -> bool:
-    for s in slices:
-        for ep in s.get("endpoints") or []:
-            if (ep.get("conditions") or {}).get("ready"):
-                return True
-    return False
 
 
 def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]:

@@ -20,3 +20,5 @@ IMAGE = "kubetm.io/image"
 COMPONENT = "kubetm.io/component"
 CONTEXT = "kubetm.io/context"
 CONFIGMAP_CHANGED = "kubetm.io/configmap-changed"
+# Set by Kubernetes itself on the EndpointSlices of a Service (kubetm reads it).
+SERVICE_NAME = "kubernetes.io/service-name"

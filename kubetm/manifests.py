@@ -28,7 +28,6 @@ __all__ = [
 
 DEFAULT_REGISTRY = "localhost:5001"
 COURSE_PREFIX = "localhost:5001/"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 
 # Limits that keep a hostile or broken file from eating the machine.
 MAX_FILE_BYTES = 4 * 1024 * 1024      # one manifest file

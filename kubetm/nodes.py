@@ -14,11 +14,11 @@ from __future__ import annotations
 import ipaddress
 
 from kubetm.errors import KubetmError
+from kubetm.labels import COURSE_NODE
 
-__all__ = ["COURSE_LABEL", "COURSE_NODES", "list_nodes", "is_control_plane", "workers",
+__all__ = ["COURSE_NODES", "list_nodes", "is_control_plane", "workers",
            "course_nodes", "ensure_course_labels", "host_address", "node_addresses"]
 
-COURSE_LABEL = "kubetm.io/course-node"
 COURSE_NODES = ("k8s-node1", "k8s-node2")
 _CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 
@@ -72,11 +72,11 @@ def ensure_course_labels(kube) -> dict[str, str]:
         wanted[node] = course
     for n in nodes:
         name = n["metadata"]["name"]
-        current = ((n["metadata"].get("labels") or {}).get(COURSE_LABEL))
+        current = ((n["metadata"].get("labels") or {}).get(COURSE_NODE))
         target = wanted.get(name)
         if current == target:
             continue
-        body = {"metadata": {"labels": {COURSE_LABEL: target}}}  # None removes the label
+        body = {"metadata": {"labels": {COURSE_NODE: target}}}  # None removes the label
         kube.call(kube.core.patch_node, name, body, what=f"label node {name}")
     return mapping
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from kubetm.errors import KubetmError
 
-__all__ = ["OUTPUT_FORMATS", "check_output", "emit", "to_jsonable", "note", "warn", "progress", "table"]
+__all__ = ["OUTPUT_FORMATS", "check_output", "emit", "to_jsonable", "note", "warn", "progress", "spinner", "table"]
 
 OUTPUT_FORMATS = ("text", "json")
 
@@ -86,6 +86,48 @@ def progress(description: str) -> Iterator[None]:
         with Console(stderr=True).status(description, spinner="dots"):
             yield
     finally:
+        with _live_lock:
+            _live_active = False
+
+
+@contextmanager
+def spinner() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr whose text the code inside sets: yields ``say(text)``, the ``progress``
+    callback the client accepts (``kube.delete(objs, progress=say)``). Only on a terminal, one at a
+    time; elsewhere ``say`` does nothing (stderr stays exactly as before)."""
+    global _live_active
+    with _live_lock:
+        busy = _live_active
+        if not busy:
+            _live_active = True
+    if busy or not sys.stderr.isatty():
+        try:
+            yield lambda _text: None
+        finally:
+            if not busy:
+                with _live_lock:
+                    _live_active = False
+        return
+    status = None
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        nonlocal status
+        with lock:
+            if status is None:
+                from rich.console import Console
+
+                status = Console(stderr=True).status(text, spinner="dots")
+                status.start()
+            else:
+                status.update(text)
+
+    try:
+        yield say
+    finally:
+        with lock:
+            if status is not None:
+                status.stop()
         with _live_lock:
             _live_active = False
 

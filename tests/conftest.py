@@ -4,7 +4,7 @@ Fixtures:
   write_file(name, text|bytes)  -> Path in a temp folder
   kubeconfig(contexts=..., current=...) -> Path of a kubeconfig pointing at 127.0.0.1:1 (nothing listens)
   api_error(status, message, headers=None) -> a kubernetes ApiException like the API server sends
-  fake_kube -> FakeKube: in-memory stand-in for kubetm.kube.Kube (apply/get/list/delete/watch_until)
+  fake_kube -> FakeKube: in-memory stand-in for kubetm.k8s.Kube (apply/get/list/delete/watch_until)
 """
 from __future__ import annotations
 
@@ -79,15 +79,15 @@ class FakeKube:
         return (kind, namespace if kind not in ("Namespace", "Node", "PersistentVolume",
                                                 "CustomResourceDefinition") else None, name)
 
-    def apply(self, objs, namespace=None, force_conflicts=False, workers=4):
-        from kubetm.kube import ApplyResult
+    def apply(self, objs, namespace=None, force_conflicts=False, workers=4, **_):
+        from kubetm.k8s import Result
         out = []
         for o in objs:
             ns = o["metadata"].get("namespace") or namespace or self.namespace
             key = self._key(o["kind"], o["metadata"]["name"], ns)
             action = "unchanged" if self.objects.get(key) == o else ("configured" if key in self.objects else "created")
             self.objects[key] = o
-            out.append(ApplyResult(o["kind"], o["metadata"]["name"], key[1], action, o.get("apiVersion", "")))
+            out.append(Result(o["kind"], o["metadata"]["name"], key[1], action, o.get("apiVersion", "")))
         self.calls.append(("apply", len(out), namespace, force_conflicts))
         return out
 
@@ -99,8 +99,8 @@ class FakeKube:
         self.calls.append(("list", kind, namespace, selector))
         return [o for (k, ns, _), o in self.objects.items() if k == kind]
 
-    def delete(self, target, namespace=None, wait=True, timeout=180, description=None):
-        from kubetm.kube import DeleteResult, parse_target
+    def delete(self, target, namespace=None, wait=True, timeout=180, **_):
+        from kubetm.k8s import Result, parse_target
         objs = target if isinstance(target, list) else [target]
         out = []
         for o in objs:
@@ -110,7 +110,7 @@ class FakeKube:
             ns = o["metadata"].get("namespace") or namespace or self.namespace
             key = self._key(o["kind"], o["metadata"]["name"], ns)
             found = self.objects.pop(key, None) is not None
-            out.append(DeleteResult(o["kind"], o["metadata"]["name"], key[1], "deleted" if found else "not found"))
+            out.append(Result(o["kind"], o["metadata"]["name"], key[1], "deleted" if found else "not found"))
         self.calls.append(("delete", len(out), namespace, wait))
         return out
 

@@ -29,8 +29,8 @@ def apply(
     check_output(output)
     st = state(ctx)
     objs = manifests.load(filename, registry=st.registry)  # validated before the first API call
+    st.dry_run_first = True  # refuse everything before writing anything
     kube = st.kube
-    kube.dry_run_first = True  # refuse everything before writing anything
     mark = len(getattr(kube, "applied", ()))
 
     def kept() -> str:
@@ -39,8 +39,10 @@ def apply(
                 f"back, like kubectl apply; `kubetm delete -f {filename}` removes them)"
                 + (": " + ", ".join(str(r) for r in done) if done else ""))
 
-    with on_interrupt(kept):
-        results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts)
+    from kubetm.output import spinner
+
+    with on_interrupt(kept), spinner() as say:
+        results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts, progress=say)
     show(results, output, text=lines)
 
 
@@ -60,13 +62,17 @@ def delete(
     if bool(target) == bool(filename):
         raise KubetmError("give either -f PATH or a NAME/KIND/NAME", hint="e.g. `kubetm delete hello`",
                           exit_code=EXIT_USAGE)
+    from kubetm.output import spinner
+
     if filename:
         from kubetm import manifests
 
         objs = manifests.load(filename, registry=st.registry)
-        results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait)
+        with spinner() as say:
+            results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait, progress=say)
     elif "/" in target:
-        results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait)
+        with spinner() as say:
+            results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait, progress=say)
     else:
         from kubetm import deploy
 

@@ -42,14 +42,16 @@ class State:
         self.namespace = namespace
         self._registry = registry
         self.debug = debug
+        self.dry_run_first = False   # `kubetm apply -f` sets it before the client is built
         self._kube = None
 
     @property
     def kube(self):
         if self._kube is None:
-            from kubetm.kube import Kube
+            from kubetm.k8s import Kube
 
-            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace)
+            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace,
+                              dry_run_first=self.dry_run_first)
         return self._kube
 
     @property

@@ -29,12 +29,12 @@ def deploy(
     if not timeout > 0:
         raise KubetmError(f"--timeout must be a positive number of seconds, got {timeout:g}", exit_code=EXIT_USAGE)
     from kubetm import deploy as app
-    from kubetm.kube import cleanup_on_interrupt
-    from kubetm.output import note
+    from kubetm.k8s import cleanup_on_interrupt
+    from kubetm.output import note, spinner
 
     st = state(ctx)
-    with cleanup_on_interrupt(st.kube, keep=keep, report=note):
-        result = app.hello(st.kube, registry=st.registry, timeout=timeout)
+    with cleanup_on_interrupt(st.kube, keep=keep, report=note), spinner() as say:
+        result = app.hello(st.kube, registry=st.registry, timeout=timeout, progress=say)
     show(result, output, text=_hello_text)
 
 

@@ -16,8 +16,11 @@ def status(ctx: typer.Context, deployment: str = typer.Argument(...),
            timeout: float = typer.Option(180, "--timeout"), output: str = OutputOpt) -> None:
     """Wait until a Deployment's rollout finished."""
     from kubetm.demos import rollout
+    from kubetm.output import spinner
 
-    show(rollout.status(state(ctx).kube, deployment, timeout=timeout), output, text=rollout.render_status)
+    with spinner() as say:
+        result = rollout.status(state(ctx).kube, deployment, timeout=timeout, progress=say)
+    show(result, output, text=rollout.render_status)
 
 
 @app.command("history")

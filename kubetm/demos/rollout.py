@@ -1,4 +1,4 @@
-"""`kubetm rollout status|history|undo`: kubectl's rollout semantics, through the API (kubetm.kube).
+"""`kubetm rollout status|history|undo`: kubectl's rollout semantics, through the API (kubetm.k8s).
 
 - Revisions are the ReplicaSets a Deployment controls (ownerReference controller + uid), numbered
   by their ``deployment.kubernetes.io/revision`` annotation (missing -> 0, unparsable -> skipped,
@@ -216,8 +216,10 @@ def _read(kube, name: str, namespace: str | None) -> tuple[dict, list[dict], str
     return dep, kube.list("ReplicaSet", namespace=ns), ns
 
 
-def status(kube, deployment: str, *, timeout: float = 180, namespace: str | None = None) -> dict:
+def status(kube, deployment: str, *, timeout: float = 180, namespace: str | None = None,
+           progress=None) -> dict:
     """Watch a Deployment until its rollout is complete (kubectl rollout status); returns a summary.
+    ``progress`` (optional) receives a status line while waiting.
 
         status(kube, "app", timeout=60)   # {"deployment": "app", "message": "... successfully rolled out"}
     """
@@ -230,7 +232,7 @@ def status(kube, deployment: str, *, timeout: float = 180, namespace: str | None
                           hint="pass -n NAMESPACE (demos run in kubetm-demo-<strategy>)")
     start = time.monotonic()
     dep = kube.watch_until("Deployment", name, lambda d: d is not None and rollout_state(d)[1], namespace=ns,
-                           timeout=timeout, description=f"waiting for deployment {name} rollout to finish")
+                           timeout=timeout, what=f"deployment {name} rollout to finish", progress=progress)
     message, _ = rollout_state(dep)
     return {"deployment": name, "namespace": ns, "message": message,
             "revision": revision_of(dep), "seconds": round(time.monotonic() - start, 2),

@@ -33,7 +33,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kubetm.errors import KubetmError
+from kubetm.errors import KubetmError, Timeout
+from kubetm.k8s.conditions import deployment_rolled_out as rollout_done
+from kubetm.k8s.conditions import only_ready_endpoints_of as only_color_ready
+from kubetm.k8s.conditions import scaled_to_zero
+from kubetm.labels import SERVICE_NAME
 
 __all__ = [
     "STRATEGIES", "Strategy", "DemoOptions", "validate_options", "validate_plot", "build_objects",
@@ -46,7 +50,6 @@ TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 INT_OR_PERCENT_RE = re.compile(r"(\d{1,9})(%?)")
 APP_IMAGE = "kubetm/app"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
-DEMO_LABEL = "kubetm.io/demo"
 
 MAX_REPLICAS = 10
 MAX_RATE = 200.0
@@ -297,19 +300,6 @@ def _find(objs: list[dict], kind: str, name: str | None = None) -> dict:
 
 # -------------------------------------------------------------------------- predicates (pure)
 
-def rollout_done(dep: dict | None) -> bool:
-    """Rollout finished: generation observed, updated == replicas == available == spec.replicas."""
-    from kubetm.demos.rollout import rollout_state
-
-    if dep is None:
-        return False
-    done = rollout_state(dep)[1]  # raises on ProgressDeadlineExceeded
-    want = (dep.get("spec") or {}).get("replicas", 1)
-    st = dep.get("status") or {}
-    return done and st.get("updatedReplicas", 0) == want and st.get("replicas", 0) == want \
-        and st.get("availableReplicas", 0) == want
-
-
 def old_replicasets_scaled_down(revision: str | None) -> Callable[[list[dict]], bool]:
     """Predicate over ReplicaSets: every one but ``revision``'s wants and has 0 pods."""
     from kubetm.demos.rollout import REVISION
@@ -321,26 +311,6 @@ def old_replicasets_scaled_down(revision: str | None) -> Callable[[list[dict]], 
             if (rs.get("spec") or {}).get("replicas", 0) or (rs.get("status") or {}).get("replicas", 0):
                 return False
         return True
-    return pred
-
-
-def scaled_to_zero(dep: dict | None) -> bool:
-    if dep is None:
-        return True
-    st = dep.get("status") or {}
-    return st.get("observedGeneration", 0) >= dep["metadata"].get("generation", 0) and not st.get("replicas")
-
-
-def only_color_ready(deployment: str) -> Callable[[list[dict]], bool]:
-    """Predicate over a Service's EndpointSlices: some endpoint ready, and all ready ones are pods of
-    ``deployment`` (pod names ``<deployment>-<hash>-<suffix>``)."""
-    prefix = deployment + "-"
-
-    def pred(slices: list[dict]) -> bool:
-        ready = [ep for sl in slices for ep in sl.get("endpoints") or []
-                 if (ep.get("conditions") or {}).get("ready") is not False]
-        names = [((ep.get("targetRef") or {}).get("name") or "") for ep in ready]
-        return bool(names) and all(n.startswith(prefix) and n[len(prefix):].count("-") == 1 for n in names)
     return pred
 
 
@@ -419,7 +389,7 @@ class _Demo:
             self.kube.resource(kind)  # discovery once, here: the watch thread and the live loop share it
         self.step(f"applying {', '.join(o['kind'].lower() + '/' + o['metadata']['name'] for o in self.objects)}")
         self.kube.apply(self.objects)
-        from kubetm import wait
+        from kubetm.k8s import conditions
 
         for name in self.s.deployments:
             dep = _find(self.objects, "Deployment", name)
@@ -428,8 +398,8 @@ class _Demo:
             self.step(f"waiting for deployment {name} to be Available ({self.opts.replicas} x "
                       f"{APP_IMAGE}:{self.opts.from_tag})")
             self._wait(lambda n=name: self.kube.watch_until(
-                "Deployment", n, wait.deployment_available, namespace=self.ns, timeout=SETUP_TIMEOUT,
-                description=f"waiting for deployment {n} to be Available"), live=False)
+                "Deployment", n, conditions.deployment_available, namespace=self.ns, timeout=SETUP_TIMEOUT,
+                what=f"deployment {n} to be Available"), live=False)
 
     def target_url(self) -> tuple[str, str]:
         from kubetm import nodes
@@ -473,34 +443,34 @@ class _Demo:
         dep = with_image(_find(self.objects, "Deployment", "app"), self.opts.to_tag, self.s.name)
         self.kube.apply([dep])
         done = self.kube.watch_until("Deployment", "app", rollout_done, namespace=self.ns,
-                                     timeout=ROLLOUT_TIMEOUT, description=None,
+                                     timeout=ROLLOUT_TIMEOUT,
                                      what="deployment app rollout to finish")
         t_done = time.monotonic()
         revision = (done["metadata"].get("annotations") or {}).get(REVISION)
         selector = done["spec"]["selector"].get("matchLabels") or {"app": "app"}
         self.kube.watch_until("ReplicaSet", None, old_replicasets_scaled_down(revision), selector=selector,
-                              namespace=self.ns, timeout=ROLLOUT_TIMEOUT, description=None,
+                              namespace=self.ns, timeout=ROLLOUT_TIMEOUT,
                               what="old replicasets scaled to 0")
         return {"complete": t_done, "done": time.monotonic()}
 
     def _blue_green(self) -> dict:
-        from kubetm import wait
+        from kubetm.k8s import conditions
 
         green = with_replicas(_find(self.objects, "Deployment", "app-green"), self.opts.replicas)
         self.kube.apply([green])
-        self.kube.watch_until("Deployment", "app-green", wait.deployment_available, namespace=self.ns,
-                              timeout=ROLLOUT_TIMEOUT, description=None, what="deployment app-green Available")
+        self.kube.watch_until("Deployment", "app-green", conditions.deployment_available, namespace=self.ns,
+                              timeout=ROLLOUT_TIMEOUT, what="deployment app-green Available")
         svc = with_selector_color(_find(self.objects, "Service"), "green")
         t_switch = time.monotonic()
         self.kube.apply([svc])
         self.kube.watch_until("EndpointSlice", None, only_color_ready("app-green"),
-                              selector={"kubernetes.io/service-name": "app"}, namespace=self.ns,
-                              timeout=ROLLOUT_TIMEOUT, description=None, what="service app endpoints all green")
+                              selector={SERVICE_NAME: "app"}, namespace=self.ns,
+                              timeout=ROLLOUT_TIMEOUT, what="service app endpoints all green")
         t_switched = time.monotonic()
         blue = with_replicas(_find(self.objects, "Deployment", "app-blue"), 0)
         self.kube.apply([blue])
         self.kube.watch_until("Deployment", "app-blue", scaled_to_zero, namespace=self.ns,
-                              timeout=ROLLOUT_TIMEOUT, description=None, what="deployment app-blue scaled to 0")
+                              timeout=ROLLOUT_TIMEOUT, what="deployment app-blue scaled to 0")
         return {"switch": t_switch, "switched": t_switched, "done": time.monotonic()}
 
     # -- live loop -----------------------------------------------------------------------------
@@ -521,14 +491,14 @@ class _Demo:
         """Every TICK: redraw; every TICKS_PER_LIST ticks: list ReplicaSets and pods (cheap), abort on a
         pod that will not become Ready by itself (image pull errors, crash loops)."""
         if self._ticks % TICKS_PER_LIST == 0:
-            from kubetm import wait
+            from kubetm.k8s import conditions
 
             sel = {"app": "app"}
             self.line = replicaset_line(self.kube.list("ReplicaSet", namespace=self.ns, selector=sel))
             for pod in self.kube.list("Pod", namespace=self.ns, selector=sel):
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
-                problem = wait.pod_problem(pod)
+                problem = conditions.pod_problem(pod)
                 if problem:
                     raise KubetmError(f"pod {pod['metadata']['name']} will not become Ready: {problem}",
                                       hint="is the image pushed? `kubetm image push app`" if "Image" in problem
@@ -555,8 +525,6 @@ def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
     A namespace the cluster cannot finish deleting is reported with the namespace controller's
     own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found".
     """
-    from kubetm.errors import EXIT_TIMEOUT
-
     ns_obj = kube.get("Namespace", ns)
     if ns_obj is None:
         return "not found"
@@ -564,22 +532,20 @@ def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
         objs = [{"apiVersion": o.get("apiVersion", ""), "kind": o["kind"], "metadata": {"name": o["metadata"]["name"]}}
                 for kind in ("Deployment", "Service") for o in kube.list(kind, namespace=ns)]
         if objs:
-            kube.delete(objs, namespace=ns, wait=True, timeout=timeout, description=f"deleting the objects in {ns}")
+            kube.delete(objs, namespace=ns, wait=True, timeout=timeout)
         kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, wait=False,
                     propagation="Background")
     try:
         kube.watch_until("Namespace", ns, lambda o: o is None, timeout=timeout,
-                         description=f"waiting for namespace {ns} to be deleted")
-    except KubetmError as exc:
-        if exc.exit_code != EXIT_TIMEOUT:
-            raise
+                         what=f"namespace {ns} to be deleted")
+    except Timeout:
         stuck = kube.get("Namespace", ns) or {}
         reasons = [c.get("message") for c in (stuck.get("status") or {}).get("conditions") or []
                    if c.get("status") == "True" and c.get("message")]
-        raise KubetmError(f"namespace {ns} is still terminating after {timeout:g}s"
-                          + (f": {reasons[0]}" if reasons else ""),
-                          hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
-                               "shows unavailable API groups", exit_code=EXIT_TIMEOUT) from None
+        raise Timeout(f"namespace {ns} is still terminating after {timeout:g}s"
+                      + (f": {reasons[0]}" if reasons else ""),
+                      hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
+                           "shows unavailable API groups") from None
     return "deleted"
 
 

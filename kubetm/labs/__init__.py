@@ -7,7 +7,7 @@ kubetm/labs/runner.py, the building blocks kubetm/labs/base.py, the list kubetm/
 
 Example:
     from kubetm import labs
-    from kubetm.kube import Kube
+    from kubetm.k8s import Kube
     kube = Kube(context="kind-kubetm")
     labs.apply(kube, "pod"); result = labs.verify(kube, "pod"); labs.delete(kube, "pod")
     results = labs.run(kube, "all")          # apply + verify + delete every lab

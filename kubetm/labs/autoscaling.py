@@ -65,15 +65,15 @@ def _why_no_metrics(hpa: dict | None) -> str:
 
 
 def hpa_reads_metrics(ctx: LabContext) -> tuple[bool, str]:
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    kube.watch_until("Deployment", DEPLOYMENT, wait.deployment_available, namespace=ns, timeout=ctx.timeout / 3,
-                     description=None, what=f"deployment {DEPLOYMENT} Available")
+    kube.watch_until("Deployment", DEPLOYMENT, conditions.deployment_available, namespace=ns, timeout=ctx.timeout / 3,
+                     what=f"deployment {DEPLOYMENT} Available")
     t0 = time.monotonic()
     try:
         hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: cpu_utilization(h) is not None, namespace=ns,
-                               timeout=ctx.timeout * 2 / 3, description=None,
+                               timeout=ctx.timeout * 2 / 3,
                                what=f"hpa {HPA} to report CPU utilization (is metrics-server running?)")
     except KubetmError as e:
         ctx.state["autoscaling.metrics"] = False
@@ -105,7 +105,7 @@ def hpa_scales_out(ctx: LabContext) -> tuple[bool, str]:
     t0 = time.monotonic()
     ctx.apply_step(LOAD_STEP)
     hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, scaled_out, namespace=ns, timeout=ctx.timeout * 3 / 4,
-                           description=None, what=f"hpa {HPA} to scale out under load")
+                           what=f"hpa {HPA} to scale out under load")
     decided = time.monotonic() - t0
     want = _desired(hpa)
 
@@ -113,7 +113,7 @@ def hpa_scales_out(ctx: LabContext) -> tuple[bool, str]:
         s = (d or {}).get("status") or {}
         return (d or {}).get("spec", {}).get("replicas", 0) >= want and s.get("readyReplicas", 0) >= want
 
-    kube.watch_until("Deployment", DEPLOYMENT, ready, namespace=ns, timeout=ctx.timeout / 4, description=None,
+    kube.watch_until("Deployment", DEPLOYMENT, ready, namespace=ns, timeout=ctx.timeout / 4,
                      what=f"{want} Ready pods of {DEPLOYMENT}")
     events = _rescales(ctx)
     return True, (f"under load CPU reached {seen['max_cpu']}% (target {_target(hpa)}): {HPA} scaled {start} -> {want} "
@@ -130,12 +130,12 @@ def hpa_scales_in(ctx: LabContext) -> tuple[bool, str]:
     ctx.delete_step(LOAD_STEP)
     stopped = time.monotonic() - t0
     hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: _desired(h) == 1, namespace=ns,
-                           timeout=max(30.0, ctx.timeout - stopped), description=None,
+                           timeout=max(30.0, ctx.timeout - stopped),
                            what=f"hpa {HPA} to decide 1 replica")
     decided = time.monotonic() - t0
     dep = kube.watch_until("Deployment", DEPLOYMENT,
                            lambda d: bool(d) and d["spec"].get("replicas") == 1 and (d.get("status") or {}).get("replicas", 0) <= 1,
-                           namespace=ns, timeout=60, description=None, what=f"deployment {DEPLOYMENT} at 1 pod")
+                           namespace=ns, timeout=60, what=f"deployment {DEPLOYMENT} at 1 pod")
     events = _rescales(ctx)
     window = (((hpa["spec"].get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds"))
     ok = (dep.get("spec") or {}).get("replicas") == 1

@@ -2,7 +2,7 @@
 
 A lab is a course lesson turned into plain YAML (``manifests/<lab>/*.yaml``, applied together) plus
 an ordered list of checks. A check is a name and a function ``fn(ctx) -> (ok, detail)`` that looks
-at the cluster through ``ctx.kube`` (kubetm/kube.py) and may apply the lab's step manifests
+at the cluster through ``ctx.kube`` (kubetm/k8s/) and may apply the lab's step manifests
 (``manifests/<lab>/steps/*.yaml``) one at a time with ``ctx.apply_step``.
 
 Example:
@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "LAB_LABEL",
-    "MANAGED_BY_LABEL",
     "NAMESPACE_PREFIX",
     "NOT_IMPLEMENTED",
     "Check",
@@ -40,8 +38,6 @@ __all__ = [
 ]
 
 NAMESPACE_PREFIX = "kubetm-lab-"
-LAB_LABEL = "kubetm.io/lab"
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 NOT_IMPLEMENTED = "not implemented yet"
 DEFAULT_CHECK_TIMEOUT = 60.0
 
@@ -205,7 +201,7 @@ class LabContext:
 
     def delete_step(self, step: str, wait: bool = True):
         """Delete the objects of one step file (missing ones are fine)."""
-        return self.kube.delete(self.load_step(step), wait=wait, timeout=self.timeout, description=None)
+        return self.kube.delete(self.load_step(step), wait=wait, timeout=self.timeout)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import base64
 import time
 
 from kubetm.errors import KubetmError, secrets_shown
+from kubetm.labels import CONFIGMAP_CHANGED, LAB, MANAGED_BY, MANAGED_BY_VALUE
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, ready_pod, short, token
 
@@ -120,7 +121,7 @@ def _wait_file(ctx, pod: str, path: str, expected: str, timeout: float) -> float
 def _nudge_kubelet(ctx, pod: str, value: str) -> None:
     """Touch the pod's annotations: the kubelet re-syncs the pod (and its ConfigMap volumes) now
     instead of at its next periodic sync."""
-    body = {"metadata": {"annotations": {"kubetm.io/configmap-changed": value}}}
+    body = {"metadata": {"annotations": {CONFIGMAP_CHANGED: value}}}
     ctx.kube.call(ctx.kube.core.patch_namespaced_pod, pod, ctx.namespace, body,
                   what=f"annotate pod {ctx.namespace}/{pod}")
 
@@ -128,7 +129,7 @@ def _nudge_kubelet(ctx, pod: str, value: str) -> None:
 def _apply_configmap_data(ctx, name: str, data: dict[str, str]) -> None:
     ctx.kube.apply([{"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": name, "namespace": ctx.namespace,
-                                  "labels": {"app.kubernetes.io/managed-by": "kubetm", "kubetm.io/lab": ctx.lab.name}},
+                                  "labels": {MANAGED_BY: MANAGED_BY_VALUE, LAB: ctx.lab.name}},
                      "data": data}])
 
 

@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timezone
 
 from kubetm.errors import KubetmError
+from kubetm.labels import LAB
 from kubetm.labs.base import Check, Lab, LabContext
 
 DS_LABEL = "kubetm.io/ds"
@@ -48,7 +49,7 @@ def remove_ds_labels(ctx: LabContext) -> None:
 
 # ---------------------------------------------------------------------------------- helpers
 
-from kubetm.labs.observe import is_ready as _ready  # noqa: E402  (shared lab helpers)
+from kubetm.k8s.conditions import is_ready as _ready  # noqa: E402
 from kubetm.labs.observe import live as _live  # noqa: E402
 from kubetm.labs.observe import name_of as _name  # noqa: E402
 
@@ -168,11 +169,11 @@ def max_concurrency(intervals: list[tuple[datetime, datetime]]) -> int:
 # ------------------------------------------------------------------------------- DaemonSet
 
 def _ds_state(ctx: LabContext, name: str, timeout: float) -> tuple[dict, list[dict]]:
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    ds = kube.watch_until("DaemonSet", name, wait.daemonset_ready, namespace=ns, timeout=timeout,
-                          description=None, what=f"daemonset {name} ready on every node it wants")
+    ds = kube.watch_until("DaemonSet", name, conditions.daemonset_ready, namespace=ns, timeout=timeout,
+                          what=f"daemonset {name} ready on every node it wants")
     sel = ds["spec"]["selector"]["matchLabels"]
     pods = _live(kube.list("Pod", namespace=ns, selector=sel))
     return ds, pods
@@ -226,7 +227,7 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
     target = nodes.course_nodes(kube)["k8s-node1"]
     remove_ds_labels(ctx)  # start from "no node labelled" (a previous run may have been interrupted)
     kube.watch_until("Pod", None, lambda ps: not _live(ps), selector=sel, namespace=ns, timeout=ctx.timeout / 4,
-                     description=None, what="daemonset-2 without pods (no node labelled)")
+                     what="daemonset-2 without pods (no node labelled)")
     t0 = time.monotonic()
     try:
         kube.call(kube.core.patch_node, target, {"metadata": {"labels": {DS_LABEL: "true"}}},
@@ -237,7 +238,7 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
             return len(live) == 1 and live[0]["spec"].get("nodeName") == target and _ready(live[0])
 
         pods = kube.watch_until("Pod", None, one_there, selector=sel, namespace=ns, timeout=ctx.timeout / 3,
-                                description=None, what=f"one daemonset-2 pod on {target}")
+                                what=f"one daemonset-2 pod on {target}")
         added = time.monotonic() - t0
         pod = _name(_live(pods)[0])
     finally:
@@ -245,7 +246,7 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
                   what=f"remove label {DS_LABEL} from node {target}")
     t1 = time.monotonic()
     kube.watch_until("Pod", None, lambda ps: not _live(ps), selector=sel, namespace=ns, timeout=ctx.timeout / 3,
-                     description=None, what=f"daemonset-2's pod removed from {target}")
+                     what=f"daemonset-2's pod removed from {target}")
     return True, (f"no pod while no node is labelled; {DS_LABEL}=true on {target} (k8s-node1): pod {pod} Ready there "
                   f"after {added:.0f}s; label removed: the DaemonSet deleted it after {time.monotonic() - t1:.0f}s")
 
@@ -253,11 +254,11 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
 # ------------------------------------------------------------------------------------- Job
 
 def job_completions_parallelism(ctx: LabContext) -> tuple[bool, str]:
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    job = kube.watch_until("Job", "job-1", wait.job_complete, namespace=ns, timeout=ctx.timeout,
-                           description=None, what="job-1 Complete")
+    job = kube.watch_until("Job", "job-1", conditions.job_complete, namespace=ns, timeout=ctx.timeout,
+                           what="job-1 Complete")
     spec = job["spec"]
     pods = kube.list("Pod", namespace=ns, selector={"job-name": "job-1"})
     spans, restarts, unfinished = [], 0, []
@@ -293,14 +294,14 @@ def job_active_deadline(ctx: LabContext) -> tuple[bool, str]:
         return _job_condition(job, "Failed") is not None
 
     job = kube.watch_until("Job", "job-deadline", failed, namespace=ns, timeout=ctx.timeout / 2,
-                           description=None, what="job-deadline Failed")
+                           what="job-deadline Failed")
     cond = _job_condition(job, "Failed")
     start = _ts((job.get("status") or {}).get("startTime"))
     at = _ts(cond.get("lastTransitionTime"))
     pods = kube.watch_until("Pod", None, lambda ps: all((p.get("status") or {}).get("phase") in ("Failed", "Succeeded")
                                                           or p["metadata"].get("deletionTimestamp") for p in ps),
                             selector={"job-name": "job-deadline"}, namespace=ns, timeout=ctx.timeout / 2,
-                            description=None, what="job-deadline's pods stopped")
+                            what="job-deadline's pods stopped")
     after = f"{(at - start).total_seconds():.0f}s" if at and start else "?"
     deadline = job["spec"].get("activeDeadlineSeconds")
     ok = cond.get("reason") == "DeadlineExceeded"
@@ -311,7 +312,7 @@ def job_active_deadline(ctx: LabContext) -> tuple[bool, str]:
 # --------------------------------------------------------------------------------- CronJob
 
 def _watch_jobs(ctx: LabContext, pred, what: str, timeout: float) -> list[dict]:
-    return ctx.kube.watch_until("Job", None, pred, namespace=ctx.namespace, timeout=timeout, description=None, what=what)
+    return ctx.kube.watch_until("Job", None, pred, namespace=ctx.namespace, timeout=timeout, what=what)
 
 
 def cronjob_every_minute(ctx: LabContext) -> tuple[bool, str]:
@@ -332,7 +333,7 @@ def cronjob_every_minute(ctx: LabContext) -> tuple[bool, str]:
 
 def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
     """Like `kubectl create job --from=cronjob/cron-job cron-job-manual-<id>`."""
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
     cj = kube.get("CronJob", "cron-job", namespace=ns)
@@ -345,7 +346,7 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {
             "name": name, "namespace": ns,
-            "labels": {**(meta.get("labels") or {}), "kubetm.io/lab": ctx.lab.name},
+            "labels": {**(meta.get("labels") or {}), LAB: ctx.lab.name},
             "annotations": {**(meta.get("annotations") or {}), MANUAL_ANNOTATION: "manual"},
             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "cron-job",
                                  "uid": cj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],
@@ -353,7 +354,7 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
         "spec": template["spec"],
     }
     kube.apply([job])
-    done = kube.watch_until("Job", name, wait.job_complete, namespace=ns, timeout=ctx.timeout, description=None,
+    done = kube.watch_until("Job", name, conditions.job_complete, namespace=ns, timeout=ctx.timeout,
                             what=f"job {name} Complete")
     start, end = _interval(done)
     took = f"{(end - start).total_seconds():.0f}s" if start and end else "?"
@@ -423,7 +424,7 @@ def _events(ctx: LabContext, involved: str, reason: str, timeout: float) -> list
     def found(evs: list[dict]) -> bool:
         return any(_event_match(e, involved, reason) for e in evs)
 
-    evs = ctx.kube.watch_until("Event", None, found, namespace=ctx.namespace, timeout=timeout, description=None,
+    evs = ctx.kube.watch_until("Event", None, found, namespace=ctx.namespace, timeout=timeout,
                                what=f"event {reason} on cronjob {involved}")
     return [e for e in evs if _event_match(e, involved, reason)]
 

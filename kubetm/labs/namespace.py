@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
+from kubetm.labels import SERVICE_NAME
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import (
-    SERVICE_NAME_LABEL,
     api_refusal,
     exec_ok,
     quantity_bytes,
@@ -41,7 +41,7 @@ def service_selects_own_namespace(ctx) -> tuple[bool, str]:
     own = ready_pod(ctx, "pod-1", namespace=NS1)
     other = ready_pod(ctx, "pod-1", namespace=NS2)
     wait_endpoints(ctx, "svc-1", lambda found: "pod-1" in found, namespace=NS1)
-    slices = ctx.kube.list("EndpointSlice", namespace=NS1, selector={SERVICE_NAME_LABEL: "svc-1"},
+    slices = ctx.kube.list("EndpointSlice", namespace=NS1, selector={SERVICE_NAME: "svc-1"},
                            api_version="discovery.k8s.io/v1")
     refs = [((ep.get("targetRef") or {}).get("namespace") or NS1, (ep.get("targetRef") or {}).get("uid"),
              (ep.get("addresses") or ["?"])[0]) for s in slices for ep in s.get("endpoints") or []]
@@ -84,7 +84,7 @@ def limitrange_defaults(ctx) -> tuple[bool, str]:
         return bool(req) and quantity_bytes(used.get("requests.memory", "0")) >= quantity_bytes(req)
 
     rq = ctx.kube.watch_until("ResourceQuota", "rq-1", counted, namespace=NS3, timeout=ctx.timeout,
-                              description=None, what="rq-1 counting pod-default")
+                              what="rq-1 counting pod-default")
     used, hard = rq["status"].get("used") or {}, rq["status"].get("hard") or {}
     return bool(filled), (f"pod-default got requests.memory={req}, limits.memory={lim} (lr-1 defaults "
                           f"{want_req}/{want_lim}){'; ' + short(note, 100) if note else ''}; rq-1 used "
@@ -127,7 +127,7 @@ def _contents(ctx, kinds: tuple[str, ...]) -> dict[str, list[str]]:
 def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
     """Apply steps/namespace-delete (a namespace with a pod, service, configmap), delete the namespace,
     and see its contents, then the namespace itself, gone."""
-    from kubetm.errors import EXIT_TIMEOUT, KubetmError
+    from kubetm.errors import Timeout
 
     ctx.apply_step("namespace-delete")
     ready_pod(ctx, "pod-1", namespace=NS5)
@@ -140,7 +140,7 @@ def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
     for kind in kinds:
         names = set(before[kind])
         ctx.kube.watch_until(kind, None, lambda objs, names=names: not names & {o["metadata"]["name"] for o in objs or []},
-                             namespace=NS5, timeout=ctx.timeout / 2, description=None,
+                             namespace=NS5, timeout=ctx.timeout / 2,
                              what=f"the {kind.lower()}s of {NS5} deleted")
     emptied = time.monotonic() - start
     left = ", ".join(f"{k.lower()} {n}" for k, names in _contents(ctx, kinds).items() for n in names)
@@ -148,10 +148,8 @@ def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
         return False, f"{NS5} held {held}; {emptied:.0f}s after deleting the namespace, still there: {left}"
     try:
         ctx.kube.watch_until("Namespace", NS5, lambda o: o is None, timeout=max(5.0, ctx.timeout / 2),
-                             description=None, what=f"namespace {NS5} deleted")
-    except KubetmError as e:
-        if e.exit_code != EXIT_TIMEOUT:
-            raise
+                             what=f"namespace {NS5} deleted")
+    except Timeout:
         ns = ctx.kube.get("Namespace", NS5) or {}
         why = [c.get("message", "") for c in (ns.get("status") or {}).get("conditions") or []
                if c.get("status") == "True"]

@@ -1,6 +1,6 @@
 """Small observation helpers shared by the lab checks (pod, service, volume, config, namespace).
 
-Everything goes through ``ctx.kube`` (kubetm/kube.py); every wait is a watch with the check's
+Everything goes through ``ctx.kube`` (kubetm/k8s/); every wait is a watch with the check's
 budget (``ctx.timeout``). The only retry loop is ``host_http``: a short, bounded HTTP probe from
 the host to a published node address (loopback on kind).
 
@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubetm.errors import KubetmError
+from kubetm.k8s import conditions
+from kubetm.k8s.conditions import endpoint_pods, is_ready
+from kubetm.labels import SERVICE_NAME
 
 __all__ = [
-    "SERVICE_NAME_LABEL",
     "api_refusal",
     "container_status",
     "endpoint_pods",
@@ -40,8 +42,6 @@ __all__ = [
     "wait_pod",
 ]
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-
 
 def name_of(obj: dict) -> str:
     return obj["metadata"]["name"]
@@ -50,13 +50,6 @@ def name_of(obj: dict) -> str:
 def live(objs: list[dict] | None) -> list[dict]:
     """Objects not being deleted (a controller no longer counts a terminating pod)."""
     return [o for o in objs or [] if not o["metadata"].get("deletionTimestamp")]
-
-
-def is_ready(pod: dict | None) -> bool:
-    """Ready=True, without wait.pod_ready's early failure on image-pull/crash-loop states."""
-    from kubetm.wait import condition
-
-    return condition("Ready")(pod)
 
 
 def token(prefix: str = "kubetm") -> str:
@@ -76,17 +69,15 @@ def _budget(ctx, timeout: float | None) -> float:
 
 def ready_pod(ctx, name: str, namespace: str | None = None, timeout: float | None = None) -> dict:
     """Watch until pod ``name`` is Ready; raises KubetmError (image pull, crash loop, timeout)."""
-    from kubetm import wait
-
-    return wait.wait_ready(ctx.kube, "Pod", name, namespace=namespace or ctx.namespace,
-                           timeout=_budget(ctx, timeout), description=None)
+    return ctx.kube.watch_until("Pod", name, conditions.pod_ready, namespace=namespace or ctx.namespace,
+                                timeout=_budget(ctx, timeout), what=f"pod {name} to be Ready")
 
 
 def wait_pod(ctx, name: str, predicate: Callable[[dict | None], bool], what: str,
              namespace: str | None = None, timeout: float | None = None) -> dict | None:
     """Watch pod ``name`` until ``predicate(pod_or_None)`` holds."""
     return ctx.kube.watch_until("Pod", name, predicate, namespace=namespace or ctx.namespace,
-                                timeout=_budget(ctx, timeout), description=None, what=what)
+                                timeout=_budget(ctx, timeout), what=what)
 
 
 def container_status(pod: dict | None, container: str) -> dict:
@@ -177,26 +168,14 @@ def host_http_answer(url: str, accept: Callable[[int, str], bool], attempts: int
 
 # ------------------------------------------------------------------------------ services
 
-def endpoint_pods(slices: Sequence[dict], ready_only: bool = True) -> dict[str, str]:
-    """{pod name: node name} of the (ready) endpoints in a Service's EndpointSlices."""
-    found: dict[str, str] = {}
-    for s in slices or []:
-        for ep in s.get("endpoints") or []:
-            if ready_only and (ep.get("conditions") or {}).get("ready") is False:
-                continue
-            ref = ep.get("targetRef") or {}
-            if ref.get("kind") == "Pod" and ref.get("name"):
-                found[ref["name"]] = ep.get("nodeName") or ""
-    return found
-
 
 def wait_endpoints(ctx, service: str, predicate: Callable[[dict[str, str]], bool],
                    namespace: str | None = None, timeout: float | None = None) -> dict[str, str]:
     """Watch the Service's EndpointSlices until ``predicate({pod: node})`` holds; returns that map."""
     slices = ctx.kube.watch_until("EndpointSlice", None, lambda items: predicate(endpoint_pods(items)),
-                                  selector={SERVICE_NAME_LABEL: service}, namespace=namespace or ctx.namespace,
+                                  selector={SERVICE_NAME: service}, namespace=namespace or ctx.namespace,
                                   api_version="discovery.k8s.io/v1", timeout=_budget(ctx, timeout),
-                                  description=None, what=f"endpoints of service {service}")
+                                  what=f"endpoints of service {service}")
     return endpoint_pods(slices)
 
 
@@ -231,7 +210,7 @@ def recreate_pod(ctx, file: str, name: str, namespace: str | None = None) -> dic
     if not objs:
         raise KubetmError(f"lab {ctx.lab.name}: no pod {name} in {file}")
     ctx.kube.delete([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}}],
-                    wait=True, timeout=ctx.timeout, description=None)
+                    wait=True, timeout=ctx.timeout)
     ctx.check_cancelled()
     ctx.kube.apply(objs)
     return ready_pod(ctx, name, namespace=ns)

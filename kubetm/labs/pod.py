@@ -7,6 +7,7 @@ k8s-node1), pod-too-big (1000Gi, Pending), pod-oom (OOMKilled); steps/port-confl
 from __future__ import annotations
 
 from kubetm.errors import KubetmError
+from kubetm.labels import COURSE_NODE
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import (
     container_status,
@@ -17,7 +18,6 @@ from kubetm.labs.observe import (
     wait_pod,
 )
 
-COURSE_LABEL = "kubetm.io/course-node"
 
 
 def containers_share_localhost(ctx) -> tuple[bool, str]:
@@ -94,12 +94,12 @@ def service_selects_labels(ctx) -> tuple[bool, str]:
 def node_selector_pins(ctx) -> tuple[bool, str]:
     """pod-node1 runs on the node whose kubetm.io/course-node label its nodeSelector names."""
     pod = ready_pod(ctx, "pod-node1")
-    wanted = ((pod.get("spec") or {}).get("nodeSelector") or {}).get(COURSE_LABEL)
+    wanted = ((pod.get("spec") or {}).get("nodeSelector") or {}).get(COURSE_NODE)
     node_name = (pod.get("spec") or {}).get("nodeName")
     node = ctx.kube.get("Node", node_name) if node_name else None
-    label = ((node or {}).get("metadata", {}).get("labels") or {}).get(COURSE_LABEL)
+    label = ((node or {}).get("metadata", {}).get("labels") or {}).get(COURSE_NODE)
     ok = bool(wanted) and label == wanted
-    return ok, f"pod-node1 (nodeSelector {COURSE_LABEL}={wanted}) runs on {node_name} ({COURSE_LABEL}={label})"
+    return ok, f"pod-node1 (nodeSelector {COURSE_NODE}={wanted}) runs on {node_name} ({COURSE_NODE}={label})"
 
 
 def too_big_stays_pending(ctx) -> tuple[bool, str]:
@@ -109,7 +109,7 @@ def too_big_stays_pending(ctx) -> tuple[bool, str]:
                    and (e.get("involvedObject") or {}).get("name") == "pod-too-big" for e in events)
 
     events = ctx.kube.watch_until("Event", None, failed_scheduling, namespace=ctx.namespace, timeout=ctx.timeout,
-                                  description=None, what="a FailedScheduling event for pod-too-big")
+                                  what="a FailedScheduling event for pod-too-big")
     event = [e for e in events if e.get("reason") == "FailedScheduling"
              and (e.get("involvedObject") or {}).get("name") == "pod-too-big"][-1]
     pod = ctx.kube.get("Pod", "pod-too-big", namespace=ctx.namespace) or {}

@@ -14,6 +14,7 @@ import json
 import time
 
 from kubetm.errors import KubetmError
+from kubetm.labels import SERVICE_NAME
 from kubetm.labs.base import Check, Lab, LabContext
 
 DEPLOYMENT = "readiness"
@@ -85,17 +86,17 @@ def _serving(state: dict[str, bool]) -> list[str]:
 
 def _watch_endpoints(ctx: LabContext, pred, what: str, timeout: float) -> dict[str, bool]:
     slices = ctx.kube.watch_until("EndpointSlice", None, lambda ss: pred(endpoint_state(ss)),
-                                  selector={"kubernetes.io/service-name": SERVICE}, namespace=ctx.namespace,
-                                  api_version="discovery.k8s.io/v1", timeout=timeout, description=None, what=what)
+                                  selector={SERVICE_NAME: SERVICE}, namespace=ctx.namespace,
+                                  api_version="discovery.k8s.io/v1", timeout=timeout, what=what)
     return endpoint_state(slices)
 
 
 def _readiness_pods(ctx: LabContext, timeout: float) -> list[dict]:
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    kube.watch_until("Deployment", DEPLOYMENT, wait.deployment_available, namespace=ns, timeout=timeout,
-                     description=None, what=f"deployment {DEPLOYMENT} Available")
+    kube.watch_until("Deployment", DEPLOYMENT, conditions.deployment_available, namespace=ns, timeout=timeout,
+                     what=f"deployment {DEPLOYMENT} Available")
     pods = [p for p in kube.list("Pod", namespace=ns, selector={"app": DEPLOYMENT})
             if not p["metadata"].get("deletionTimestamp")]
     return sorted(pods, key=_name)
@@ -126,7 +127,7 @@ def readiness_off_removes_endpoint(ctx: LabContext) -> tuple[bool, str]:
     if answer.get("status") != 200:
         return False, f"GET /ready/off in {name} answered {answer}"
     pod = kube.watch_until("Pod", name, lambda p: p is not None and not _ready(p), namespace=ns,
-                           timeout=ctx.timeout / 3, description=None, what=f"pod {name} NotReady")
+                           timeout=ctx.timeout / 3, what=f"pod {name} NotReady")
     not_ready = time.monotonic() - t0
     state = _watch_endpoints(ctx, lambda st: not st.get(name, False) and st.get(_name(other), False),
                              f"{name} out of {SERVICE}'s ready endpoints", ctx.timeout / 3)
@@ -156,7 +157,7 @@ def readiness_on_restores_endpoint(ctx: LabContext) -> tuple[bool, str]:
     answer = _local(kube, name, ns, "/ready/on")
     if answer.get("status") != 200:
         return False, f"GET /ready/on in {name} answered {answer}"
-    pod = kube.watch_until("Pod", name, _ready, namespace=ns, timeout=ctx.timeout / 2, description=None,
+    pod = kube.watch_until("Pod", name, _ready, namespace=ns, timeout=ctx.timeout / 2,
                            what=f"pod {name} Ready")
     ready_after = time.monotonic() - t0
     state = _watch_endpoints(ctx, lambda st: st.get(name, False) and len(_serving(st)) >= 2,
@@ -169,10 +170,10 @@ def readiness_on_restores_endpoint(ctx: LabContext) -> tuple[bool, str]:
 
 def liveness_restarts_container(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
-    pod = kube.watch_until("Pod", LIVENESS_POD, wait.pod_ready, namespace=ns, timeout=ctx.timeout / 3,
-                           description=None, what=f"pod {LIVENESS_POD} Ready")
+    pod = kube.watch_until("Pod", LIVENESS_POD, conditions.pod_ready, namespace=ns, timeout=ctx.timeout / 3,
+                           what=f"pod {LIVENESS_POD} Ready")
     before = _restarts(pod)
     health = _local(kube, LIVENESS_POD, ns, "/health")
     t0 = time.monotonic()
@@ -180,7 +181,7 @@ def liveness_restarts_container(ctx: LabContext) -> tuple[bool, str]:
     if answer.get("status") != 200:
         return False, f"GET /status500 in {LIVENESS_POD} answered {answer}"
     pod = kube.watch_until("Pod", LIVENESS_POD, lambda p: _restarts(p) > before and _ready(p), namespace=ns,
-                           timeout=ctx.timeout * 2 / 3, description=None,
+                           timeout=ctx.timeout * 2 / 3,
                            what=f"the kubelet to restart {LIVENESS_POD}'s container")
     restarted = time.monotonic() - t0
     after = _local(kube, LIVENESS_POD, ns, "/health")

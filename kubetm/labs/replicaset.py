@@ -32,7 +32,7 @@ NODE_READY_TIMEOUT = 180.0
 
 # ---------------------------------------------------------------------------------- helpers
 
-from kubetm.labs.observe import is_ready as _ready  # noqa: E402  (shared lab helpers)
+from kubetm.k8s.conditions import is_ready as _ready  # noqa: E402
 from kubetm.labs.observe import live as _live  # noqa: E402
 from kubetm.labs.observe import name_of as _name  # noqa: E402
 
@@ -72,7 +72,7 @@ def _scale(kube, kind: str, name: str, namespace: str, replicas: int) -> None:
 def rc_keeps_replicas(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     pods = kube.watch_until("Pod", None, _ready_count(2), selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 2, description=None, what=f"2 Ready pods of {RC}")
+                            timeout=ctx.timeout / 2, what=f"2 Ready pods of {RC}")
     victim = _live(pods)[0]
     kube.delete({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": _name(victim), "namespace": ns}},
                 wait=False)
@@ -83,7 +83,7 @@ def rc_keeps_replicas(ctx: LabContext) -> tuple[bool, str]:
         return _ready_count(2)(ps) and all(p["metadata"]["uid"] != gone_uid for p in live)
 
     pods = kube.watch_until("Pod", None, replaced, selector=CASCADE, namespace=ns, timeout=ctx.timeout / 2,
-                            description=None, what=f"{RC} to replace pod {_name(victim)}")
+                            what=f"{RC} to replace pod {_name(victim)}")
     new = [_name(p) for p in _live(pods) if p["metadata"]["name"] != _name(victim)]
     return True, f"deleted pod {_name(victim)}; {RC} keeps 2 Ready pods ({', '.join(sorted(new))})"
 
@@ -93,18 +93,18 @@ def rc_scale_out_in(ctx: LabContext) -> tuple[bool, str]:
     _scale(kube, "ReplicationController", RC, ns, 3)
     try:
         kube.watch_until("Pod", None, _ready_count(3), selector=CASCADE, namespace=ns, timeout=ctx.timeout / 2,
-                         description=None, what=f"{RC} scaled out to 3 Ready pods")
+                         what=f"{RC} scaled out to 3 Ready pods")
     finally:
         _scale(kube, "ReplicationController", RC, ns, 2)
     pods = kube.watch_until("Pod", None, lambda ps: len(_live(ps)) == 2, selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 2, description=None, what=f"{RC} scaled in to 2 pods")
+                            timeout=ctx.timeout / 2, what=f"{RC} scaled in to 2 pods")
     return True, f"replicas 2 -> 3: a 3rd pod made from the template, 3 Ready; 3 -> 2: one deleted, {len(_live(pods))} left"
 
 
 def rs_adopts_orphans(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     pods = kube.watch_until("Pod", None, _ready_count(2), selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 3, description=None, what=f"2 Ready pods of {RC}")
+                            timeout=ctx.timeout / 3, what=f"2 Ready pods of {RC}")
     before = {p["metadata"]["uid"]: _name(p) for p in _live(pods)}
     kube.delete({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": RC, "namespace": ns}},
                 wait=True, timeout=ctx.timeout / 3, propagation="Orphan")
@@ -122,7 +122,7 @@ def rs_adopts_orphans(ctx: LabContext) -> tuple[bool, str]:
         return bool(live) and all(_owner(p) == f"ReplicaSet/{RS_ADOPT}" for p in live) and len(live) >= 2
 
     pods = kube.watch_until("Pod", None, adopted, selector=CASCADE, namespace=ns, timeout=ctx.timeout / 3,
-                            description=None, what=f"{RS_ADOPT} to adopt the orphaned pods")
+                            what=f"{RS_ADOPT} to adopt the orphaned pods")
     now = {p["metadata"]["uid"] for p in _live(pods)}
     created = now - set(before)
     if now != set(before):
@@ -140,7 +140,7 @@ def _selector_cases(kube, ns: str, cases: list[tuple[str, str, set[str]]]) -> tu
     """(label, selector, expected pod names) -> one line: which selected what, and what went wrong."""
     # The practice pods exist (lab apply created them); wait until all four are there.
     kube.watch_until("Pod", None, lambda ps: {_name(p) for p in _live(ps)} >= set(SELECTOR_PODS),
-                     namespace=ns, timeout=30, description=None, what="the 4 selector practice pods")
+                     namespace=ns, timeout=30, what="the 4 selector practice pods")
     parts, ok = [], True
     for label, selector, expected in cases:
         got = _select(kube, ns, selector)
@@ -177,7 +177,7 @@ def selector_match_expressions(ctx: LabContext) -> tuple[bool, str]:
 def replicaset_expressions_template(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     rs = kube.watch_until("ReplicaSet", RS_EXP, lambda o: bool(o) and (o.get("status") or {}).get("readyReplicas") == 1,
-                          namespace=ns, timeout=ctx.timeout, description=None, what=f"{RS_EXP} with 1 Ready pod")
+                          namespace=ns, timeout=ctx.timeout, what=f"{RS_EXP} with 1 Ready pod")
     sel = rs["spec"]["selector"]
     parts = [f"{k}={v}" for k, v in (sel.get("matchLabels") or {}).items()]
     for e in sel.get("matchExpressions") or []:
@@ -245,11 +245,11 @@ def stop_kind_node(node: dict) -> str:
 def restore_kind_node(kube, node_name: str, container: str, registry_config: str | None,
                       timeout: float = NODE_READY_TIMEOUT) -> str:
     """``docker start`` the node again, watch the Node until Ready, check the registry config survived."""
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
     start = time.monotonic()
     _docker("start", container, timeout=90)
-    kube.watch_until("Node", node_name, wait.node_ready, timeout=timeout, description=None,
+    kube.watch_until("Node", node_name, conditions.node_ready, timeout=timeout,
                      what=f"node {node_name} Ready again after docker start")
     note = f"node {node_name} Ready again {time.monotonic() - start:.0f}s after docker start"
     if registry_config is not None:
@@ -268,7 +268,7 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
     from kubetm import nodes as nodes_mod
 
     pods = kube.watch_until("Pod", None, _ready_count(2), selector=HEAL, namespace=ns, timeout=60,
-                            description=None, what=f"2 Ready pods of {RS_HEAL}")
+                            what=f"2 Ready pods of {RS_HEAL}")
     all_nodes = {_name(n): n for n in nodes_mod.list_nodes(kube)}
     workers = [_name(n) for n in nodes_mod.workers(list(all_nodes.values()))]
     if len(workers) < 2:
@@ -292,7 +292,7 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
     try:
         stop_kind_node(all_nodes[target])
         ctx.check_cancelled()
-        kube.watch_until("Node", target, lambda n: bool(n) and not _node_ready(n), timeout=120, description=None,
+        kube.watch_until("Node", target, lambda n: bool(n) and not _node_ready(n), timeout=120,
                          what=f"node {target} NotReady")
         not_ready_at = time.monotonic() - t0
 
@@ -301,7 +301,7 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
             return len(live) >= 2 and all(_ready(p) and p["spec"].get("nodeName") != target for p in live)
 
         healed = kube.watch_until("Pod", None, recreated, selector=HEAL, namespace=ns,
-                                  timeout=max(30.0, ctx.timeout - 60 - (time.monotonic() - t0)), description=None,
+                                  timeout=max(30.0, ctx.timeout - 60 - (time.monotonic() - t0)),
                                   what=f"{RS_HEAL} to recreate its pods off node {target}")
         healed_at = time.monotonic() - t0
     finally:
@@ -312,9 +312,9 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
 
 
 def _node_ready(node: dict) -> bool:
-    from kubetm import wait
+    from kubetm.k8s import conditions
 
-    return wait.node_ready(node)
+    return conditions.node_ready(node)
 
 
 LAB = Lab(

@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kubetm.labs import registry
-from kubetm.labs.base import LAB_LABEL, MANAGED_BY_LABEL, Cancelled, Lab, LabContext, LabResult, run_check
+from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
+from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, run_check
 from kubetm.labs.events import LabEvent
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
 
 DEFAULT_WORKERS = 3
 DELETE_TIMEOUT = 300.0
-COURSE_NODE_LABEL = "kubetm.io/course-node"
 # Cluster-scoped kinds a lab may create; `delete` removes those labelled kubetm.io/lab=<lab>.
 CLUSTER_KINDS = ("Namespace", "PersistentVolume")
 
@@ -183,11 +183,11 @@ def _course_nodes_used(objs: Iterable[Any]) -> set[str]:
     while stack:
         cur = stack.pop()
         if isinstance(cur, dict):
-            if cur.get("key") == COURSE_NODE_LABEL and isinstance(cur.get("values"), list):
+            if cur.get("key") == COURSE_NODE and isinstance(cur.get("values"), list):
                 found.update(str(v) for v in cur["values"])
             sel = cur.get("nodeSelector")
-            if isinstance(sel, dict) and COURSE_NODE_LABEL in sel:
-                found.add(str(sel[COURSE_NODE_LABEL]))
+            if isinstance(sel, dict) and COURSE_NODE in sel:
+                found.add(str(sel[COURSE_NODE]))
             stack.extend(v for v in cur.values() if isinstance(v, (dict, list)))
         elif isinstance(cur, list):
             stack.extend(v for v in cur if isinstance(v, (dict, list)))
@@ -243,7 +243,7 @@ def _until_seen_by_controllers(kube, applied) -> None:
         if getattr(r, "kind", "") == "PersistentVolume":
             kube.watch_until("PersistentVolume", r.name,
                              lambda o: (o or {}).get("status", {}).get("phase") in ("Available", "Bound", "Released"),
-                             timeout=PV_SEEN_TIMEOUT, description=None,
+                             timeout=PV_SEEN_TIMEOUT,
                              what=f"persistentvolume/{r.name} seen by the PV controller")
 
 
@@ -317,12 +317,12 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
         if obj is None:
             continue
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        if labels.get(LAB_LABEL) != lab.name and labels.get(MANAGED_BY_LABEL) != "kubetm":
+        if labels.get(LAB) != lab.name and labels.get(MANAGED_BY) != MANAGED_BY_VALUE:
             raise KubetmError(f"namespace {ns} exists but was not created by kubetm (no kubetm labels)",
                               hint="kubetm deletes only its own namespaces; delete it yourself if it is a leftover")
         targets[("Namespace", ns)] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
     for kind in CLUSTER_KINDS:
-        for obj in kube.list(kind, selector={LAB_LABEL: lab.name}):
+        for obj in kube.list(kind, selector={LAB: lab.name}):
             obj_name = obj["metadata"]["name"]
             targets[(kind, obj_name)] = {"apiVersion": obj.get("apiVersion") or "v1", "kind": kind,
                                          "metadata": {"name": obj_name}}
@@ -330,7 +330,7 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
     gone = [r for r in results if getattr(r, "action", "") == "deleted"]
     for r in gone:  # deletions run server-side in parallel; waiting one by one costs the longest
         kube.watch_until(r.kind, r.name, lambda o: o is None, api_version=getattr(r, "api_version", None) or None,
-                         timeout=timeout, description=None, what=f"{r.kind.lower()}/{r.name} deleted")
+                         timeout=timeout, what=f"{r.kind.lower()}/{r.name} deleted")
     emit(LabEvent.DELETED, lab.name, results)
     if problems:
         raise KubetmError(f"lab {lab.name} deleted, but " + "; ".join(problems))

@@ -13,7 +13,7 @@ import time
 
 import ipaddress
 
-from kubetm.errors import EXIT_TIMEOUT, KubetmError
+from kubetm.errors import Timeout
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import (
     fetch_many_in_pod,
@@ -143,11 +143,9 @@ def loadbalancer_pending(ctx) -> tuple[bool, str]:
         return False, f"{base}: a LoadBalancer service should get a node port too"
     try:
         svc = ctx.kube.watch_until("Service", "svc-lb", ingress, namespace=ctx.namespace,
-                                   timeout=min(LB_WAIT_SECONDS, ctx.timeout), description=None,
+                                   timeout=min(LB_WAIT_SECONDS, ctx.timeout),
                                    what="an external IP for svc-lb")
-    except KubetmError as e:
-        if e.exit_code != EXIT_TIMEOUT:
-            raise
+    except Timeout:
         return True, (f"{base}: EXTERNAL-IP <pending> after {min(LB_WAIT_SECONDS, ctx.timeout):g}s "
                       "(no load-balancer implementation installed)")
     addrs = [i.get("ip") or i.get("hostname") for i in svc["status"]["loadBalancer"]["ingress"]]

@@ -10,11 +10,11 @@ remove their token files from the node's directories afterwards.
 
 from __future__ import annotations
 
+from kubetm.labels import COURSE_NODE, LAB
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, quantity_bytes, ready_pod, recreate_pod, token
 
 TOKEN_FILE = "kubetm-token.txt"
-COURSE_LABEL = "kubetm.io/course-node"
 PV_PREFIX = "kubetm-lab-volume-"
 MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
@@ -56,7 +56,7 @@ def hostpath_outlives_pod(ctx) -> tuple[bool, str]:
     value = token("hostpath")
     _write(ctx, "pod-volume-3", f"/mount1/{TOKEN_FILE}", value)
     ctx.kube.delete([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pod-volume-3", "namespace": ctx.namespace}}],
-                    wait=True, timeout=ctx.timeout, description=None)
+                    wait=True, timeout=ctx.timeout)
     ctx.apply_step("hostpath-recreate")
     second = ready_pod(ctx, "pod-volume-4")
     node2 = second["spec"].get("nodeName")
@@ -84,13 +84,13 @@ def _bound_claims(ctx, names: tuple[str, ...]) -> list[dict]:
         return all(phases.get(n) == "Bound" for n in names)
 
     items = ctx.kube.watch_until("PersistentVolumeClaim", None, all_bound, namespace=ctx.namespace,
-                                 timeout=ctx.timeout, description=None, what=f"{', '.join(names)} Bound")
+                                 timeout=ctx.timeout, what=f"{', '.join(names)} Bound")
     by_name = {i["metadata"]["name"]: i for i in items}
     return [by_name[n] for n in names]
 
 
 def _lab_pvs(ctx) -> dict[str, dict]:
-    return {pv["metadata"]["name"]: pv for pv in ctx.kube.list("PersistentVolume", selector={"kubetm.io/lab": ctx.lab.name})}
+    return {pv["metadata"]["name"]: pv for pv in ctx.kube.list("PersistentVolume", selector={LAB: ctx.lab.name})}
 
 
 def _modes(modes) -> set[str]:
@@ -171,11 +171,11 @@ def pod_writes_through_pvc(ctx) -> tuple[bool, str]:
     if pv is None:
         return False, f"pod-volume-pvc's claim {claim} is not bound to a PV"
     terms = (((pv["spec"].get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms") or [])
-    wanted = [v for t in terms for e in t.get("matchExpressions") or [] if e.get("key") == COURSE_LABEL
+    wanted = [v for t in terms for e in t.get("matchExpressions") or [] if e.get("key") == COURSE_NODE
               for v in e.get("values") or []]
     node = pod["spec"].get("nodeName")
     node_obj = ctx.kube.get("Node", node) or {}
-    label = (node_obj.get("metadata", {}).get("labels") or {}).get(COURSE_LABEL)
+    label = (node_obj.get("metadata", {}).get("labels") or {}).get(COURSE_NODE)
     placed = not wanted or label in wanted
     own = exec_ok(ctx, "pod-volume-pvc", ["ls", "/mount3"]).split()
     value = token("pvc")
@@ -185,7 +185,7 @@ def pod_writes_through_pvc(ctx) -> tuple[bool, str]:
     ctx.kube.exec("pod-volume-pvc", ["rm", "-f", f"/mount3/{TOKEN_FILE}"], namespace=ctx.namespace, timeout=30)
     kept = rc == 0 and seen == value
     short_pv = pv["metadata"]["name"].removeprefix(PV_PREFIX)
-    detail = (f"pod-volume-pvc runs on {node} ({COURSE_LABEL}={label}; {short_pv}'s nodeAffinity: {','.join(wanted) or '-'}); "
+    detail = (f"pod-volume-pvc runs on {node} ({COURSE_NODE}={label}; {short_pv}'s nodeAffinity: {','.join(wanted) or '-'}); "
               f"/mount3 holds {', '.join(own) or 'nothing'}; ")
     detail += ("a token written through " + str(claim) + " was read back after the pod was deleted and created again"
                if kept else f"after recreation the token was not found: {seen[:60]!r}")

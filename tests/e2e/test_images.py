@@ -148,8 +148,8 @@ def test_ports_second_container_on_a_used_port_fails_clearly(pushed):
 
 def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, namespace):
     """Needs the kind cluster (kind-kubetm) wired to the local registry by `kubetm cluster up`."""
-    from kubetm import wait
-    from kubetm.kube import Kube
+    from kubetm.k8s import conditions
+    from kubetm.k8s import Kube
 
     kube = Kube(context=cluster)
     pod = {"apiVersion": "v1", "kind": "Pod",
@@ -157,15 +157,16 @@ def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, name
            "spec": {"containers": [{"name": "hello", "image": HELLO, "imagePullPolicy": "Always",
                                     "ports": [{"containerPort": 8000}]}]}}
     kube.apply([pod], namespace=namespace)
-    ready = kube.watch_until("Pod", "hello-digest", wait.pod_ready, namespace=namespace, timeout=180)
+    ready = kube.watch_until("Pod", "hello-digest", conditions.pod_ready, namespace=namespace, timeout=180)
     image_id = ready["status"]["containerStatuses"][0]["imageID"]
     assert image_id.endswith(pushed[HELLO]["digest"]), image_id
 
 
 def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
     """`kubetm image load`: a tag never pushed anywhere starts with imagePullPolicy Never."""
-    from kubetm import images, wait
-    from kubetm.kube import Kube
+    from kubetm import images
+    from kubetm.k8s import conditions
+    from kubetm.k8s import Kube
 
     tag = f"e2e-load-{uuid.uuid4().hex[:6]}"
     images.build(["hello"], tag=tag, progress=False)
@@ -176,6 +177,6 @@ def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hello-loaded", "namespace": namespace},
                "spec": {"containers": [{"name": "hello", "image": loaded[0]["image"], "imagePullPolicy": "Never"}]}}
         kube.apply([pod], namespace=namespace)
-        kube.watch_until("Pod", "hello-loaded", wait.pod_ready, namespace=namespace, timeout=120)
+        kube.watch_until("Pod", "hello-loaded", conditions.pod_ready, namespace=namespace, timeout=120)
     finally:
         docker("rmi", f"localhost:5001/kubetm/hello:{tag}", check=False)

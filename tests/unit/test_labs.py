@@ -30,7 +30,7 @@ class Result:
 
 
 class FakeKube:
-    """Just enough of kubetm.kube.Kube for the runner: apply, get, list, delete, watch_until."""
+    """Just enough of kubetm.k8s.Kube for the runner: apply, get, list, delete, watch_until."""
 
     def __init__(self):
         self.objects: dict[tuple, dict] = {}

@@ -1,5 +1,5 @@
-"""Unit tests of the workload labs' pure helpers (replicaset, daemonset-job-cronjob, probes, autoscaling)
-and of Kube.delete's propagation policy. No cluster, no Docker."""
+"""Unit tests of the workload labs' pure helpers (replicaset, daemonset-job-cronjob, probes, autoscaling) No cluster,
+no Docker."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 
 from kubetm.errors import KubetmError
-from kubetm.kube import Kube
 from kubetm.labs import autoscaling, probes, replicaset
 from kubetm.labs import daemonset_job_cronjob as djc
 from kubetm.labs.base import LabContext
@@ -177,26 +176,3 @@ def test_selector_cases_report_what_each_selector_picked():
     assert not ok
     assert "type=web -> pod-web-v1, pod-web-v2" in detail
     assert "type=db selected ['pod-db'], expected ['pod-db', 'pod-db-v3']" in detail
-
-
-# ------------------------------------------------------------------------------- kube
-
-def test_kube_delete_passes_the_propagation_policy(monkeypatch):
-    calls = []
-
-    class Res:
-        kind, namespaced, group_version = "ReplicationController", True, "v1"
-
-        def delete(self, **kw):
-            calls.append(kw)
-
-    kube = Kube(namespace="lab")
-    monkeypatch.setattr(kube, "resource", lambda kind, api_version=None: Res())
-    obj = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "replication-1"}}
-    [result] = kube.delete(obj, wait=False, propagation="Orphan")
-    assert result.action == "deleted"
-    assert calls[0]["propagation_policy"] == "Orphan" and calls[0]["namespace"] == "lab"
-    kube.delete(obj, wait=False)
-    assert calls[1]["propagation_policy"] == "Foreground"
-    with pytest.raises(KubetmError, match="propagation"):
-        kube.delete(obj, propagation="orphan")
