@@ -10,7 +10,8 @@ images preloaded in it. Both ways the cluster gets the same shape:
 - the local registry (kubetm.registry) on localhost:5001, wired into every node's containerd;
 - metrics-server installed, workers labelled with the course's node names.
 
-This is the only module that assumes kind; everything else works on any cluster.
+This is the only domain module that assumes kind (the kind and docker commands themselves are in
+kubetm.host.kind and kubetm.host.docker); everything else works on any cluster.
 
     >>> from kubetm import cluster
     >>> cluster.up()          # idempotent: reuses a healthy cluster

@@ -24,18 +24,18 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
-    """One GET without any proxy: (status, body). An HTTP error status is returned, not raised;
-    a refused/reset/timed-out connection raises OSError."""
+def http_get(url: str, timeout: float = 5, limit: int = -1) -> tuple[int, bytes]:
+    """One GET without any proxy: (status, body, at most ``limit`` bytes when given). An HTTP
+    error status is returned, not raised; a refused/reset/timed-out connection raises OSError."""
     import urllib.error
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=timeout) as r:
-            return r.status, r.read()
+            return r.status, r.read(limit)
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, e.read(limit)
 
 
 def wait_answer(url: str, alive: Callable[[], None], timeout: float, attempt_timeout: float = 3,
