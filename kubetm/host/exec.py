@@ -20,7 +20,6 @@ INSTALL_HINTS: dict[str, str] = {
     "docker": "install Docker, or run hack/docker-up.sh on Debian",
     "helm": "run `kubetm helm install` or `make helm` (helm is built from source)",
     "go": "install Go >= 1.24 (needed only for the offline build)",
-    "kind": "`kubetm cluster up` builds it, or install kind",
 }
 # How a missing program is named in "<name> is not installed".
 DISPLAY_NAMES: dict[str, str] = {"docker": "Docker"}
