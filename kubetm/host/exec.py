@@ -21,6 +21,8 @@ INSTALL_HINTS: dict[str, str] = {
     "helm": "run `kubetm helm install` or `make helm` (helm is built from source)",
     "go": "install Go >= 1.24 (needed only for the offline build)",
 }
+# How a missing program is named in "<name> is not installed".
+DISPLAY_NAMES: dict[str, str] = {"docker": "Docker"}
 
 LineFn = Callable[[str], None]
 
@@ -58,9 +60,11 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return {**os.environ, **env} if env else None
 
 
-def _missing(program: str) -> KubetmError:
-    return KubetmError(f"{os.path.basename(program)} is not installed",
-                       hint=INSTALL_HINTS.get(os.path.basename(program), f"install {os.path.basename(program)}"))
+def missing(program: str) -> KubetmError:
+    """The one-line error for a program that is not installed, with its install hint."""
+    name = os.path.basename(program)
+    return KubetmError(f"{DISPLAY_NAMES.get(name, name)} is not installed",
+                       hint=INSTALL_HINTS.get(name, f"install {name}"))
 
 
 def failed(cmd: Sequence[str], output: str, returncode: int | None, what: str = "") -> CommandFailed:
@@ -83,7 +87,7 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
         cp = subprocess.run(list(cmd), capture_output=True, text=text, timeout=timeout, env=_env(env),
                             input=input, stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd)
     except FileNotFoundError:
-        raise _missing(cmd[0]) from None
+        raise missing(cmd[0]) from None
     except subprocess.TimeoutExpired:
         raise Timeout(f"{what or ' '.join(cmd[:2])} did not finish within {timeout:.0f} s") from None
     out = cp.stdout if isinstance(cp.stdout, str) else (cp.stdout or b"").decode("utf-8", "replace")
@@ -106,7 +110,7 @@ def stream(cmd: Sequence[str], on_line: LineFn | None = None, *, check: bool = T
         proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, bufsize=1, env=_env(env), cwd=cwd)
     except FileNotFoundError:
-        raise _missing(cmd[0]) from None
+        raise missing(cmd[0]) from None
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
