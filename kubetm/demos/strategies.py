@@ -34,15 +34,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kubetm.errors import KubetmError, Timeout
-from kubetm.k8s.conditions import deployment_rolled_out as rollout_done
-from kubetm.k8s.conditions import only_ready_endpoints_of as only_color_ready
-from kubetm.k8s.conditions import scaled_to_zero
+from kubetm.k8s import conditions
 from kubetm.labels import SERVICE_NAME
 
 __all__ = [
     "STRATEGIES", "Strategy", "DemoOptions", "validate_options", "validate_plot", "build_objects",
-    "with_image", "with_replicas", "with_selector_color", "image_tag", "set_image_tag", "rollout_done",
-    "old_replicasets_scaled_down", "only_color_ready", "replicaset_line", "run_demo", "delete_demo",
+    "with_image", "with_replicas", "with_selector_color", "image_tag", "set_image_tag",
+    "old_replicasets_scaled_down", "replicaset_line", "run_demo", "delete_demo",
     "namespace_of", "lesson_of", "render_run", "render_compare",
 ]
 
@@ -389,8 +387,6 @@ class _Demo:
             self.kube.resource(kind)  # discovery once, here: the watch thread and the live loop share it
         self.step(f"applying {', '.join(o['kind'].lower() + '/' + o['metadata']['name'] for o in self.objects)}")
         self.kube.apply(self.objects)
-        from kubetm.k8s import conditions
-
         for name in self.s.deployments:
             dep = _find(self.objects, "Deployment", name)
             if dep["spec"]["replicas"] == 0:
@@ -442,7 +438,7 @@ class _Demo:
 
         dep = with_image(_find(self.objects, "Deployment", "app"), self.opts.to_tag, self.s.name)
         self.kube.apply([dep])
-        done = self.kube.watch_until("Deployment", "app", rollout_done, namespace=self.ns,
+        done = self.kube.watch_until("Deployment", "app", conditions.deployment_rolled_out, namespace=self.ns,
                                      timeout=ROLLOUT_TIMEOUT,
                                      what="deployment app rollout to finish")
         t_done = time.monotonic()
@@ -454,8 +450,6 @@ class _Demo:
         return {"complete": t_done, "done": time.monotonic()}
 
     def _blue_green(self) -> dict:
-        from kubetm.k8s import conditions
-
         green = with_replicas(_find(self.objects, "Deployment", "app-green"), self.opts.replicas)
         self.kube.apply([green])
         self.kube.watch_until("Deployment", "app-green", conditions.deployment_available, namespace=self.ns,
@@ -463,13 +457,13 @@ class _Demo:
         svc = with_selector_color(_find(self.objects, "Service"), "green")
         t_switch = time.monotonic()
         self.kube.apply([svc])
-        self.kube.watch_until("EndpointSlice", None, only_color_ready("app-green"),
+        self.kube.watch_until("EndpointSlice", None, conditions.only_ready_endpoints_of("app-green"),
                               selector={SERVICE_NAME: "app"}, namespace=self.ns,
                               timeout=ROLLOUT_TIMEOUT, what="service app endpoints all green")
         t_switched = time.monotonic()
         blue = with_replicas(_find(self.objects, "Deployment", "app-blue"), 0)
         self.kube.apply([blue])
-        self.kube.watch_until("Deployment", "app-blue", scaled_to_zero, namespace=self.ns,
+        self.kube.watch_until("Deployment", "app-blue", conditions.scaled_to_zero, namespace=self.ns,
                               timeout=ROLLOUT_TIMEOUT, what="deployment app-blue scaled to 0")
         return {"switch": t_switch, "switched": t_switched, "done": time.monotonic()}
 
@@ -491,8 +485,6 @@ class _Demo:
         """Every TICK: redraw; every TICKS_PER_LIST ticks: list ReplicaSets and pods (cheap), abort on a
         pod that will not become Ready by itself (image pull errors, crash loops)."""
         if self._ticks % TICKS_PER_LIST == 0:
-            from kubetm.k8s import conditions
-
             sel = {"app": "app"}
             self.line = replicaset_line(self.kube.list("ReplicaSet", namespace=self.ns, selector=sel))
             for pod in self.kube.list("Pod", namespace=self.ns, selector=sel):

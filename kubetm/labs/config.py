@@ -13,7 +13,8 @@ import base64
 import time
 
 from kubetm.errors import KubetmError, secrets_shown
-from kubetm.labels import CONFIGMAP_CHANGED, LAB, MANAGED_BY, MANAGED_BY_VALUE
+from kubetm.labels import CONFIGMAP_CHANGED, MANAGED_BY, MANAGED_BY_VALUE
+from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, ready_pod, short, token
 
@@ -129,7 +130,7 @@ def _nudge_kubelet(ctx, pod: str, value: str) -> None:
 def _apply_configmap_data(ctx, name: str, data: dict[str, str]) -> None:
     ctx.kube.apply([{"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": {"name": name, "namespace": ctx.namespace,
-                                  "labels": {MANAGED_BY: MANAGED_BY_VALUE, LAB: ctx.lab.name}},
+                                  "labels": {MANAGED_BY: MANAGED_BY_VALUE, LAB_KEY: ctx.lab.name}},
                      "data": data}])
 
 

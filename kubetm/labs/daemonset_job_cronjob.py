@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timezone
 
 from kubetm.errors import KubetmError
-from kubetm.labels import LAB
+from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab, LabContext
 
 DS_LABEL = "kubetm.io/ds"
@@ -346,7 +346,7 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {
             "name": name, "namespace": ns,
-            "labels": {**(meta.get("labels") or {}), LAB: ctx.lab.name},
+            "labels": {**(meta.get("labels") or {}), LAB_KEY: ctx.lab.name},
             "annotations": {**(meta.get("annotations") or {}), MANUAL_ANNOTATION: "manual"},
             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "cron-job",
                                  "uid": cj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],

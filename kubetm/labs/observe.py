@@ -21,13 +21,12 @@ from typing import Any
 
 from kubetm.errors import KubetmError
 from kubetm.k8s import conditions
-from kubetm.k8s.conditions import endpoint_pods, is_ready
+from kubetm.k8s.conditions import endpoint_pods
 from kubetm.labels import SERVICE_NAME
 
 __all__ = [
     "api_refusal",
     "container_status",
-    "endpoint_pods",
     "exec_ok",
     "fetch_in_pod",
     "fetch_many_in_pod",

@@ -10,7 +10,8 @@ remove their token files from the node's directories afterwards.
 
 from __future__ import annotations
 
-from kubetm.labels import COURSE_NODE, LAB
+from kubetm.labels import COURSE_NODE
+from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, quantity_bytes, ready_pod, recreate_pod, token
 
@@ -90,7 +91,7 @@ def _bound_claims(ctx, names: tuple[str, ...]) -> list[dict]:
 
 
 def _lab_pvs(ctx) -> dict[str, dict]:
-    return {pv["metadata"]["name"]: pv for pv in ctx.kube.list("PersistentVolume", selector={LAB: ctx.lab.name})}
+    return {pv["metadata"]["name"]: pv for pv in ctx.kube.list("PersistentVolume", selector={LAB_KEY: ctx.lab.name})}
 
 
 def _modes(modes) -> set[str]:

@@ -55,17 +55,6 @@ def test_quantity_bytes_refuses_garbage():
         observe.quantity_bytes("lots")
 
 
-def test_endpoint_pods_only_ready_pod_targets():
-    slices = [{"endpoints": [
-        {"targetRef": {"kind": "Pod", "name": "a"}, "nodeName": "n1", "conditions": {"ready": True}},
-        {"targetRef": {"kind": "Pod", "name": "b"}, "nodeName": "n2", "conditions": {"ready": False}},
-        {"targetRef": {"kind": "Node", "name": "x"}},
-        {"addresses": ["10.0.0.1"]},
-    ]}]
-    assert observe.endpoint_pods(slices) == {"a": "n1"}
-    assert observe.endpoint_pods(slices, ready_only=False) == {"a": "n1", "b": "n2"}
-
-
 def _cs(name, state=None, last=None):
     return {"name": name, "state": state or {"running": {}}, "lastState": last or {}}
 

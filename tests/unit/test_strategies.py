@@ -181,15 +181,6 @@ def test_rollout_state_messages():
         rollout.rollout_state(dep(updated=1, conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]))
 
 
-def test_rollout_done_needs_everything():
-    assert strategies.rollout_done(dep())
-    assert not strategies.rollout_done(None)
-    assert not strategies.rollout_done(dep(observed=1))
-    assert not strategies.rollout_done(dep(available=1))
-    assert not strategies.rollout_done(dep(total=3))
-    assert not strategies.rollout_done(dep(updated=1))
-
-
 def rs(name, revision, replicas=0, uid="u-1", image="localhost:5001/kubetm/app:v1", cause=None, ready=None,
        created="2026-01-01T00:00:00Z", status_replicas=None, extra_ann=None):
     ann = {} if revision is None else {rollout.REVISION: str(revision)}
@@ -210,25 +201,6 @@ def test_old_replicasets_scaled_down():
     assert pred([rs("app-a", 1), rs("app-b", 2, replicas=2)])
     assert not pred([rs("app-a", 1, replicas=1), rs("app-b", 2, replicas=2)])
     assert not pred([rs("app-a", 1, status_replicas=1), rs("app-b", 2, replicas=2)])
-
-
-def test_scaled_to_zero():
-    assert strategies.scaled_to_zero(dep(total=0))
-    assert not strategies.scaled_to_zero(dep(total=1))
-    assert not strategies.scaled_to_zero(dep(total=0, observed=1))
-
-
-def _slice(*eps):
-    return {"endpoints": [{"conditions": {"ready": ready}, "targetRef": {"kind": "Pod", "name": n}} for n, ready in eps]}
-
-
-def test_only_color_ready():
-    pred = strategies.only_color_ready("app-green")
-    assert pred([_slice(("app-green-5d9f-abcde", True), ("app-green-5d9f-xyz12", True))])
-    assert pred([_slice(("app-green-5d9f-abcde", True), ("app-blue-7c8d-aaaaa", False))])  # terminating blue
-    assert not pred([_slice(("app-green-5d9f-abcde", True), ("app-blue-7c8d-aaaaa", True))])
-    assert not pred([_slice()]) and not pred([])
-    assert not strategies.only_color_ready("app")([_slice(("app-green-5d9f-abcde", True))])
 
 
 def test_replicaset_line():
