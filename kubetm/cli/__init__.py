@@ -26,7 +26,7 @@ from typing import Optional
 import typer
 
 from kubetm import __version__, helpcache
-from kubetm.cli import apply, cluster, deploy, demo, image, lab, rollout
+from kubetm.cli import apply, cluster, demo, deploy, image, lab, rollout
 from kubetm.cli.common import SETTINGS, State
 from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
 

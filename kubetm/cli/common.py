@@ -20,14 +20,14 @@ from kubetm.errors import EXIT_CHECK_FAILED
 __all__ = ["SETTINGS", "new_app", "State", "state", "OutputOpt", "show", "lines", "dict_text",
            "on_interrupt"]
 
-SETTINGS: dict[str, Any] = dict(
-    rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False, no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]})
+SETTINGS: dict[str, Any] = {
+    "rich_markup_mode": None, "pretty_exceptions_enable": False, "add_completion": False,
+    "no_args_is_help": True, "context_settings": {"help_option_names": ["-h", "--help"]}}
 
 OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
 
 
-def new_app(help: str) -> typer.Typer:  # noqa: A002 - Typer's own keyword
+def new_app(help: str) -> typer.Typer:
     """A command group with kubetm's settings (plain help, no completion, -h)."""
     return typer.Typer(help=help, **SETTINGS)
 

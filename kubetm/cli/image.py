@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -15,7 +15,7 @@ TagOpt = typer.Option(None, "--tag", help="Only this tag (default: every tag of 
 
 
 @app.command("build")
-def build(names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
+def build(names: Optional[list[str]] = ImagesArg, tag: Optional[str] = TagOpt,
           offline: Optional[bool] = typer.Option(None, "--offline/--online"),
           output: str = OutputOpt) -> None:
     """Build the course images with docker."""
@@ -25,7 +25,7 @@ def build(names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
 
 
 @app.command("push")
-def push(ctx: typer.Context, names: Optional[List[str]] = ImagesArg, tag: Optional[str] = TagOpt,
+def push(ctx: typer.Context, names: Optional[list[str]] = ImagesArg, tag: Optional[str] = TagOpt,
          output: str = OutputOpt) -> None:
     """Push the course images to the registry (--registry, default localhost:5001)."""
     from kubetm import images
@@ -34,7 +34,7 @@ def push(ctx: typer.Context, names: Optional[List[str]] = ImagesArg, tag: Option
 
 
 @app.command("load")
-def load(names: Optional[List[str]] = ImagesArg, cluster: str = typer.Option("kubetm", "--cluster"),
+def load(names: Optional[list[str]] = ImagesArg, cluster: str = typer.Option("kubetm", "--cluster"),
          tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
     """Load the course images into the kind nodes (no registry needed)."""
     from kubetm import images

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any
 
 import typer
 
@@ -91,7 +91,7 @@ def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
 
 
 @app.command("run")
-def run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab names, or 'all'."),
+def run(ctx: typer.Context, labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
         keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
         output: str = OutputOpt) -> None:
     """Apply, verify and delete labs (exit 4 when a check fails)."""
