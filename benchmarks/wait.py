@@ -50,7 +50,6 @@ IMAGE = os.environ.get("KUBETM_BENCH_IMAGE", "kubetm.local/pause:3.10.1")
 DRIVER = r"""
 import sys, time
 from kubetm.k8s import Kube
-from kubetm.k8s import conditions
 ctx, ns, name = sys.argv[1:4]
 kube = Kube(context=ctx, namespace=ns)
 kube.resource("Pod")                       # load the client and discovery before the clock matters

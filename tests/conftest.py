@@ -4,7 +4,6 @@ Fixtures:
   write_file(name, text|bytes)  -> Path in a temp folder
   kubeconfig(contexts=..., current=...) -> Path of a kubeconfig pointing at 127.0.0.1:1 (nothing listens)
   api_error(status, message, headers=None) -> a kubernetes ApiException like the API server sends
-  fake_kube -> FakeKube: in-memory stand-in for kubetm.k8s.Kube (apply/get/list/delete/watch_until)
 """
 from __future__ import annotations
 
@@ -65,63 +64,3 @@ def api_error() -> Callable[..., Exception]:
         exc.headers = headers or {}
         return exc
     return make
-
-
-class FakeKube:
-    """In-memory Kube: enough for CLI and lab unit tests. Records every call in ``calls``."""
-
-    def __init__(self, namespace: str = "default"):
-        self.namespace = namespace
-        self.objects: dict[tuple, dict] = {}
-        self.calls: list[tuple] = []
-
-    def _key(self, kind: str, name: str, namespace: str | None) -> tuple:
-        return (kind, namespace if kind not in ("Namespace", "Node", "PersistentVolume",
-                                                "CustomResourceDefinition") else None, name)
-
-    def apply(self, objs, namespace=None, force_conflicts=False, workers=4, **_):
-        from kubetm.k8s import Result
-        out = []
-        for o in objs:
-            ns = o["metadata"].get("namespace") or namespace or self.namespace
-            key = self._key(o["kind"], o["metadata"]["name"], ns)
-            action = "unchanged" if self.objects.get(key) == o else ("configured" if key in self.objects else "created")
-            self.objects[key] = o
-            out.append(Result(o["kind"], o["metadata"]["name"], key[1], action, o.get("apiVersion", "")))
-        self.calls.append(("apply", len(out), namespace, force_conflicts))
-        return out
-
-    def get(self, kind, name, namespace=None, api_version=None):
-        self.calls.append(("get", kind, name, namespace))
-        return self.objects.get(self._key(kind, name, namespace or self.namespace))
-
-    def list(self, kind, namespace=None, selector=None, **kw):
-        self.calls.append(("list", kind, namespace, selector))
-        return [o for (k, ns, _), o in self.objects.items() if k == kind]
-
-    def delete(self, target, namespace=None, wait=True, timeout=180, **_):
-        from kubetm.k8s import Result, parse_target
-        objs = target if isinstance(target, list) else [target]
-        out = []
-        for o in objs:
-            if isinstance(o, str):
-                _, kind, name = parse_target(o)
-                o = {"kind": kind, "metadata": {"name": name}}
-            ns = o["metadata"].get("namespace") or namespace or self.namespace
-            key = self._key(o["kind"], o["metadata"]["name"], ns)
-            found = self.objects.pop(key, None) is not None
-            out.append(Result(o["kind"], o["metadata"]["name"], key[1], "deleted" if found else "not found"))
-        self.calls.append(("delete", len(out), namespace, wait))
-        return out
-
-    def watch_until(self, kind, name=None, predicate=lambda o: o is not None, **kw):
-        self.calls.append(("watch_until", kind, name))
-        obj = self.objects.get(self._key(kind, name, kw.get("namespace") or self.namespace)) if name else \
-            [o for (k, _, _), o in self.objects.items() if k == kind]
-        assert predicate(obj), f"FakeKube: predicate not satisfied for {kind}/{name}"
-        return obj
-
-
-@pytest.fixture
-def fake_kube() -> FakeKube:
-    return FakeKube()

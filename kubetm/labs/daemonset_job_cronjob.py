@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from kubetm.errors import KubetmError
+from kubetm.errors import KubetmError, Timeout
 from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab, LabContext
 
@@ -403,7 +403,7 @@ def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
 
     try:
         _watch_jobs(ctx, no_new, "no new cron-job Job", 5)
-    except KubetmError:
+    except Timeout:
         if seen:
             raise
     if seen:

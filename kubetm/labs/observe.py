@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kubetm.errors import KubetmError
+from kubetm.errors import Forbidden, Invalid, KubetmError
 from kubetm.k8s import conditions
 from kubetm.k8s.conditions import endpoint_pods
 from kubetm.labels import SERVICE_NAME
@@ -183,7 +183,7 @@ def api_refusal(ctx, step: str) -> tuple[bool, str]:
     """
     try:
         ctx.apply_step(step)
-    except KubetmError as e:
+    except (Forbidden, Invalid) as e:   # admission (quota, LimitRange) or validation said no
         msg = e.message
         # "apply pod ns/name: forbidden: pods "x" is forbidden: <reason>" -> keep the API's reason
         m = re.search(r"is forbidden: (.*)$", msg)

@@ -1,10 +1,11 @@
-"""Fixtures for unit tests of the client stack: ``api`` (a real local HTTP server playing the
-Kubernetes API, tests/unit/fakeapi.py) and ``kube`` (a Kube pointed at it)."""
+"""Unit-test fixtures: ``fake_kube`` (the one in-memory Kube, tests/unit/fakekube.py), ``api`` (a real
+local HTTP server playing the Kubernetes API, tests/unit/fakeapi.py) and ``kube`` (a Kube pointed at it)."""
 from __future__ import annotations
 
 import pytest
 
 from fakeapi import FakeAPI
+from fakekube import FakeKube
 from kubetm.k8s import Kube
 
 
@@ -20,3 +21,8 @@ def api(tmp_path, monkeypatch):
 @pytest.fixture
 def kube(api, tmp_path) -> Kube:
     return Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=10)
+
+
+@pytest.fixture
+def fake_kube() -> FakeKube:
+    return FakeKube()

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from kubetm.errors import KubetmError
+from kubetm.errors import Forbidden, KubetmError, Unreachable
 from kubetm.labs import config, namespace, observe, pod, registry, service, volume
 from kubetm.labs.base import LabContext
 
@@ -260,10 +260,15 @@ def test_refusal_shows_the_api_reason():
     msg = ('apply pod kubetm-lab-namespace-3/pod-over-quota: forbidden: pods "pod-over-quota" is forbidden: '
            "exceeded quota: rq-1, requested: requests.memory=450Mi, used: requests.memory=100Mi, "
            "limited: requests.memory=500Mi")
-    ok, detail = namespace._refused(_StepCtx(KubetmError(msg)), "pod-over-quota", "exceeded quota", "intro")
+    ok, detail = namespace._refused(_StepCtx(Forbidden(msg)), "pod-over-quota", "exceeded quota", "intro")
     assert ok
     assert detail == ("intro: refused: exceeded quota: rq-1, requested: requests.memory=450Mi, "
                       "used: requests.memory=100Mi, limited: requests.memory=500Mi")
+
+
+def test_an_unreachable_cluster_is_not_a_refusal():
+    with pytest.raises(Unreachable):
+        namespace._refused(_StepCtx(Unreachable("cannot reach the API server")), "pod-over-quota", "quota", "intro")
 
 
 def test_accepted_step_fails_and_is_cleaned_up():
@@ -273,6 +278,6 @@ def test_accepted_step_fails_and_is_cleaned_up():
 
 
 def test_refusal_for_another_reason_fails():
-    ok, detail = namespace._refused(_StepCtx(KubetmError("apply pod x: forbidden: pods \"x\" is forbidden: "
-                                                         "exceeded quota: rq-1")), "pod-over-max", "maximum memory", "i")
+    ok, detail = namespace._refused(_StepCtx(Forbidden("apply pod x: forbidden: pods \"x\" is forbidden: "
+                                                       "exceeded quota: rq-1")), "pod-over-max", "maximum memory", "i")
     assert not ok and "exceeded quota" in detail

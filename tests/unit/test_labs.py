@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fakekube import FakeKube
 from kubetm import labs
 from kubetm.errors import KubetmError
 from kubetm.labs import registry, runner
@@ -23,60 +24,6 @@ RESERVED_NODEPORTS = {30001: "service", 30002: "service"}  # docs/DESIGN.md: por
 
 
 # ------------------------------------------------------------------------------- fakes
-
-class Result:
-    def __init__(self, kind, name, namespace, action, api_version="v1"):
-        self.kind, self.name, self.namespace, self.action, self.api_version = kind, name, namespace, action, api_version
-
-
-class FakeKube:
-    """Just enough of kubetm.k8s.Kube for the runner: apply, get, list, delete, watch_until."""
-
-    def __init__(self):
-        self.objects: dict[tuple, dict] = {}
-        self.calls: list[tuple] = []
-        self.lock = threading.Lock()
-
-    def apply(self, objs):
-        out = []
-        with self.lock:
-            for o in objs:
-                meta = o["metadata"]
-                key = (o["kind"], meta.get("namespace"), meta["name"])
-                self.calls.append(("apply", key))
-                action = "configured" if key in self.objects else "created"
-                self.objects[key] = o
-                out.append(Result(o["kind"], meta["name"], meta.get("namespace"), action))
-        return out
-
-    def get(self, kind, name, namespace=None, api_version=None):
-        with self.lock:
-            return self.objects.get((kind, namespace, name))
-
-    def list(self, kind, namespace=None, selector=None, **_):
-        sel = selector or {}
-        with self.lock:
-            return [o for (k, ns, _n), o in self.objects.items()
-                    if k == kind and (namespace is None or ns == namespace)
-                    and all((o["metadata"].get("labels") or {}).get(a) == b for a, b in sel.items())]
-
-    def delete(self, targets, wait=True, **_):
-        out = []
-        with self.lock:
-            for o in targets:
-                name = o["metadata"]["name"]
-                self.calls.append(("delete", (o["kind"], name)))
-                found = [k for k in self.objects if k[0] == o["kind"] and k[2] == name]
-                if o["kind"] == "Namespace":  # a namespace takes its objects along
-                    found += [k for k in self.objects if k[1] == name]
-                for k in found:
-                    del self.objects[k]
-                out.append(Result(o["kind"], name, None, "deleted" if found else "not found"))
-        return out
-
-    def watch_until(self, kind, name=None, predicate=None, **_):
-        self.calls.append(("wait", (kind, name)))
-
 
 def _write_fake_manifests(folder: Path, name: str, steps: bool = True) -> None:
     folder.mkdir(parents=True)
@@ -179,7 +126,7 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_reg
     ]))
     kube = FakeKube()
     labs.apply(kube, "fake")
-    applied_calls = len(kube.calls)
+    applied_writes = len(kube.writes())
     events = []
     result = labs.verify(kube, "fake", on_event=lambda e, lab, data: events.append((e, lab)))
     assert order == [("fake", "first"), "boom", "user", 7]
@@ -193,7 +140,7 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_reg
     assert result.ok is False
     assert events.count(("check", "fake")) == 6 and events.count(("checked", "fake")) == 6
     # verify only observes: nothing applied or deleted during it
-    assert kube.calls[applied_calls:] == []
+    assert kube.writes()[applied_writes:] == []
 
 
 def test_verify_all_passing_and_json_and_lines(tmp_path, fake_registry):
@@ -284,8 +231,8 @@ def test_delete_removes_namespaces_and_labelled_cluster_objects_and_runs_cleanup
     labs.delete(kube, "fake")
     assert cleaned == ["fake"]
     assert list(kube.objects) == [("PersistentVolume", None, "someone-elses")]
-    assert ("wait", ("Namespace", "kubetm-lab-fake")) in kube.calls
-    assert ("wait", ("PersistentVolume", "kubetm-lab-fake-pv")) in kube.calls
+    assert ("wait", "Namespace", "kubetm-lab-fake") in kube.calls
+    assert ("wait", "PersistentVolume", "kubetm-lab-fake-pv") in kube.calls
     labs.delete(kube, "fake")  # idempotent
 
 
@@ -617,9 +564,10 @@ def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
             super().__init__()
             self.batches = []
 
-        def apply(self, objs):
+        def apply(self, objs, **kw):
             self.batches.append([o["kind"] for o in objs])
-            return super().apply(objs)
+            self.calls.append(("applying", [(o["kind"], o["metadata"]["name"]) for o in objs]))
+            return super().apply(objs, **kw)
 
     kube = Batches()
     labs.apply(kube, "volume")
@@ -628,9 +576,10 @@ def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
     assert kube.batches[0] == ["Namespace"] and pv_batch < pvc_batch
     assert "PersistentVolumeClaim" not in kube.batches[pv_batch]
     # every PV is seen by the PV controller (watched out of phase Pending) before any claim exists
-    first_claim = next(i for i, c in enumerate(kube.calls) if c[0] == "apply" and c[1][0] == "PersistentVolumeClaim")
-    pvs = {c[1][2] for c in kube.calls if c[0] == "apply" and c[1][0] == "PersistentVolume"}
-    waited = {c[1][1] for c in kube.calls[:first_claim] if c == ("wait", ("PersistentVolume", c[1][1]))}
+    first_claim = next(i for i, c in enumerate(kube.calls)
+                       if c[0] == "applying" and any(k == "PersistentVolumeClaim" for k, _ in c[1]))
+    pvs = {n for c in kube.calls if c[0] == "applying" for k, n in c[1] if k == "PersistentVolume"}
+    waited = {c[2] for c in kube.calls[:first_claim] if c[0] == "wait" and c[1] == "PersistentVolume"}
     assert pvs and waited == pvs
     kube = Batches()
     labs.apply(kube, "namespace")

@@ -262,3 +262,12 @@ def test_a_kind_no_version_serves_still_gets_the_crd_hint(api, kube):
         kube.apply([{"apiVersion": "batch/v1", "kind": "Widget", "metadata": {"name": "w"}}])
     assert e.value.message == "unknown kind Widget (batch/v1) on this cluster"
     assert "CustomResourceDefinition" in e.value.hint
+
+
+def test_dry_run_first_is_a_constructor_option(api, tmp_path):
+    api.script("PATCH", r"/configmaps/c$", [(200, {"kind": "ConfigMap", "metadata": {"name": "c"}}, {})])
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=5).apply([cm])
+    assert [("dryRun=All" in r[2]) for r in api.requests("PATCH")] == [False]
+    Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=5, dry_run_first=True).apply([cm])
+    assert [("dryRun=All" in r[2]) for r in api.requests("PATCH")] == [False, True, False]

@@ -43,3 +43,24 @@ def test_watch_predicate_can_abort(fake):
     with pytest.raises(KubetmError) as e:
         k.watch_until("Pod", "p", pod_ready, timeout=5)
     assert "ImagePullBackOff" in e.value.message and "kubetm image push" in e.value.hint
+
+
+def test_progress_gets_one_status_line_and_the_client_prints_nothing(fake, capsys):
+    k, dyn = fake
+    dyn.objs["p"] = _ev("ADDED", "p", 3, ready=True)["raw_object"]
+    lines: list[str] = []
+    k.watch_until("Pod", "p", pod_ready, timeout=5, progress=lines.append)
+    k.watch_until("Pod", "p", pod_ready, timeout=5, what="pod p to be Ready", progress=lines.append)
+    k.watch_until("Pod", "p", pod_ready, timeout=5)
+    assert lines == ["waiting for pod default/p", "waiting for pod p to be Ready"]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_timeout_is_typed_and_names_what_it_waited_for(fake):
+    from kubetm.errors import Timeout
+
+    k, dyn = fake
+    dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
+    with pytest.raises(Timeout) as e:
+        k.watch_until("Pod", "p", pod_ready, timeout=0.2, what="pod p to be Ready")
+    assert e.value.message == "timed out after 0.2s waiting for pod p to be Ready" and e.value.exit_code == 3
