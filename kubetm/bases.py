@@ -16,8 +16,8 @@ from pathlib import Path
 
 from kubetm.errors import KubetmError
 from kubetm.host import docker
-from kubetm.host.offline import OFFLINE_DIR, decide_offline, run_script
 from kubetm.host.exec import LineFn
+from kubetm.host.offline import OFFLINE_DIR, decide_offline, run_script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,8 @@ def base_images(kinds: set[str], offline: bool | None = None,
 
 def _build_offline_base(kind: str, image: str, on_line: LineFn | None) -> None:
     if not (OFFLINE_DIR / "base-images.sh").exists() or os.geteuid() != 0:
-        raise KubetmError(f"offline base image {image} is missing", hint=f"build it: sudo hack/offline/base-images.sh {kind}")
+        raise KubetmError(f"offline base image {image} is missing",
+                          hint=f"build it: sudo hack/offline/base-images.sh {kind}")
     run_script("base-images.sh", kind, what=f"building the offline base image {image}", on_line=on_line)
     if not docker.image_present(image):
         raise KubetmError(f"building the offline base image {image} failed (image missing afterwards)",

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubetm.errors import KubetmError
-from kubetm.host import docker, kind, net
+from kubetm.host import docker, net
+from kubetm.host import kind as kind_cli
 from kubetm.host.offline import cache_dir, decide_offline, run_script, versions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -98,12 +99,12 @@ def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
 
 def _kind(progress=_note) -> str:
     """The pinned kind (kubetm.host.kind), built from source when missing and Go is available."""
-    return kind.kind_binary(build=True, on_line=progress)
+    return kind_cli.kind_binary(build=True, on_line=progress)
 
 
 def clusters(progress=_note) -> list[str]:
     _kind(progress)
-    return kind.clusters()
+    return kind_cli.clusters()
 
 
 def node_containers(name: str) -> list[dict]:
@@ -170,9 +171,9 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
             reused = True
         else:
             progress(f"cluster {name!r} exists but is not healthy ({why}): recreating it")
-            kind.delete_cluster(name, timeout=None)
+            kind_cli.delete_cluster(name, timeout=None)
     elif existing:
-        kind.delete_cluster(name, timeout=None)
+        kind_cli.delete_cluster(name, timeout=None)
 
     if not reused:
         t = time.monotonic()
@@ -201,7 +202,7 @@ def _create(p: Plan, progress) -> None:
         yaml.safe_dump(p.config, f, sort_keys=False)
         cfg_path = f.name
     try:
-        kind.create_cluster(p.name, cfg_path, image=p.node_image, on_line=progress)
+        kind_cli.create_cluster(p.name, cfg_path, image=p.node_image, on_line=progress)
     finally:
         os.unlink(cfg_path)
 
@@ -348,7 +349,7 @@ def _load_metrics_server_online(name: str, progress=_note) -> None:
     if not docker.image_present(image):
         run_script("component-images.sh", "metrics-server", what="building metrics-server",
                    env={"TOOLBOX_IMAGE": "debian:bookworm-slim"}, on_line=progress)
-    kind.load_images(name, [image])
+    kind_cli.load_images(name, [image])
 
 
 def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:
@@ -358,7 +359,7 @@ def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:
     docker.require_docker()
     existed = name in clusters()
     if existed:
-        kind.delete_cluster(name, timeout=300)
+        kind_cli.delete_cluster(name, timeout=300)
     if registry_too:
         registry.remove()
     return {"name": name, "deleted": existed, "registry_removed": registry_too}

@@ -67,10 +67,14 @@ def missing(program: str) -> KubetmError:
                        hint=INSTALL_HINTS.get(name, f"install {name}"))
 
 
+def _label(cmd: Sequence[str], what: str, words: int = 3) -> str:
+    """How an error names a command: ``what``, else the program's name and its first arguments."""
+    return what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:words]))
+
+
 def failed(cmd: Sequence[str], output: str, returncode: int | None, what: str = "") -> CommandFailed:
     """The one-line error for a failed command: '<what> failed: <most telling line>'."""
-    label = what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:3]))
-    return CommandFailed(f"{label} failed: {last_error_line(output)}", cmd=list(cmd), output=output,
+    return CommandFailed(f"{_label(cmd, what)} failed: {last_error_line(output)}", cmd=list(cmd), output=output,
                          returncode=returncode)
 
 
@@ -89,7 +93,7 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
     except FileNotFoundError:
         raise missing(cmd[0]) from None
     except subprocess.TimeoutExpired:
-        raise Timeout(f"{what or ' '.join(cmd[:2])} did not finish within {timeout:.0f} s") from None
+        raise Timeout(f"{_label(cmd, what, 2)} did not finish within {timeout:.0f} s") from None
     out = cp.stdout if isinstance(cp.stdout, str) else (cp.stdout or b"").decode("utf-8", "replace")
     err = cp.stderr if isinstance(cp.stderr, str) else (cp.stderr or b"").decode("utf-8", "replace")
     result = Result(tuple(cmd), cp.returncode, out, err)

@@ -15,9 +15,8 @@ import shutil
 from collections.abc import Sequence
 
 from kubetm.errors import CommandFailed, KubetmError, NotFound, Unreachable
-from kubetm.host import docker
+from kubetm.host import docker, offline
 from kubetm.host import exec as hexec
-from kubetm.host import offline
 from kubetm.host.exec import LineFn
 
 

@@ -5,11 +5,16 @@ import socket
 from collections import namedtuple
 
 import pytest
-from host.fake_docker import fake  # noqa: F401  (the fixture)
+from host.fake_docker import install
 
 from kubetm import cluster
 from kubetm.errors import KubetmError
 from kubetm.host.offline import versions
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 def test_kind_config_has_three_nodes_publishing_on_their_own_loopback_address():

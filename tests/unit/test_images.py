@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from host.fake_docker import fake  # noqa: F401  (the fixture)
+from host.fake_docker import install
 
 from kubetm import bases, images, registry
 from kubetm.errors import KubetmError
@@ -18,6 +18,11 @@ PUSH_OUTPUT = f"""The push refers to repository [localhost:5001/kubetm/hello]
 1a2b3c4d5e6f: Layer already exists
 1.0: digest: {DIGEST} size: 740
 """
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 # ---------------------------------------------------------------------------------- names
@@ -145,7 +150,7 @@ def test_load_without_cluster_says_so(fake, monkeypatch):
     fake.present.add(images.ref("hello", "1.0"))
     real = fake.answer
     fake.answer = lambda a: fake.cp(1, "", 'ERROR: no nodes found for cluster "kubetm"') if a[:1] == ["load"] else real(a)
-    monkeypatch.setattr(kind, "kind_binary", lambda build=False, on_line=None: "kind")
+    monkeypatch.setattr(kind, "kind_binary", lambda **kw: "kind")
     with pytest.raises(KubetmError) as e:
         images.load(["hello"])
     assert e.value.message == "kind cluster 'kubetm' does not exist" and e.value.hint == "kubetm cluster up"

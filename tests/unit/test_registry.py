@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from host.fake_docker import fake  # noqa: F401  (the fixture)
+from host.fake_docker import install
 
 from kubetm import registry
 from kubetm.errors import KubetmError
 from kubetm.host import net
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 def _registry_container(networks=("bridge",), port="5001", managed="kubetm"):

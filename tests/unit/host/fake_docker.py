@@ -1,7 +1,9 @@
 """A stand-in for the docker CLI at the one place kubetm starts it (kubetm.host.exec's
 subprocess.run and subprocess.Popen): answers by subcommand, records every argv and env.
 
-    from host.fake_docker import FakeDocker, fake   # `fake` is a fixture
+    @pytest.fixture
+    def fake(monkeypatch):
+        return install(monkeypatch)
 """
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import io
 import json
 import shutil
 import subprocess
-
-import pytest
 
 from kubetm.host import exec as hexec
 
@@ -84,8 +84,8 @@ class _Proc:
         pass
 
 
-@pytest.fixture
-def fake(monkeypatch):
+def install(monkeypatch) -> FakeDocker:
+    """Put a FakeDocker in place of the docker CLI for one test; KUBETM_OFFLINE is unset."""
     f = FakeDocker()
     monkeypatch.setattr(hexec.subprocess, "run", f)
     monkeypatch.setattr(hexec.subprocess, "Popen", f.popen)

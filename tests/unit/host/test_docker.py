@@ -9,7 +9,7 @@ import pytest
 from kubetm.errors import CommandFailed, KubetmError, Unreachable
 from kubetm.host import docker
 
-from .fake_docker import fake  # noqa: F401  (the fixture)
+from .fake_docker import install
 
 
 def test_no_docker_engine_is_one_line(fake):
@@ -17,6 +17,10 @@ def test_no_docker_engine_is_one_line(fake):
     with pytest.raises(KubetmError) as e:
         docker.require_docker()
     assert str(e.value) == "Docker is not running: start it (or run hack/docker-up.sh)"
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 def test_docker_not_installed(monkeypatch):
@@ -94,7 +98,8 @@ def test_port_user_names_the_container_or_another_program(fake):
 
 
 def test_network_connect_accepts_already_connected(fake):
-    fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: endpoint with name r already exists in network kind")
+    exists = "Error response from daemon: endpoint with name r already exists in network kind"
+    fake.answer = lambda a: fake.cp(1, "", exists)
     docker.network_connect("kind", "r")
     fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: network kind not found")
     with pytest.raises(KubetmError, match="connecting r to network kind failed: .*network kind not found"):

@@ -68,6 +68,8 @@ def test_run_past_its_timeout_is_killed_and_raises_timeout():
     assert time.monotonic() - t < 10
     assert e.value.message == "sleeping did not finish within 1 s"
     assert e.value.exit_code == 3
+    with pytest.raises(Timeout, match=r"^sleep 30 did not finish within 1 s$"):
+        hexec.run(["/bin/sleep", "30"], timeout=1)
 
 
 def test_stream_hands_every_line_to_on_line_in_order_stdout_and_stderr_merged():

@@ -81,7 +81,8 @@ def test_commands_are_the_documented_argument_lists(monkeypatch, tmp_path):
 
 
 def test_create_output_goes_to_on_line_and_failure_is_one_line(monkeypatch, tmp_path):
-    exe = _fake_kind(tmp_path / "kind", 'echo "Creating cluster"; echo "ERROR: failed to create cluster: boom" >&2; exit 1')
+    exe = _fake_kind(tmp_path / "kind",
+                     'echo "Creating cluster"; echo "ERROR: failed to create cluster: boom" >&2; exit 1')
     monkeypatch.setattr(kind, "kind_binary", lambda build=False, on_line=None: exe)
     lines = []
     with pytest.raises(CommandFailed) as e:

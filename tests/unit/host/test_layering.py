@@ -56,7 +56,8 @@ def test_the_check_finds_planted_offenders(tmp_path):
     (pkg / "host").mkdir(parents=True)
     (pkg / "labs").mkdir()
     (pkg / "labs" / "x.py").write_text("import subprocess\n")
-    (pkg / "host" / "y.py").write_text("import sys\nfrom kubetm.output import note\nprint('hi')\nsys.stderr.write('x')\n")
+    (pkg / "host" / "y.py").write_text("import sys\nfrom kubetm.output import note\n"
+                                       "print('hi')\nsys.stderr.write('x')\n")
     (pkg / "registry.py").write_text("from kubetm import images\n")
     found = "\n".join(problems(pkg))
     assert "kubetm/labs/x.py: imports subprocess" in found

@@ -6,12 +6,16 @@ import pytest
 from kubetm.errors import CommandFailed, KubetmError
 from kubetm.host import offline
 
-from .fake_docker import fake  # noqa: F401  (the fixture)
+from .fake_docker import install
 
 
 def test_versions_are_read_from_the_one_pinned_file():
     v = offline.versions()
     assert v["K8S_VERSION"].startswith("v1.") and v["NODE_IMAGE"].endswith(v["K8S_VERSION"])
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 def test_bin_dir_is_where_build_go_installs(monkeypatch, tmp_path):
