@@ -1,4 +1,6 @@
 """The knobs of one demo run, checked before anything is created (bad values: one line, exit 2).
+`DemoOptions` itself is defined beside the strategies that read it (strategies.py): options.py
+imports strategies.py, never the other way round.
 
     opts = validate_options("rolling-update", max_surge="50%", rate=40)   # DemoOptions
     validate_plot("timeline.png")
@@ -7,9 +9,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from typing import Any
 
+from kubetm.demos.strategies import DemoOptions, strategy_of
 from kubetm.errors import EXIT_USAGE, KubetmError
 
 __all__ = ["DemoOptions", "validate_options", "validate_tag", "validate_plot"]
@@ -20,23 +22,6 @@ MAX_REPLICAS = 10
 MAX_RATE = 200.0
 MAX_DURATION = 600.0
 MAX_MIN_READY = 300
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """Validated knobs of one demo run (None = the manifest's value)."""
-
-    replicas: int = 2
-    from_tag: str = "v1"
-    to_tag: str = "v2"
-    max_surge: int | str | None = None
-    max_unavailable: int | str | None = None
-    min_ready_seconds: int | None = None
-    rate: float = 20.0
-    duration: float = 2.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _bad(message: str, hint: str | None = None) -> KubetmError:
@@ -80,8 +65,6 @@ def validate_options(strategy: str, *, replicas: int | None = None, from_tag: st
 
         validate_options("rolling-update", max_surge="50%", rate=40)
     """
-    from kubetm.demos.strategies import strategy_of
-
     s = strategy_of(strategy)
     d = DemoOptions()
     replicas = d.replicas if replicas is None else replicas

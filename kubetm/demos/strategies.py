@@ -18,19 +18,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 from kubetm.demos.objects import find, with_image, with_replicas, with_selector_color
 from kubetm.errors import EXIT_USAGE, KubetmError
 
-if TYPE_CHECKING:
-    from kubetm.demos.options import DemoOptions
-
-__all__ = ["STRATEGIES", "Strategy", "Recreate", "RollingUpdate", "BlueGreen", "strategy_of", "namespace_of",
+__all__ = ["STRATEGIES", "Strategy", "DemoOptions", "Recreate", "RollingUpdate", "BlueGreen", "strategy_of", "namespace_of",
            "lesson_of", "build_objects", "old_replicasets_scaled_down", "ROLLOUT_TIMEOUT"]
 
 ROLLOUT_TIMEOUT = 300.0
 ALIASES = {"rolling": "rolling-update", "rollingupdate": "rolling-update", "bluegreen": "blue-green"}
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Validated knobs of one demo run (None = the manifest's value)."""
+
+    replicas: int = 2
+    from_tag: str = "v1"
+    to_tag: str = "v2"
+    max_surge: int | str | None = None
+    max_unavailable: int | str | None = None
+    min_ready_seconds: int | None = None
+    rate: float = 20.0
+    duration: float = 2.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 class Strategy:
