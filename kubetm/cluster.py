@@ -10,97 +10,36 @@ images preloaded in it. Both ways the cluster gets the same shape:
 - the local registry (kubetm.registry) on localhost:5001, wired into every node's containerd;
 - metrics-server installed, workers labelled with the course's node names.
 
-This is the only module that assumes kind; everything else works on any cluster.
+This is the only domain module that assumes kind (the kind and docker commands themselves are in
+kubetm.host.kind and kubetm.host.docker); everything else works on any cluster.
 
     >>> from kubetm import cluster
     >>> cluster.up()          # idempotent: reuses a healthy cluster
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubetm.errors import KubetmError
+from kubetm.host import docker, net
+from kubetm.host import kind as kind_cli
+from kubetm.host.offline import cache_dir, decide_offline, run_script, versions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OFFLINE_DIR = REPO_ROOT / "hack" / "offline"
 DEFAULT_NAME = "kubetm"
 REGISTRY_PORT = 5001
 NODE_PORTS = list(range(30000, 30010)) + [18080]
 WORKERS = 2
 
 
-def _versions() -> dict[str, str]:
-    """hack/offline/versions.env as a dict (the one place versions are pinned)."""
-    out: dict[str, str] = {}
-    for line in (OFFLINE_DIR / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            k, v = line.split("=", 1)
-            out[k] = v
-    return out
+def _note(line: str) -> None:
+    from kubetm.output import note
 
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("KUBETM_CACHE", Path.home() / ".cache" / "kubetm")) / "offline"
-
-
-def _run(args: list[str], *, check: bool = True, capture: bool = True, timeout: float | None = None,
-         what: str = "") -> subprocess.CompletedProcess:
-    try:
-        cp = subprocess.run(args, capture_output=capture, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise KubetmError(f"{args[0]} is not installed", hint=_install_hint(args[0])) from None
-    except subprocess.TimeoutExpired:
-        raise KubetmError(f"{what or args[0]} did not finish within {timeout:.0f} s") from None
-    if check and cp.returncode != 0:
-        detail = (cp.stderr or cp.stdout or "").strip().splitlines()
-        raise KubetmError(f"{what or ' '.join(args[:3])} failed: {detail[-1] if detail else cp.returncode}")
-    return cp
-
-
-def _install_hint(tool: str) -> str:
-    return {
-        "docker": "install Docker, or run hack/docker-up.sh on Debian",
-        "kind": "install kind (go install sigs.k8s.io/kind@" + _versions()["KIND_VERSION"] + ") or run `make cluster`",
-    }.get(tool, f"install {tool}")
-
-
-def docker_ok() -> None:
-    """Raise a one-line error unless a Docker engine answers."""
-    if not shutil.which("docker"):
-        raise KubetmError("Docker is not installed", hint=_install_hint("docker"))
-    cp = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
-    if cp.returncode != 0:
-        raise KubetmError("Docker is not running", hint="start it (sudo systemctl start docker, or hack/docker-up.sh)")
-
-
-def kind_binary() -> str:
-    """kind from PATH, else the one hack/offline built; build it when Go is available."""
-    found = shutil.which("kind")
-    if found:
-        return found
-    built = _cache_dir() / "bin" / _versions()["K8S_VERSION"] / "kind"
-    if not built.exists() and shutil.which("go"):
-        _stream([str(OFFLINE_DIR / "build-go.sh"), "kind"], "building kind from source")
-    if built.exists():
-        return str(built)
-    raise KubetmError("kind is not installed", hint=_install_hint("kind"))
-
-
-def _stream(args: list[str], what: str, env: dict[str, str] | None = None) -> None:
-    """Run a long build step, its output going straight to the terminal (it prints progress)."""
-    try:
-        rc = subprocess.call(args, env={**os.environ, **env} if env else None)
-    except FileNotFoundError:
-        raise KubetmError(f"{args[0]} not found", hint="run from a kubetm source checkout") from None
-    if rc != 0:
-        raise KubetmError(f"{what} failed (exit {rc})", hint="see the output above")
+    note(line)
 
 
 @dataclass
@@ -113,30 +52,14 @@ class Plan:
     config: dict = field(default_factory=dict)
 
 
-def decide_offline(name: str = DEFAULT_NAME) -> tuple[bool, str]:
-    """Offline when asked to, or when the stock node image is neither present nor pullable."""
-    env = os.environ.get("KUBETM_OFFLINE", "").lower()
-    if env in ("1", "true", "yes"):
-        return True, "KUBETM_OFFLINE is set"
-    if env in ("0", "false", "no"):
-        return False, "KUBETM_OFFLINE=0"
-    image = stock_node_image()
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
-        return False, f"{image} is present"
-    cp = subprocess.run(["docker", "pull", image], capture_output=True, text=True)
-    if cp.returncode == 0:
-        return False, f"pulled {image}"
-    return True, "the stock kind node image cannot be pulled (no container registry reachable)"
-
-
 def stock_node_image() -> str:
-    v = _versions()
-    return f"kindest/node:v1.34.0" if v["KIND_VERSION"] == "v0.30.0" else f"kindest/node:{v['K8S_VERSION']}"
+    v = versions()
+    return "kindest/node:v1.34.0" if v["KIND_VERSION"] == "v0.30.0" else f"kindest/node:{v['K8S_VERSION']}"
 
 
 def kind_config(name: str, offline: bool) -> dict:
     """The kind cluster config: 3 nodes, loopback port publishing, registry-aware containerd."""
-    v = _versions()
+    v = versions()
     nodes = []
     for i, role in enumerate(["control-plane"] + ["worker"] * WORKERS):
         nodes.append({
@@ -164,24 +87,28 @@ def kind_config(name: str, offline: bool) -> dict:
 
 
 def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
-    docker_ok()
+    docker.require_docker()
     if offline is None:
-        offline, reason = decide_offline(name)
+        image = stock_node_image()
+        offline, reason = decide_offline([image], online_reason=f"{image} is available")
     else:
         reason = "--offline" if offline else "--online"
-    image = _versions()["NODE_IMAGE"] if offline else None
+    image = versions()["NODE_IMAGE"] if offline else None
     return Plan(name=name, offline=offline, node_image=image, reason=reason, config=kind_config(name, offline))
 
 
-def clusters() -> list[str]:
-    cp = _run([kind_binary(), "get", "clusters"], what="kind get clusters")
-    return [c for c in cp.stdout.split() if c]
+def _kind(progress=_note) -> str:
+    """The pinned kind (kubetm.host.kind), built from source when missing and Go is available."""
+    return kind_cli.kind_binary(build=True, on_line=progress)
+
+
+def clusters(progress=_note) -> list[str]:
+    _kind(progress)
+    return kind_cli.clusters()
 
 
 def node_containers(name: str) -> list[dict]:
-    cp = _run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={name}",
-               "--format", "{{json .}}"], what="docker ps")
-    return [json.loads(line) for line in cp.stdout.splitlines() if line.strip()]
+    return docker.ps([f"label=io.x-k8s.kind.cluster={name}"], all=True)
 
 
 def _healthy(name: str, kube) -> tuple[bool, str]:
@@ -224,13 +151,13 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
     timings: dict[str, float] = {}
     p = plan(name, offline)
     progress(f"mode: {'offline' if p.offline else 'online'} ({p.reason})")
-    kind = kind_binary()
+    _kind(progress)
     if not (name in clusters() and not recreate):
         check_disk(offline=p.offline)
 
     if p.offline:
         t = time.monotonic()
-        _stream([str(OFFLINE_DIR / "node-image.sh")], "building the offline kind node image")
+        run_script("node-image.sh", what="building the offline kind node image", on_line=progress)
         timings["node_image_s"] = round(time.monotonic() - t, 1)
         _build_offline_addons()
 
@@ -244,13 +171,13 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
             reused = True
         else:
             progress(f"cluster {name!r} exists but is not healthy ({why}): recreating it")
-            _run([kind, "delete", "cluster", "--name", name], what="kind delete cluster")
+            kind_cli.delete_cluster(name, timeout=None)
     elif existing:
-        _run([kind, "delete", "cluster", "--name", name], what="kind delete cluster")
+        kind_cli.delete_cluster(name, timeout=None)
 
     if not reused:
         t = time.monotonic()
-        _create(kind, p)
+        _create(p, progress)
         timings["kind_create_s"] = round(time.monotonic() - t, 1)
 
     registry.connect("kind")
@@ -265,7 +192,7 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
                            "node_image": p.node_image or stock_node_image(), "timings": timings}
 
 
-def _create(kind: str, p: Plan) -> None:
+def _create(p: Plan, progress) -> None:
     import tempfile
 
     import yaml
@@ -274,11 +201,8 @@ def _create(kind: str, p: Plan) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(p.config, f, sort_keys=False)
         cfg_path = f.name
-    args = [kind, "create", "cluster", "--name", p.name, "--config", cfg_path, "--retain=false"]
-    if p.node_image:
-        args += ["--image", p.node_image]
     try:
-        _stream(args, "kind create cluster")
+        kind_cli.create_cluster(p.name, cfg_path, image=p.node_image, on_line=progress)
     finally:
         os.unlink(cfg_path)
 
@@ -291,10 +215,9 @@ def check_disk(offline: bool, paths: list[str] | None = None) -> None:
     """Refuse with one line when Docker's data root or the build cache lacks room."""
     need = DISK_NEEDED_GB["offline" if offline else "online"]
     if paths is None:
-        cp = subprocess.run(["docker", "info", "--format", "{{.DockerRootDir}}"], capture_output=True, text=True)
-        paths = [cp.stdout.strip() or "/var/lib/docker"]
+        paths = [docker.root_dir()]
         if offline:
-            paths.append(str(_cache_dir()))
+            paths.append(str(cache_dir()))
     for path in paths:
         probe = Path(path)
         while not probe.exists() and probe != probe.parent:
@@ -308,18 +231,12 @@ def check_disk(offline: bool, paths: list[str] | None = None) -> None:
 
 def _check_ports() -> None:
     """Refuse early (before kind starts containers) when a published host port is taken."""
-    import socket
-
     for i in range(1 + WORKERS):
         addr = f"127.0.0.{i + 1}"
         for port in NODE_PORTS:
-            with socket.socket() as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind((addr, port))
-                except OSError:
-                    raise KubetmError(f"port {addr}:{port} is already in use",
-                                      hint="stop what listens there (ss -ltnp) and retry") from None
+            if not net.port_free(port, addr):
+                raise KubetmError(f"port {addr}:{port} is already in use",
+                                  hint="stop what listens there (ss -ltnp) and retry")
 
 
 def _wire_registry(name: str, reg: dict) -> None:
@@ -328,9 +245,9 @@ def _wire_registry(name: str, reg: dict) -> None:
     toml = f'[host."http://{reg["name"]}:5000"]\n'
     for c in node_containers(name):
         node = c["Names"]
-        _run(["docker", "exec", node, "mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry")
-        subprocess.run(["docker", "exec", "-i", node, "cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"],
-                       input=toml, text=True, check=True, capture_output=True)
+        docker.exec_in(node, ["mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry")
+        docker.exec_in(node, ["cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"], input=toml,
+                       what="configure registry")
 
 
 # kind's default subnets: traffic to an unassigned pod or Service address must end in the node
@@ -359,7 +276,7 @@ def _contain_cluster_addresses(name: str) -> None:
               + "; ".join(f"iptables -C {chain} -d {svc} -j REJECT 2>/dev/null || iptables -I {chain} -d {svc} -j REJECT"
                           for chain in ("OUTPUT", "FORWARD")))
     for c in node_containers(name):
-        _run(["docker", "exec", c["Names"], "sh", "-c", script], what=f"contain cluster addresses on {c['Names']}")
+        docker.exec_in(c["Names"], ["sh", "-c", script], what=f"contain cluster addresses on {c['Names']}")
 
 
 def _build_offline_addons() -> None:
@@ -380,7 +297,7 @@ def _finish(kube, p: Plan, progress) -> None:
     }
     objs = manifests.load(REPO_ROOT / "manifests" / "cluster")
     if not p.offline:
-        _load_metrics_server_online(p.name)
+        _load_metrics_server_online(p.name, progress)
     kube.apply([cm] + objs, force_conflicts=True)  # the add-ons are kubetm's own: take them back
     progress("waiting for CoreDNS, the pod network, storage and metrics-server")
     for ns, kind, nm in [("kube-system", "Deployment", "coredns"),
@@ -416,8 +333,8 @@ def _ensure_metrics_api(kube, name: str, progress) -> None:
         return
     progress("the API server lists the metrics API but does not serve it: restarting kube-apiserver")
     node = f"{name}-control-plane"
-    _run(["docker", "exec", node, "sh", "-c", "crictl stop $(crictl ps -q --name kube-apiserver)"],
-         what="restart kube-apiserver")
+    docker.exec_in(node, ["sh", "-c", "crictl stop $(crictl ps -q --name kube-apiserver)"],
+                   what="restart kube-apiserver")
     for _ in range(4):  # each try retries connection errors while the API server comes back
         if _metrics_api_served(kube, retry=True):
             return
@@ -425,24 +342,24 @@ def _ensure_metrics_api(kube, name: str, progress) -> None:
                       hint=f"see `docker exec {node} crictl logs $(crictl ps -q --name kube-apiserver)`")
 
 
-def _load_metrics_server_online(name: str) -> None:
+def _load_metrics_server_online(name: str, progress=_note) -> None:
     """Online, metrics-server comes from source too (built with Go) and is loaded into kind."""
-    v = _versions()
+    v = versions()
     image = f"{v['OFFLINE_REPO']}/metrics-server:{v['METRICS_SERVER_VERSION']}"
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-        _stream([str(OFFLINE_DIR / "component-images.sh"), "metrics-server"], "building metrics-server",
-                env={"TOOLBOX_IMAGE": "debian:bookworm-slim"})
-    _run([kind_binary(), "load", "docker-image", image, "--name", name], what="kind load docker-image")
+    if not docker.image_present(image):
+        run_script("component-images.sh", "metrics-server", what="building metrics-server",
+                   env={"TOOLBOX_IMAGE": "debian:bookworm-slim"}, on_line=progress)
+    kind_cli.load_images(name, [image])
 
 
 def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:
     """Delete the kind cluster (and the local registry with registry_too)."""
     from kubetm import registry
 
-    docker_ok()
+    docker.require_docker()
     existed = name in clusters()
     if existed:
-        _run([kind_binary(), "delete", "cluster", "--name", name], what="kind delete cluster", timeout=300)
+        kind_cli.delete_cluster(name, timeout=300)
     if registry_too:
         registry.remove()
     return {"name": name, "deleted": existed, "registry_removed": registry_too}
@@ -452,7 +369,7 @@ def status(name: str = DEFAULT_NAME) -> dict:
     """Nodes, their readiness and published addresses, and the registry."""
     from kubetm import registry
 
-    docker_ok()
+    docker.require_docker()
     if name not in clusters():
         return {"name": name, "exists": False}
     from kubetm.labels import COURSE_NODE

@@ -72,24 +72,30 @@ def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]
 
     Only loopback or node addresses are ever passed here (nodes.host_address).
     """
-    import urllib.error
     import urllib.parse
-    import urllib.request
 
     import tenacity
+
+    from kubetm.host import net
 
     host = urllib.parse.urlsplit(url).hostname or ""
     try:
         ipaddress.ip_address(host)
     except ValueError:
         raise KubetmError(f"refusing to send traffic to non-IP host {host!r}") from None
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    class HTTPStatus(Exception):
+        def __init__(self, code: int):
+            super().__init__(f"HTTP {code}")
+            self.code = code
 
     def once() -> tuple[int, str]:
-        with opener.open(url, timeout=timeout) as resp:
-            return resp.status, resp.read(1 << 20).decode("utf-8", "replace")
+        status, body = net.http_get(url, timeout=timeout, limit=1 << 20)
+        if status >= 400:
+            raise HTTPStatus(status)
+        return status, body.decode("utf-8", "replace")
 
-    retryable = (urllib.error.URLError, ConnectionError, TimeoutError)
+    retryable = (OSError, HTTPStatus)
     try:
         for attempt in tenacity.Retrying(retry=tenacity.retry_if_exception_type(retryable),
                                          stop=tenacity.stop_after_delay(total),
@@ -97,9 +103,9 @@ def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]
                                          reraise=True):
             with attempt:
                 return once()
-    except urllib.error.HTTPError as e:
+    except HTTPStatus as e:
         raise KubetmError(f"GET {url} answered HTTP {e.code}") from None
-    except retryable as e:
+    except OSError as e:
         reason = getattr(e, "reason", e)
         raise KubetmError(f"GET {url} failed: {reason}",
                           hint="is the NodePort published on the host? `kubetm cluster up` maps 30000-30009") from None

@@ -17,19 +17,20 @@ import hashlib
 import json
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from kubetm import images
+from kubetm import labels
+from kubetm.bases import base_images, images_dir
 from kubetm.errors import KubetmError
+from kubetm.host import docker, net
+from kubetm.host.exec import last_error_line
 
 NAME = "kubetm-registry"
 PORT = 5001
 IMAGE = "kubetm.local/registry:2"
 VOLUME = "kubetm-registry-data"
 HOST_BINARY = Path("/usr/bin/docker-registry")
-CONTEXT_LABEL = "kubetm.io/context"
+CONTEXT_LABEL = labels.CONTEXT
 
 
 def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = True) -> dict:
@@ -37,28 +38,28 @@ def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", pro
 
     >>> ensure()["url"]        # 'localhost:5001'
     """
-    images.require_docker()
+    docker.require_docker()
     info = _container(name)
-    if info is not None and (info["Config"].get("Labels") or {}).get("app.kubernetes.io/managed-by") != "kubetm":
+    if info is not None and (info["Config"].get("Labels") or {}).get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE:
         raise KubetmError(f"a container named {name} exists and was not created by kubetm",
                           hint=f"remove it (docker rm -f {name}) and retry")
     if info is None:
         _check_port(port)  # refuse before building anything
-    image_id = images._inspect([ensure_image(progress=progress)])[0]["Id"]
+    image_id = docker.inspect_images([ensure_image(progress=progress)])[0]["Id"]
     if info is not None and (_published_port(info) != port or info["Image"] != image_id):
-        images.docker(["rm", "--force", name], what=f"replacing {name}")  # blobs stay on the volume
+        docker.remove(name, what=f"replacing {name}")  # blobs stay on the volume
         info = None
     created = False
     if info is None:
         _check_port(port)
-        images.docker(["run", "--detach", "--name", name, "--restart=always",
-                       "--label", images.MANAGED, "--label", "kubetm.io/component=registry",
-                       "--publish", f"127.0.0.1:{port}:5000", "--volume", f"{VOLUME}:/var/lib/registry", IMAGE],
-                      what=f"starting the registry container {name}")
+        docker.run_container(["--name", name, "--restart=always",
+                              "--label", labels.MANAGED_SELECTOR, "--label", f"{labels.COMPONENT}=registry",
+                              "--publish", f"127.0.0.1:{port}:5000", "--volume", f"{VOLUME}:/var/lib/registry",
+                              IMAGE], what=f"starting the registry container {name}")
         created = True
     elif not info["State"]["Running"]:
         _check_port(port)
-        images.docker(["start", name], what=f"starting {name}")
+        docker.start(name, what=f"starting {name}")
     _wait_up(port, name)
     if network:
         connect(network, name)
@@ -66,8 +67,8 @@ def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", pro
 
 
 def _check_port(port: int) -> None:
-    if not images.port_free(port):
-        raise KubetmError(f"port 127.0.0.1:{port} for the local registry is already in use by {images.port_user(port)}",
+    if not net.port_free(port):
+        raise KubetmError(f"port 127.0.0.1:{port} for the local registry is already in use by {docker.port_user(port)}",
                           hint="stop it and retry")
 
 
@@ -76,22 +77,20 @@ def connect(network: str = "kind", name: str = NAME) -> bool:
 
     >>> connect("kind")   # called by cluster.up() once kind has created its network
     """
-    if images.docker(["network", "inspect", network], check=False).returncode != 0:
+    if not docker.network_exists(network):
         return False
     info = _container(name)
     if info is None:
         raise KubetmError(f"registry container {name} does not exist", hint="kubetm cluster up")
     if network in (info["NetworkSettings"].get("Networks") or {}):
         return True
-    cp = images.docker(["network", "connect", network, name], check=False)
-    if cp.returncode != 0 and "already exists" not in cp.stderr:
-        raise images._docker_error(cp.stderr, f"connecting {name} to network {network}")
+    docker.network_connect(network, name)
     return True
 
 
 def status(port: int = PORT, name: str = NAME) -> dict:
     """Whether the registry runs, its networks, and its catalog (/v2/_catalog) with tags."""
-    images.require_docker()
+    docker.require_docker()
     info = _container(name)
     running = bool(info and info["State"]["Running"])
     out = {"name": name, "exists": info is not None, "running": running, "image": IMAGE,
@@ -109,25 +108,23 @@ def status(port: int = PORT, name: str = NAME) -> dict:
 
 def remove(name: str = NAME, volume: bool = False) -> dict:
     """Delete the registry container (and its storage volume with ``volume=True``)."""
-    images.require_docker()
+    docker.require_docker()
     existed = _container(name) is not None
     if existed:
-        images.docker(["rm", "--force", name], what=f"removing {name}")
+        docker.remove(name, what=f"removing {name}")
     vol = False
     if volume:
-        vol = images.docker(["volume", "rm", VOLUME], check=False).returncode == 0
+        vol = docker.volume_remove(VOLUME)
     return {"name": name, "removed": existed, "volume_removed": vol}
 
 
 def ensure_image(progress: bool = False, offline: bool | None = None) -> str:
     """Build the registry image unless one built from the current images/registry/ exists."""
-    src = images.images_dir() / "registry"
+    src = images_dir() / "registry"
     digest = _context_hash(src)
-    cp = images.docker(["image", "inspect", "--format", f'{{{{index .Config.Labels "{CONTEXT_LABEL}"}}}}', IMAGE],
-                       check=False)
-    if cp.returncode == 0 and cp.stdout.strip() == digest:
+    if docker.image_label(IMAGE, CONTEXT_LABEL) == digest:
         return IMAGE
-    bases, _, _ = images.base_images({"debian"}, offline)
+    bases, _, _ = base_images({"debian"}, offline)
     if progress:
         from kubetm.output import note
 
@@ -152,13 +149,14 @@ def _build(src: Path, base: str, digest: str, host_binary: bool) -> bool:
         (ctx / "bin" / ".keep").touch()
         if host_binary:
             shutil.copy2(HOST_BINARY, ctx / "bin" / "docker-registry")
-        rc, out = images._stream(["build", "--build-arg", f"BASE={base}", "--label", f"{CONTEXT_LABEL}={digest}",
-                                  "--tag", IMAGE, str(ctx)], lambda line: None, env=images._classic_env())
-    if rc == 0:
-        return True
-    if host_binary:  # the copied binary did not run in the base (e.g. the host's libc is newer)
-        return False
-    raise images._docker_error(out, f"building {IMAGE} (FROM {base})")
+        try:
+            docker.build(str(ctx), IMAGE, build_args={"BASE": base}, labels={CONTEXT_LABEL: digest},
+                         what=f"building {IMAGE} (FROM {base})")
+        except KubetmError:
+            if host_binary:  # the copied binary did not run in the base (e.g. the host's libc is newer)
+                return False
+            raise
+    return True
 
 
 def _context_hash(src: Path) -> str:
@@ -172,8 +170,7 @@ def _context_hash(src: Path) -> str:
 
 
 def _container(name: str) -> dict | None:
-    cp = images.docker(["container", "inspect", name], check=False)
-    return json.loads(cp.stdout)[0] if cp.returncode == 0 else None
+    return docker.inspect_container(name)
 
 
 def _published_port(info: dict) -> int | None:
@@ -185,37 +182,17 @@ def _published_port(info: dict) -> int | None:
 
 
 def _get(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-        return json.loads(r.read() or b"{}")
+    status, body = net.http_get(f"http://127.0.0.1:{port}{path}", timeout=5)
+    if status != 200:
+        raise ValueError(f"HTTP {status} for {path}")
+    return json.loads(body or b"{}")
 
 
 def _wait_up(port: int, name: str, timeout: float = 30) -> None:
-    """Retry GET /v2/ (tenacity backoff) until the registry answers; fail early if it exited."""
-    from tenacity import (
-        Retrying,
-        retry_if_exception_type,
-        stop_after_delay,
-        wait_exponential,
-    )
+    """Retry GET /v2/ (backoff) until the registry answers; fail early if its container exited."""
+    def alive() -> None:
+        info = _container(name)
+        if info is None or (not info["State"]["Running"] and not info["State"].get("Restarting")):
+            raise KubetmError(f"registry container {name} exited", hint=last_error_line(docker.logs_tail(name)))
 
-    class NotYet(Exception):
-        pass
-
-    def attempt() -> None:
-        try:
-            _get(port, "/v2/")
-        except (OSError, ValueError) as e:
-            info = _container(name)
-            if info is None or (not info["State"]["Running"] and not info["State"].get("Restarting")):
-                logs = images.docker(["logs", "--tail", "5", name], check=False)
-                raise KubetmError(f"registry container {name} exited",
-                                  hint=images.last_error_line(logs.stderr + logs.stdout)) from None
-            raise NotYet(str(e)) from None
-
-    try:
-        for a in Retrying(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(timeout),
-                          wait=wait_exponential(multiplier=0.05, max=1), reraise=True):
-            with a:
-                attempt()
-    except NotYet as e:
-        raise KubetmError(f"the registry did not answer on 127.0.0.1:{port} within {timeout:.0f} s", hint=str(e)) from None
+    net.wait_answer(f"http://127.0.0.1:{port}/v2/", alive, timeout, what=f"the registry on 127.0.0.1:{port}")

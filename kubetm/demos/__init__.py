@@ -1,7 +1,12 @@
 """Deployment strategy demos: traffic prober, timeline summary, live view and plot.
 
-- strategies.py recreate / rolling-update / blue-green runs on the cluster (`run_demo`), option
-                validation, the demo objects (manifests/demo/<strategy>.yaml + knobs)
+- strategies.py the catalogue: one `Strategy` per demo (recreate, rolling-update, blue-green), each
+                with its objects (manifests/demo/<strategy>.yaml + knobs) and its own update step
+- options.py    `validate_options` / `validate_plot`: every knob checked before any API call
+- objects.py    pure transforms of the demo objects (image tag, replicas, Service selector)
+- runner.py     `run_demo`: one run, the same for every strategy (setup, prober, the strategy's
+                update in a worker thread, live view, timeline summary, clean-up); `delete_demo`
+- rendering.py  human text: a run, a comparison, the demo list
 - rollout.py    `kubetm rollout status|history|undo` with kubectl's semantics, through the API
 - prober.py     `Prober`: open-loop GET traffic in background threads -> `Sample`s
 - timeline.py   `summarize()`: samples -> summary dict (downtime, overlap, ...); `render_table()`
@@ -31,26 +36,27 @@ def list_demos() -> list[dict]:
 
 
 def render_list(rows: list[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.demos.rendering import render_list as render
 
-    return table([(r["name"], r["namespace"], r["node_port"] or "-", r["lesson"]) for r in rows],
-                 ["demo", "namespace", "nodeport", "lesson"])
+    return render(rows)
 
 
 def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
-    """Run one strategy demo; ``options`` are the knobs of `strategies.validate_options` (replicas,
+    """Run one strategy demo; ``options`` are the knobs of `options.validate_options` (replicas,
     from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration).
 
     Everything is validated before the first API call. Returns the summary dict (strategy,
     requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, rollout_seconds,
     ..., timeline).
     """
-    from kubetm.demos import strategies
+    from kubetm.demos import runner
+    from kubetm.demos.options import validate_options, validate_plot
+    from kubetm.demos.strategies import strategy_of
 
-    s = strategies.strategy_of(strategy)
-    opts = strategies.validate_options(s.name, **options)
-    plot = strategies.validate_plot(plot)
-    summary = strategies.run_demo(kube, s.name, opts, registry=registry, keep=keep)
+    s = strategy_of(strategy)
+    opts = validate_options(s.name, **options)
+    plot = validate_plot(plot)
+    summary = runner.run_demo(kube, s.name, opts, registry=registry, keep=keep)
     if plot:
         from kubetm.demos.plot import plot_runs
 
@@ -63,15 +69,16 @@ def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None,
 
     --max-surge / --max-unavailable apply to the rolling-update run only.
     """
-    from kubetm.demos import strategies
+    from kubetm.demos import runner
+    from kubetm.demos.options import validate_options, validate_plot
 
     rolling_only = {k: options.pop(k) for k in ("max_surge", "max_unavailable") if k in options}
     per_run = {
-        "recreate": strategies.validate_options("recreate", **options),
-        "rolling-update": strategies.validate_options("rolling-update", **options, **rolling_only),
+        "recreate": validate_options("recreate", **options),
+        "rolling-update": validate_options("rolling-update", **options, **rolling_only),
     }
-    plot = strategies.validate_plot(plot)
-    runs = [strategies.run_demo(kube, name, opts, registry=registry, keep=keep) for name, opts in per_run.items()]
+    plot = validate_plot(plot)
+    runs = [runner.run_demo(kube, name, opts, registry=registry, keep=keep) for name, opts in per_run.items()]
     result: dict = {"runs": runs}
     if plot:
         from kubetm.demos.plot import plot_runs
@@ -82,15 +89,15 @@ def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None,
 
 def delete(kube, strategy: str) -> dict:
     """Delete a demo's namespace (``compare``: both of its namespaces)."""
-    from kubetm.demos import strategies
+    from kubetm.demos.runner import delete_demo
 
     if strategy.strip().lower() == "compare":
-        return {"deleted": [strategies.delete_demo(kube, name) for name in COMPARED]}
-    return strategies.delete_demo(kube, strategy)
+        return {"deleted": [delete_demo(kube, name) for name in COMPARED]}
+    return delete_demo(kube, strategy)
 
 
 def render(result: dict) -> str:
     """Human text for a `run` or `compare` result."""
-    from kubetm.demos import strategies
+    from kubetm.demos.rendering import render_compare, render_run
 
-    return strategies.render_compare(result) if "runs" in result else strategies.render_run(result)
+    return render_compare(result) if "runs" in result else render_run(result)

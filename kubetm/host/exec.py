@@ -21,6 +21,8 @@ INSTALL_HINTS: dict[str, str] = {
     "helm": "run `kubetm helm install` or `make helm` (helm is built from source)",
     "go": "install Go >= 1.24 (needed only for the offline build)",
 }
+# How a missing program is named in "<name> is not installed".
+DISPLAY_NAMES: dict[str, str] = {"docker": "Docker"}
 
 LineFn = Callable[[str], None]
 
@@ -58,15 +60,21 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return {**os.environ, **env} if env else None
 
 
-def _missing(program: str) -> KubetmError:
-    return KubetmError(f"{os.path.basename(program)} is not installed",
-                       hint=INSTALL_HINTS.get(os.path.basename(program), f"install {os.path.basename(program)}"))
+def missing(program: str) -> KubetmError:
+    """The one-line error for a program that is not installed, with its install hint."""
+    name = os.path.basename(program)
+    return KubetmError(f"{DISPLAY_NAMES.get(name, name)} is not installed",
+                       hint=INSTALL_HINTS.get(name, f"install {name}"))
+
+
+def _label(cmd: Sequence[str], what: str, words: int = 3) -> str:
+    """How an error names a command: ``what``, else the program's name and its first arguments."""
+    return what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:words]))
 
 
 def failed(cmd: Sequence[str], output: str, returncode: int | None, what: str = "") -> CommandFailed:
     """The one-line error for a failed command: '<what> failed: <most telling line>'."""
-    label = what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:3]))
-    return CommandFailed(f"{label} failed: {last_error_line(output)}", cmd=list(cmd), output=output,
+    return CommandFailed(f"{_label(cmd, what)} failed: {last_error_line(output)}", cmd=list(cmd), output=output,
                          returncode=returncode)
 
 
@@ -83,9 +91,9 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
         cp = subprocess.run(list(cmd), capture_output=True, text=text, timeout=timeout, env=_env(env),
                             input=input, stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd)
     except FileNotFoundError:
-        raise _missing(cmd[0]) from None
+        raise missing(cmd[0]) from None
     except subprocess.TimeoutExpired:
-        raise Timeout(f"{what or ' '.join(cmd[:2])} did not finish within {timeout:.0f} s") from None
+        raise Timeout(f"{_label(cmd, what, 2)} did not finish within {timeout:.0f} s") from None
     out = cp.stdout if isinstance(cp.stdout, str) else (cp.stdout or b"").decode("utf-8", "replace")
     err = cp.stderr if isinstance(cp.stderr, str) else (cp.stderr or b"").decode("utf-8", "replace")
     result = Result(tuple(cmd), cp.returncode, out, err)
@@ -106,7 +114,7 @@ def stream(cmd: Sequence[str], on_line: LineFn | None = None, *, check: bool = T
         proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, bufsize=1, env=_env(env), cwd=cwd)
     except FileNotFoundError:
-        raise _missing(cmd[0]) from None
+        raise missing(cmd[0]) from None
     assert proc.stdout is not None
     try:
         for line in proc.stdout:

@@ -134,14 +134,10 @@ def fetch_in_pod(ctx, pod: str, url: str, container: str | None = None, namespac
 
 def host_http(url: str, timeout: float = 2.0) -> tuple[int, str]:
     """One GET from the host: (status, body); raises OSError on refused/reset/timeout."""
-    import urllib.error
-    import urllib.request
+    from kubetm.host import net
 
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
+    status, body = net.http_get(url, timeout=timeout)
+    return status, body.decode("utf-8", "replace")
 
 
 def host_http_answer(url: str, accept: Callable[[int, str], bool], attempts: int = 10,

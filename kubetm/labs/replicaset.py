@@ -214,31 +214,20 @@ def kind_node_container(node: dict) -> str:
     return container
 
 
-def _docker(*args: str, timeout: float = 60) -> str:
-    import shutil
-    import subprocess
-
-    if not shutil.which("docker"):
-        raise KubetmError("docker is not installed: cannot stop/start the kind node")
-    try:
-        cp = subprocess.run(["docker", *args], check=False, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise KubetmError(f"docker {' '.join(args)} did not finish within {timeout:g}s") from None
-    if cp.returncode != 0:
-        raise KubetmError(f"docker {' '.join(args)} failed: {' '.join(cp.stderr.split())[:200]}")
-    return cp.stdout
-
-
 def _registry_config(container: str) -> str:
     """The node's containerd registry config (every certs.d/*/hosts.toml), as one text."""
-    return _docker("exec", container, "sh", "-c",
-                   "for f in /etc/containerd/certs.d/*/hosts.toml; do [ -f \"$f\" ] && echo \"# $f\" && cat \"$f\"; done; true")
+    from kubetm.host import docker
+
+    return docker.exec_in(container, ["sh", "-c", "for f in /etc/containerd/certs.d/*/hosts.toml; do "
+                                      "[ -f \"$f\" ] && echo \"# $f\" && cat \"$f\"; done; true"], timeout=60)
 
 
 def stop_kind_node(node: dict) -> str:
     """``docker stop`` the container of a kind node; returns the container name."""
     container = kind_node_container(node)
-    _docker("stop", "--time", "5", container, timeout=90)
+    from kubetm.host import docker
+
+    docker.stop(container, grace=5, timeout=90)
     return container
 
 
@@ -248,7 +237,9 @@ def restore_kind_node(kube, node_name: str, container: str, registry_config: str
     from kubetm.k8s import conditions
 
     start = time.monotonic()
-    _docker("start", container, timeout=90)
+    from kubetm.host import docker
+
+    docker.start(container, timeout=90)
     kube.watch_until("Node", node_name, conditions.node_ready, timeout=timeout,
                      what=f"node {node_name} Ready again after docker start")
     note = f"node {node_name} Ready again {time.monotonic() - start:.0f}s after docker start"

@@ -12,7 +12,7 @@
 
 apply applies the files one by one in name order (kubectl's order), each file's objects together.
 Progress goes to ``on_event(event, lab, data)`` (called from worker threads too, serialised by a
-lock); events: apply, applied, check, checked (data: CheckResult), delete, deleted, error, log.
+lock); ``event`` is a ``LabEvent`` (kubetm/labs/events.py says what ``data`` is for each).
 
 Example:
     results = run(Kube(context="kind-kubetm"), "all")
@@ -29,6 +29,7 @@ from typing import Any
 from kubetm.labs import registry
 from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
 from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, run_check
+from kubetm.labs.events import LabEvent
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -48,10 +49,10 @@ DELETE_TIMEOUT = 300.0
 # Cluster-scoped kinds a lab may create; `delete` removes those labelled kubetm.io/lab=<lab>.
 CLUSTER_KINDS = ("Namespace", "PersistentVolume")
 
-EventFn = Callable[[str, str, Any], None]
+EventFn = Callable[[LabEvent, str, Any], None]
 
 
-def _quiet(event: str, lab: str, data: Any = None) -> None:
+def _quiet(event: LabEvent, lab: str, data: Any = None) -> None:
     return None
 
 
@@ -60,7 +61,7 @@ def _serialised(on_event: EventFn | None) -> EventFn:
         return _quiet
     lock = threading.Lock()
 
-    def emit(event: str, lab: str, data: Any = None) -> None:
+    def emit(event: LabEvent, lab: str, data: Any = None) -> None:
         with lock:
             on_event(event, lab, data)
 
@@ -216,13 +217,13 @@ def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
         from kubetm import nodes
 
         nodes.ensure_course_labels(kube)
-    emit("apply", lab.name, f"{len(objs)} objects")
+    emit(LabEvent.APPLY, lab.name, f"{len(objs)} objects")
     results: list = []
     for f in lab.manifest_files():
         applied = kube.apply(manifests.load(f, registry=registry_name))
         results.extend(applied)
         _until_seen_by_controllers(kube, applied)
-    emit("applied", lab.name, results)
+    emit(LabEvent.APPLIED, lab.name, results)
     return results
 
 
@@ -267,13 +268,13 @@ def _verify(kube, lab: Lab, registry_name: str | None, emit: EventFn, cancel: th
         raise KubetmError(f"lab {lab.name} is not applied (namespace {lab.namespace} not found)",
                           hint=f"run `kubetm lab apply {lab.name}` or `kubetm lab run {lab.name}`")
     ctx = LabContext(kube=kube, lab=lab, registry=registry_name, cancel=cancel,
-                     log=lambda msg: emit("log", lab.name, msg))
+                     log=lambda msg: emit(LabEvent.LOG, lab.name, msg))
     result = LabResult(lab.name)
     for check in lab.checks:
-        emit("check", lab.name, check.name)
+        emit(LabEvent.CHECK, lab.name, check.name)
         outcome = _timed_check(check, ctx, lab)
         result.checks.append(outcome)
-        emit("checked", lab.name, outcome)
+        emit(LabEvent.CHECKED, lab.name, outcome)
     return result
 
 
@@ -302,7 +303,7 @@ def delete(kube, name: str, registry_name: str | None = None, on_event: EventFn 
 def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: float) -> list:
     from kubetm.errors import KubetmError, format_error
 
-    emit("delete", lab.name, None)
+    emit(LabEvent.DELETE, lab.name, None)
     problems: list[str] = []
     if lab.cleanup is not None:
         try:
@@ -330,7 +331,7 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
     for r in gone:  # deletions run server-side in parallel; waiting one by one costs the longest
         kube.watch_until(r.kind, r.name, lambda o: o is None, api_version=getattr(r, "api_version", None) or None,
                          timeout=timeout, what=f"{r.kind.lower()}/{r.name} deleted")
-    emit("deleted", lab.name, results)
+    emit(LabEvent.DELETED, lab.name, results)
     if problems:
         raise KubetmError(f"lab {lab.name} deleted, but " + "; ".join(problems))
     return results
@@ -353,10 +354,10 @@ def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventF
         result.error = str(e)
     except KubetmError as e:
         result.error = format_error(e, prefix="")
-        emit("error", lab.name, result.error)
+        emit(LabEvent.ERROR, lab.name, result.error)
     except Exception as e:  # noqa: BLE001 - one broken lab must not take the others down
         result.error = format_error(e, prefix="")
-        emit("error", lab.name, result.error)
+        emit(LabEvent.ERROR, lab.name, result.error)
     finally:
         if not keep:
             try:
@@ -366,7 +367,7 @@ def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventF
             except Exception as e:  # noqa: BLE001
                 msg = "delete failed: " + format_error(e, prefix="")
                 result.error = f"{result.error}; {msg}" if result.error else msg
-                emit("error", lab.name, msg)
+                emit(LabEvent.ERROR, lab.name, msg)
     return result
 
 
@@ -417,7 +418,7 @@ def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str
                     _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
                     cleaned.add(lab.name)
                 except Exception as e:  # noqa: BLE001
-                    emit("error", lab.name, f"delete failed: {e}")
+                    emit(LabEvent.ERROR, lab.name, f"delete failed: {e}")
         raise
     return [results[lab.name] for lab in labs]
 

@@ -211,6 +211,44 @@ spec:
     assert kubetm_history(namespace, "web") == kubectl_history(namespace, "web") == [(3, "to v3"), (4, "to v2")]
 
 
+def test_rollout_takes_global_options_after_the_command(namespace):
+    """kubectl habit: `kubetm rollout history -n NS app` and `rollout undo -n NS app` (issue 11)."""
+    manifest = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: app, image: {image("app:v1")}}}]
+"""
+    apply(namespace, manifest)
+    kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+    patch = {"metadata": {"annotations": {"kubernetes.io/change-cause": "to v2"}},
+             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image("app:v2")}]}}}}
+    kubectl("-n", namespace, "patch", "deployment/web", "-p", json.dumps(patch))
+    kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+
+    def after(*args: str) -> subprocess.CompletedProcess:   # every global option after the command
+        return subprocess.run([sys.executable, "-m", "kubetm", *args, "--context", CONTEXT], cwd=REPO,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+    cp = after("rollout", "history", "-n", namespace, "web", "-o", "json")
+    assert cp.returncode == 0, cp.stderr
+    rows = [(r["revision"], r["change_cause"] or "<none>") for r in json.loads(cp.stdout)]
+    assert rows == kubectl_history(namespace, "web") and [r for r, _ in rows] == [1, 2]
+    cp = after("rollout", "undo", "-n", namespace, "web", "-o", "json")
+    assert cp.returncode == 0, cp.stderr
+    assert json.loads(cp.stdout)["result"] == "rolled back"
+    kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+    assert deployed_image(namespace, "web") == image("app:v1")
+
+
 # ---------------------------------------------------------------------------------- cleanup
 
 @pytest.mark.parametrize("sig, code, when", [

@@ -1,13 +1,20 @@
-"""kubetm.cluster: decisions made before anything is created (no Docker, no kind)."""
+"""kubetm.cluster: decisions made before anything is created (no Docker, no kind: docker is faked)."""
 from __future__ import annotations
 
 import socket
 from collections import namedtuple
 
 import pytest
+from host.fake_docker import install
 
 from kubetm import cluster
 from kubetm.errors import KubetmError
+from kubetm.host.offline import versions
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
 
 
 def test_kind_config_has_three_nodes_publishing_on_their_own_loopback_address():
@@ -29,9 +36,21 @@ def test_offline_config_points_kubeadm_at_the_preloaded_images():
 
 
 @pytest.mark.parametrize("env,expected", [("1", True), ("true", True), ("0", False)])
-def test_kubetm_offline_env_decides(monkeypatch, env, expected):
+def test_kubetm_offline_env_decides(fake, monkeypatch, env, expected):
     monkeypatch.setenv("KUBETM_OFFLINE", env)
-    assert cluster.decide_offline()[0] is expected
+    assert cluster.plan().offline is expected
+    assert not any(c[1] == "pull" for c in fake.calls)
+
+
+def test_the_cluster_asks_about_the_stock_node_image(fake):
+    """cluster.plan uses the same decision for the kind node image (no second decide_offline)."""
+    fake.present.add(cluster.stock_node_image())
+    p = cluster.plan()
+    assert (p.offline, p.reason, p.node_image) == (False, f"{cluster.stock_node_image()} is available", None)
+    fake.present.clear()
+    p = cluster.plan()
+    assert p.offline and p.reason == f"{cluster.stock_node_image()} is neither present locally nor pullable"
+    assert p.node_image == versions()["NODE_IMAGE"]
 
 
 def test_out_of_disk_is_one_clear_line(monkeypatch, tmp_path):
@@ -56,8 +75,3 @@ def test_busy_node_port_is_refused_before_kind_starts(monkeypatch):
         with pytest.raises(KubetmError) as e:
             cluster._check_ports()
     assert "127.0.0.2:18099 is already in use" in str(e.value)
-
-
-def test_versions_are_read_from_the_one_pinned_file():
-    v = cluster._versions()
-    assert v["K8S_VERSION"].startswith("v1.") and v["NODE_IMAGE"].endswith(v["K8S_VERSION"])

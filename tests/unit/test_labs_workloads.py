@@ -142,9 +142,12 @@ def test_auto_healing_refuses_a_non_kind_cluster_without_touching_docker(monkeyp
 def test_auto_healing_always_restores_the_node(monkeypatch):
     calls = []
 
-    def docker(*args, timeout=60):
+    def docker(args, **kw):
+        from kubetm.host.exec import Result
+
         calls.append(args[0])
-        return "# /etc/containerd/certs.d/localhost:5001/hosts.toml\n[host]\n" if args[0] == "exec" else ""
+        out = "# /etc/containerd/certs.d/localhost:5001/hosts.toml\n[host]\n" if args[0] == "exec" else ""
+        return Result(("docker", *args), 0, out, "")
 
     class Kube(HealKube):
         def watch_until(self, kind, name=None, predicate=None, **kw):
@@ -154,7 +157,9 @@ def test_auto_healing_always_restores_the_node(monkeypatch):
                 return self.nodes[2]
             return super().watch_until(kind, name, predicate, **kw)
 
-    monkeypatch.setattr(replicaset, "_docker", docker)
+    from kubetm.host import docker as host_docker
+
+    monkeypatch.setattr(host_docker, "run", docker)
     ctx = LabContext(kube=Kube("kind://docker/kubetm/{}"), lab=replicaset.LAB, timeout=240)
     with pytest.raises(KubetmError, match="NotReady"):
         replicaset.auto_healing_node_down(ctx)

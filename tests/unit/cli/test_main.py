@@ -1,7 +1,7 @@
-"""CLI parsing and main(): global options, apply/delete/deploy wiring, exit codes, lazy imports."""
+"""main(): the one error/interrupt funnel, exit codes, help (cached), the fast lists, lazy imports."""
+
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,29 +13,10 @@ from typer.testing import CliRunner
 from kubetm import cli, deploy
 from kubetm.errors import KubetmError
 
+from .run import run_main
+
 runner = CliRunner()
 PY = sys.executable
-
-
-@pytest.fixture
-def use_fake(monkeypatch, fake_kube):
-    """Every State.kube is the shared FakeKube; remembers the global options it was built from."""
-    seen = {}
-
-    def kube(self):
-        seen.update(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace)
-        fake_kube.namespace = self.namespace or "default"
-        return fake_kube
-
-    monkeypatch.setattr(cli.State, "kube", property(kube))
-    fake_kube.seen = seen
-    return fake_kube
-
-
-def run_main(args, capsys):
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_help_lists_commands():
@@ -54,89 +35,6 @@ def test_version(capsys):
 def test_unknown_command_is_usage_error(capsys):
     code, _, err = run_main(["bogus"], capsys)
     assert code == 2 and "No such command" in err
-
-
-def test_global_options_before_command(use_fake, write_file, capsys):
-    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    code, out, err = run_main(["--kubeconfig", "/k", "--context", "ctx", "-n", "ns1", "apply", "-f", str(p)], capsys)
-    assert code == 0, err
-    assert use_fake.seen == {"kubeconfig": "/k", "context": "ctx", "namespace": "ns1"}
-    assert out.strip() == "configmap/ns1/c created"
-    assert use_fake.calls[-1] == ("apply", 1, "ns1", False)
-
-
-def test_apply_json_and_force_conflicts(use_fake, write_file, capsys):
-    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    run_main(["apply", "-f", str(p)], capsys)
-    code, out, _ = run_main(["apply", "-f", str(p), "-o", "json", "--force-conflicts"], capsys)
-    assert code == 0
-    data = json.loads(out)
-    assert data == [{"kind": "ConfigMap", "name": "c", "namespace": "default", "action": "unchanged", "api_version": "v1"}]
-    assert use_fake.calls[-1][-1] is True
-
-
-def test_broken_manifest_fails_before_any_api_call(use_fake, write_file, capsys):
-    p = write_file("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {a: b}\n")
-    code, out, err = run_main(["apply", "-f", str(p)], capsys)
-    assert code == 1 and out == ""
-    assert err == f"error: {p}:3: Pod needs metadata.name (a non-empty string)\n"
-    assert use_fake.calls == []
-
-
-def test_bad_output_format(use_fake, write_file, capsys):
-    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    code, _, err = run_main(["apply", "-f", str(p), "-o", "yaml"], capsys)
-    assert code == 2 and "unknown output format" in err
-
-
-def test_delete_needs_exactly_one_target(use_fake, capsys):
-    assert run_main(["delete"], capsys)[0] == 2
-    assert run_main(["delete", "hello", "-f", "x.yaml"], capsys)[0] == 2
-    code, _, err = run_main(["delete", "nothing"], capsys)
-    assert code == 2 and "unknown name 'nothing'" in err
-
-
-def test_delete_kind_name_and_file(use_fake, write_file, capsys):
-    p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    run_main(["apply", "-f", str(p)], capsys)
-    code, out, _ = run_main(["delete", "-f", str(p)], capsys)
-    assert code == 0 and out.strip() == "configmap/default/c deleted"
-    code, out, _ = run_main(["delete", "po/ghost", "--no-wait", "-o", "json"], capsys)
-    assert code == 0 and json.loads(out)[0]["action"] == "not found"
-    assert use_fake.calls[-1] == ("delete", 1, None, False)
-
-
-def test_deploy_and_delete_hello(use_fake, monkeypatch, capsys):
-    monkeypatch.setattr("kubetm.nodes.host_address", lambda kube, node: "127.0.0.2")
-    monkeypatch.setattr(deploy, "http_get", lambda url: (200, "Hello Kubernetes!\n"))
-    pod = None
-
-    def ready_pod(kind, name=None, predicate=None, **kw):
-        if kind == "Pod":
-            obj = use_fake.objects[("Pod", use_fake.namespace, "hello-pod")]
-            obj = {**obj, "spec": {**obj["spec"], "nodeName": "kubetm-worker"},
-                   "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
-        else:
-            obj = [{"endpoints": [{"conditions": {"ready": True}}]}]
-        assert predicate(obj)
-        return obj
-
-    use_fake.watch_until = ready_pod
-    use_fake.resource = lambda kind, api_version=None: type("R", (), {"kind": kind, "group_version": "v1"})()
-    code, out, err = run_main(["-n", "demo", "deploy", "hello"], capsys)
-    assert code == 0, err
-    assert out.splitlines() == ["pod/hello-pod created", "service/hello-svc created",
-                                "pod hello-pod Ready on node kubetm-worker", "GET http://127.0.0.2:30000/",
-                                "Hello Kubernetes!"]
-    code, out, _ = run_main(["-n", "demo", "deploy", "hello", "-o", "json"], capsys)
-    data = json.loads(out)
-    assert data["url"] == "http://127.0.0.2:30000/" and data["body"].startswith("Hello Kubernetes!")
-    assert {a["action"] for a in data["applied"]} == {"unchanged"}          # idempotent
-    labels = use_fake.objects[("Pod", "demo", "hello-pod")]["metadata"]["labels"]
-    assert labels["app"] == "hello"
-    code, out, _ = run_main(["-n", "demo", "delete", "hello"], capsys)
-    assert code == 0 and out.splitlines() == ["pod/demo/hello-pod deleted", "service/demo/hello-svc deleted"]
-    assert run_main(["deploy", "world"], capsys)[0] == 2
 
 
 def test_kubetm_error_is_one_line_and_debug_shows_traceback(monkeypatch, capsys):

@@ -1,0 +1,65 @@
+"""The base images kubetm's own images build FROM (the course images and the local registry image).
+
+Online the Dockerfiles build FROM public bases (node:20-slim, debian:bookworm-slim). Offline
+(KUBETM_OFFLINE=1, or a public base is neither present locally nor pullable) they build FROM the
+Debian images hack/offline/base-images.sh makes (kubetm.local/nodejs:bookworm,
+kubetm.local/debian:bookworm), built here when missing. Shared by kubetm.images and
+kubetm.registry, so neither imports the other's internals.
+
+    >>> from kubetm import bases
+    >>> bases.base_images({"debian"})    # ({'debian': 'kubetm.local/debian:bookworm'}, True, '... reason')
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kubetm.errors import KubetmError
+from kubetm.host import docker
+from kubetm.host.exec import LineFn
+from kubetm.host.offline import OFFLINE_DIR, decide_offline, run_script
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# base kind -> (public image used online, local image hack/offline/base-images.sh builds)
+BASES: dict[str, tuple[str, str]] = {
+    "nodejs": ("node:20-slim", "kubetm.local/nodejs:bookworm"),
+    "debian": ("debian:bookworm-slim", "kubetm.local/debian:bookworm"),
+}
+
+
+def images_dir() -> Path:
+    """images/ of the source checkout (override: KUBETM_IMAGES_DIR)."""
+    d = Path(os.environ.get("KUBETM_IMAGES_DIR") or REPO_ROOT / "images")
+    if not d.is_dir():
+        raise KubetmError(f"image sources not found at {d}", hint="run from a kubetm checkout or set KUBETM_IMAGES_DIR")
+    return d
+
+
+def _note(line: str) -> None:
+    from kubetm.output import note
+
+    note(line)
+
+
+def base_images(kinds: set[str], offline: bool | None = None,
+                on_line: LineFn | None = _note) -> tuple[dict[str, str], bool, str]:
+    """{base kind: image to build FROM}, whether offline, and why. Offline bases are built if missing
+    (hack/offline/base-images.sh, its output lines to ``on_line``)."""
+    off, reason = decide_offline([BASES[k][0] for k in sorted(kinds)], offline, on_pull=on_line)
+    bases = {k: BASES[k][1 if off else 0] for k in kinds}
+    if off:
+        for kind, image in sorted(bases.items()):
+            if not docker.image_present(image):
+                _build_offline_base(kind, image, on_line)
+    return bases, off, reason
+
+
+def _build_offline_base(kind: str, image: str, on_line: LineFn | None) -> None:
+    if not (OFFLINE_DIR / "base-images.sh").exists() or os.geteuid() != 0:
+        raise KubetmError(f"offline base image {image} is missing",
+                          hint=f"build it: sudo hack/offline/base-images.sh {kind}")
+    run_script("base-images.sh", kind, what=f"building the offline base image {image}", on_line=on_line)
+    if not docker.image_present(image):
+        raise KubetmError(f"building the offline base image {image} failed (image missing afterwards)",
+                          hint="see the output above")

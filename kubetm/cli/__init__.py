@@ -1,0 +1,200 @@
+"""kubetm command line: the root Typer app, the global options, and `main()` — the one place
+that turns what a command raised into what the user sees (one `error: ...` line and the exit
+codes of kubetm/errors.py: 0/1/2/3/4, 130 on SIGINT, 143 on SIGTERM).
+
+One module per command group; each command parses, calls ONE domain function, prints:
+
+    apply.py    kubetm apply -f, kubetm delete        deploy.py   kubetm deploy hello
+    cluster.py  kubetm cluster up|down|status         image.py    kubetm image build|push|load|run|list
+    lab.py      kubetm lab list|show|apply|verify|delete|run
+    demo.py     kubetm demo ...                       rollout.py  kubetm rollout status|history|undo
+    common.py   State (global options, the lazy client), -o, show()
+    argv.py     global options accepted after the command too (kubectl habit)
+
+Progress for humans goes to stderr (kubetm.output.note), never stdout (-o json stays clean).
+Nothing heavy is imported at module level (`kubetm --help` stays fast); kubetm/__main__.py
+answers `--help`, `lab list` and `demo list` without importing this package at all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Optional
+
+import typer
+
+from kubetm import __version__, helpcache
+from kubetm.cli import apply, cluster, demo, deploy, image, lab, rollout
+from kubetm.cli.common import SETTINGS, State
+from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
+
+__all__ = ["app", "main", "render_help", "State"]
+
+app = typer.Typer(name="kubetm", help="One command per lab of the course '대세는 쿠버네티스' on a local kind cluster.",
+                  **SETTINGS)
+app.command("apply")(apply.apply)
+app.command("delete")(apply.delete)
+app.command("deploy")(deploy.deploy)
+app.add_typer(cluster.app, name="cluster")
+app.add_typer(image.app, name="image")
+app.add_typer(lab.app, name="lab")
+app.add_typer(demo.app, name="demo")
+app.add_typer(rollout.app, name="rollout")
+
+_DEBUG = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kubetm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file ($KUBECONFIG, ~/.kube/config)."),
+    context: Optional[str] = typer.Option(None, "--context", help="Kubeconfig context (default: current context)."),
+    namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Namespace (default: the context's, else default)."),
+    registry: Optional[str] = typer.Option(None, "--registry", envvar="KUBETM_REGISTRY",
+                                           help="Registry replacing localhost:5001 in course images."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    show_secrets: bool = typer.Option(False, "--show-secrets",
+                                      help="Print Secret values (hidden everywhere by default, --debug too)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """kubetm: the beginner Kubernetes course, one command per lab."""
+    global _DEBUG
+    _DEBUG = debug
+    if show_secrets:
+        from kubetm.errors import show_secrets as _show_secrets
+
+        _show_secrets(True)
+    ctx.obj = State(kubeconfig, context, namespace, registry, debug)
+
+
+# ---------------------------------------------------------------------------------- main()
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so `finally` blocks (cleanup) run before exit 143."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by e2e/signal tests
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one-line errors, exit codes 0/1/2/3/4/130/143."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not in the main thread (tests)
+        pass
+    debug = "--debug" in args or os.environ.get("KUBETM_DEBUG") == "1"
+    if not debug:
+        _quiet_library_warnings()
+    if args in helpcache.HELP_ARGS:
+        sys.stdout.write(render_help(cache=True))
+        sys.stdout.flush()
+        if argv is None:
+            sys.exit(0)
+        return 0
+    code = 0
+    try:
+        from kubetm.cli.argv import hoist_global_options
+
+        command = typer.main.get_command(app)
+        rv = command.main(args=hoist_global_options(command, args), prog_name="kubetm", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+        if code == EXIT_SIGINT:  # Typer turns a KeyboardInterrupt into Exit(130)
+            code = _interrupted(EXIT_SIGINT)
+    except KubetmError as e:
+        if debug or _DEBUG:
+            _print_traceback()
+        sys.stderr.write(format_error(e) + "\n")
+        code = e.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        code = _interrupted(EXIT_SIGINT)
+    except Terminated:
+        code = _interrupted(EXIT_SIGTERM)
+    except typer.Exit as e:
+        code = e.exit_code
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if _is_click_exception(e) and type(e).__name__ == "NoArgsIsHelpError":
+            e.show()                                  # `kubetm lab`: the group's help, as asked
+            code = e.exit_code
+        elif _is_click_exception(e):
+            sys.stderr.write(_usage_line(e) + "\n")   # one line, like every other error
+            code = e.exit_code
+        else:
+            if debug or _DEBUG:
+                _print_traceback()
+                sys.stderr.write(format_error(e) + "\n")
+            else:
+                sys.stderr.write(format_error(e) + " (re-run with --debug for a traceback)\n")
+            code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _interrupted(code: int) -> int:
+    """The one report of an interruption: "interrupted" (Ctrl-C, 130) or "terminated" (SIGTERM, 143)."""
+    sys.stderr.write("\ninterrupted\n" if code == EXIT_SIGINT else "terminated\n")
+    return code
+
+
+def _quiet_library_warnings() -> None:
+    """Library warnings (urllib3's FutureWarning/InsecureRequestWarning, deprecations) are
+    multi-line noise for a user; errors stay one line. --debug shows them."""
+    import warnings
+
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+
+
+def _print_traceback() -> None:
+    """--debug: the traceback, with Secret values kubetm has seen replaced by <redacted>."""
+    import traceback
+
+    from kubetm.errors import redact
+
+    sys.stderr.write(redact(traceback.format_exc()))
+
+
+def render_help(cache: bool = False) -> str:
+    """The top-level help text exactly as Typer prints it; optionally stored for kubetm.__main__."""
+    command = typer.main.get_command(app)
+    with command.make_context("kubetm", [], resilient_parsing=True) as ctx:
+        text = command.get_help(ctx) + "\n"
+    if cache:
+        helpcache.write(text)
+    return text
+
+
+def _usage_line(e: BaseException) -> str:
+    """A Click usage error as one line: ``error: <problem> (see `kubetm <command> -h`)``."""
+    ctx = getattr(e, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    hint = f"see `{path} -h`" if path else None
+    return format_error(KubetmError(e.format_message(), hint=hint))
+
+
+def _is_click_exception(e: BaseException) -> bool:
+    try:
+        from typer._click.exceptions import ClickException  # typer >= 0.22 vendors click
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException
+    return isinstance(e, ClickException)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

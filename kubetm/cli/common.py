@@ -1,0 +1,108 @@
+"""What every command module shares: the Typer settings, the global-option State (and the lazy
+client built from it), the shared `-o` option, and printing a result.
+
+    def history(ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt):
+        show(rollout.history(state(ctx).kube, deployment), output, text=rollout.render_history)
+
+Nothing heavy at module level (`kubetm --help` imports this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from kubetm.errors import EXIT_CHECK_FAILED
+
+__all__ = ["SETTINGS", "new_app", "State", "state", "OutputOpt", "show", "lines", "dict_text",
+           "on_interrupt"]
+
+SETTINGS: dict[str, Any] = {
+    "rich_markup_mode": None, "pretty_exceptions_enable": False, "add_completion": False,
+    "no_args_is_help": True, "context_settings": {"help_option_names": ["-h", "--help"]}}
+
+OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
+
+
+def new_app(help: str) -> typer.Typer:
+    """A command group with kubetm's settings (plain help, no completion, -h)."""
+    return typer.Typer(help=help, **SETTINGS)
+
+
+class State:
+    """Global options, and the lazy Kubernetes client built from them."""
+
+    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
+                 namespace: str | None = None, registry: str | None = None, debug: bool = False):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.namespace = namespace
+        self._registry = registry
+        self.debug = debug
+        self.dry_run_first = False   # `kubetm apply -f` sets it before the client is built
+        self._kube = None
+
+    @property
+    def kube(self):
+        if self._kube is None:
+            from kubetm.k8s import Kube
+
+            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace,
+                              dry_run_first=self.dry_run_first)
+        return self._kube
+
+    @property
+    def registry(self) -> str:
+        from kubetm.manifests import registry_from_env
+
+        return registry_from_env(self._registry)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def show(data: Any, output: str, text: Callable[[Any], str] | None = None) -> None:
+    """Print a command's result (``-o json`` or ``text(data)``); a dict holding ``"passed": False``
+    ends the command with exit 4 (check failed)."""
+    from kubetm.output import emit
+
+    emit(data, output, text=text)
+    if isinstance(data, dict) and data.get("passed") is False:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def lines(items) -> str:
+    return "\n".join(str(i) for i in items)
+
+
+def dict_text(data: Any) -> str:
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        return data["text"]
+    if isinstance(data, dict):
+        return "\n".join(f"{k}: {v}" for k, v in data.items())
+    if isinstance(data, list):
+        return lines(data)
+    return str(data)
+
+
+@contextmanager
+def on_interrupt(describe: Callable[[], str]) -> Iterator[None]:
+    """When the block is interrupted (Ctrl-C, SIGTERM; not an error), print ``describe()`` on
+    stderr before the interruption reaches kubetm.cli.main, which reports it (exit 130/143).
+
+        with on_interrupt(lambda: f"interrupted: kept {n} object(s)"):
+            kube.apply(objs)
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            from kubetm.output import note
+
+            note(describe())
+        raise

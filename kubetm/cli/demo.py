@@ -1,0 +1,112 @@
+"""`kubetm demo list|recreate|rolling-update|blue-green|compare|run|delete` -> kubetm/demos/.
+
+The demo knobs (--replicas, --from, --to, ...) are defined once, in KNOBS, and added to every
+command that runs a demo by `with_knobs`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Optional
+
+import typer
+
+from kubetm.cli.common import OutputOpt, dict_text, new_app, show, state
+
+app = new_app("Deployment strategy demos (recreate, rolling-update, blue-green).")
+
+# (parameter name, type, option): the knobs of kubetm.demos.run / compare, in help order.
+KNOBS: tuple[tuple[str, Any, Any], ...] = (
+    ("replicas", Optional[int], typer.Option(None, "--replicas", help="Pods of the Deployment (default 2).")),
+    ("from_tag", Optional[str], typer.Option(None, "--from", help="Image tag before the update (default v1).")),
+    ("to_tag", Optional[str], typer.Option(None, "--to", help="Image tag after the update (default v2).")),
+    ("max_surge", Optional[str], typer.Option(None, "--max-surge",
+                                              help="rolling-update: extra pods allowed, N or N% (default 1).")),
+    ("max_unavailable", Optional[str], typer.Option(
+        None, "--max-unavailable", help="rolling-update: pods that may be missing, N or N% (default 0).")),
+    ("min_ready_seconds", Optional[int], typer.Option(
+        None, "--min-ready-seconds", help="Seconds a new pod must be Ready to count as available (default 10).")),
+    ("rate", Optional[float], typer.Option(None, "--rate", help="Prober requests per second (default 20).")),
+    ("duration", Optional[float], typer.Option(
+        None, "--duration", help="Seconds to keep probing after the rollout finished (default 2).")),
+    ("keep", bool, typer.Option(False, "--keep", help="Keep the demo's namespace and objects.")),
+    ("plot", Optional[str], typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg).")),
+    ("output", str, OutputOpt),
+)
+
+# The demos a command exists for (`kubetm demo NAME`), and the command's help.
+COMMANDS = (
+    ("recreate", "Recreate v1 -> v2 under traffic: downtime, no overlap (NodePort 30003)."),
+    ("rolling-update", "RollingUpdate v1 -> v2 under traffic: no failures, overlap (NodePort 30004)."),
+    ("blue-green", "Blue/Green: switch the Service selector v1 -> v2: no failures, no overlap (NodePort 30005)."),
+    ("compare", "recreate and rolling-update back to back, side by side (-o json: {\"runs\": [...]})."),
+)
+
+
+def with_knobs(fn: Callable[..., None]) -> Callable[..., None]:
+    """``fn(ctx, [strategy,] **knobs)`` as a Typer command whose options are KNOBS."""
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    knobs = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+             for name, kind, option in KNOBS]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> None:
+        fn(**kwargs)
+
+    command.__signature__ = inspect.Signature([*own, *knobs])  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in [*own, *knobs]}
+    return command
+
+
+def _run(ctx: typer.Context, strategy: str, *, keep: bool, plot: Optional[str], output: str, **knobs: Any) -> None:
+    from kubetm import demos
+    from kubetm.output import check_output
+
+    check_output(output)
+    st = state(ctx)
+    options = {k: v for k, v in knobs.items() if v is not None}
+    if strategy == "compare":
+        result = demos.compare(st.kube, registry=st.registry, keep=keep, plot=plot, **options)
+    else:
+        result = demos.run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot, **options)
+    show(result, output, text=demos.render)
+
+
+@app.command("list")
+def list_(output: str = OutputOpt) -> None:
+    """List the deployment strategy demos."""
+    from kubetm import demos
+
+    show(demos.list_demos(), output, text=demos.render_list)
+
+
+def _named(strategy: str, doc: str) -> Callable[..., None]:
+    def command(ctx: typer.Context, **knobs: Any) -> None:
+        _run(ctx, strategy, **knobs)
+
+    command.__doc__ = doc
+    command.__name__ = f"demo_{strategy.replace('-', '_')}"
+    return with_knobs(command)
+
+
+for _name, _doc in COMMANDS:
+    app.command(_name)(_named(_name, _doc))
+
+
+@app.command("run")
+@with_knobs
+def run(ctx: typer.Context,
+        strategy: str = typer.Argument(..., help="recreate, rolling-update, blue-green or compare."),
+        **knobs: Any) -> None:
+    """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
+    _run(ctx, strategy.strip().lower(), **knobs)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, strategy: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Delete a demo's namespace and objects."""
+    from kubetm import demos
+
+    show(demos.delete(state(ctx).kube, strategy), output, text=dict_text)

@@ -1,0 +1,105 @@
+"""`kubetm lab list|show|apply|verify|delete|run` -> kubetm/labs/runner.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from kubetm.cli.common import OutputOpt, lines, new_app, show, state
+from kubetm.errors import EXIT_CHECK_FAILED
+
+app = new_app("Run the course labs (list, show, apply, verify, delete, run).")
+
+
+def event_line(event: Any, lab: str, data: Any = None) -> str | None:
+    """The stderr line for one lab event (kubetm/labs/events.py), or None for events not shown."""
+    from kubetm.labs.events import LabEvent
+
+    event = LabEvent(event)
+    if event is LabEvent.CHECKED:
+        return f"{lab}: {data.line()}" if hasattr(data, "line") else None
+    if event in (LabEvent.APPLY, LabEvent.DELETE, LabEvent.CHECK):
+        return f"{lab}: {event.value}{' ' + str(data) if data else ''}"
+    if event in (LabEvent.ERROR, LabEvent.LOG):
+        return f"{lab}: {data}"
+    return None  # APPLIED, DELETED: the command prints the results itself
+
+
+def _on_event(event: Any, lab: str, data: Any = None) -> None:
+    from kubetm.output import note
+
+    text = event_line(event, lab, data)
+    if text is not None:
+        note(text)
+
+
+def _results(results, selection, output: str) -> None:
+    from kubetm.labs import runner
+    from kubetm.output import emit
+
+    results = results if isinstance(results, list) else [results]
+    emit(runner.as_json(results, selection) if output == "json" else results, output,
+         text=lambda rs: "\n".join(line for r in rs for line in r.lines()))
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command("list")
+def list_(output: str = OutputOpt) -> None:
+    """List the labs in course order."""
+    from kubetm.labs import runner
+
+    show(runner.list_labs(), output, text=runner.render_list)
+
+
+@app.command("show")
+def show_(lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Show a lab: lesson, manifests, checks."""
+    from kubetm.labs import runner
+
+    show(runner.show(lab), output, text=runner.render_show)
+
+
+@app.command("apply")
+def apply(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Apply a lab's manifests (server-side apply) in its namespace."""
+    from kubetm.labs import runner
+
+    st = state(ctx)
+    show(runner.apply(st.kube, lab, registry_name=st.registry, on_event=_on_event), output, text=lines)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Run a lab's checks against the cluster (exit 4 when one fails)."""
+    from kubetm.labs import runner
+    from kubetm.output import check_output
+
+    output = check_output(output)
+    st = state(ctx)
+    _results(runner.verify(st.kube, lab, registry_name=st.registry, on_event=_on_event), lab, output)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+    """Delete everything a lab created and wait until it is gone."""
+    from kubetm.labs import runner
+
+    st = state(ctx)
+    show(runner.delete(st.kube, lab, registry_name=st.registry, on_event=_on_event), output, text=lines)
+
+
+@app.command("run")
+def run(ctx: typer.Context, labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
+        keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
+        output: str = OutputOpt) -> None:
+    """Apply, verify and delete labs (exit 4 when a check fails)."""
+    from kubetm.labs import runner
+    from kubetm.output import check_output
+
+    output = check_output(output)
+    st = state(ctx)
+    selection: Any = labs[0] if len(labs) == 1 else list(labs)
+    _results(runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event),
+             selection, output)

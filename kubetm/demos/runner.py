@@ -1,0 +1,296 @@
+"""One demo run, the same for every strategy: set up, probe, the strategy's update, summary, clean-up.
+
+One run is a sequence of named steps (one progress line each on stderr):
+
+  1. validate   options (`validate_options`) - bad values end here, before any API call
+  2. setup      namespace kubetm-demo-<strategy>: Deployment(s) + NodePort Service from
+                manifests/demo/<strategy>.yaml (server-side apply), watch until Available
+  3. probe      `Prober` from the host to http://<node's loopback address>:<NodePort>/version;
+                waits until the Service answers steadily (warm-up is not counted), then ~1 s more
+  4. update     the strategy's own step (kubetm/demos/strategies.py), in a worker thread.
+                recreate / rolling-update: apply the Deployment with image --to (server-side
+                apply, new change-cause), watch until updated == replicas == available, the
+                generation observed and the old ReplicaSets at 0.
+                blue-green: scale green up, watch until Available, switch the Service selector
+                color: blue -> green, watch the EndpointSlices until only green pods are ready,
+                scale blue to 0 and watch until it has no pods.
+                Meanwhile a `LiveView` shows the versions answering, pods per ReplicaSet, failures.
+  5. tail       keep probing --duration seconds (default 2), stop, `timeline.summarize`
+  6. cleanup    delete the namespace and wait until it is gone (also on errors, Ctrl-C and
+                SIGTERM), unless --keep
+
+    opts = validate_options("rolling-update", rate=20)
+    summary = run_demo(kube, "rolling-update", opts, registry="localhost:5001")
+    summary["failures"], summary["overlap_ms"]
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubetm.demos.objects import APP_IMAGE, find
+from kubetm.demos.options import DemoOptions
+from kubetm.demos.rendering import replicaset_line
+from kubetm.demos.strategies import Strategy, strategy_of
+from kubetm.errors import KubetmError, Timeout
+from kubetm.k8s import conditions
+
+__all__ = ["run_demo", "delete_demo", "remove_namespace", "DemoRun", "Task"]
+
+PROBE_TIMEOUT = 1.0          # seconds per request (a request slower than this counts as failed)
+STEADY_ANSWERS = 10          # the Service answers steadily after this many successes in a row
+WARMUP_TIMEOUT = 45.0        # seconds to wait for STEADY_ANSWERS before the update
+LEAD_SECONDS = 1.0           # probing before the update, after the warm-up
+SETUP_TIMEOUT = 180.0
+NAMESPACE_TIMEOUT = 120.0
+TICK = 0.25                  # live view refresh; cluster state is listed every TICKS_PER_LIST ticks
+TICKS_PER_LIST = 4
+
+
+class Task:
+    """Run ``fn`` in a daemon thread (a Ctrl-C in the main thread must never wait for it)."""
+
+    def __init__(self, fn: Callable[[], Any], name: str):
+        self.done = threading.Event()
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+        def body() -> None:
+            try:
+                self._result = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                self._error = exc
+            finally:
+                self.done.set()
+
+        self._thread = threading.Thread(target=body, name=name, daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+class DemoRun:
+    """One run; state shared by the steps (the strategy's `update` reads kube, ns, objects, opts).
+    Use `run_demo()`."""
+
+    def __init__(self, kube, strategy: Strategy, opts: DemoOptions, registry: str | None,
+                 note: Callable[[str], None]):
+        self.kube, self.s, self.opts, self.registry = kube, strategy, opts, registry
+        self.ns = strategy.namespace
+        self.note = note
+        self.objects: list[dict] = []
+        self.prober: Any = None
+        self.view: Any = None
+        self.line = ""
+        self._ticks = 0
+
+    # -- steps ---------------------------------------------------------------------------------
+    def step(self, text: str) -> None:
+        self.note(f"{self.s.name}: {text}")
+
+    def clear_leftovers(self) -> None:
+        ns = self.kube.get("Namespace", self.ns)
+        if ns is None:
+            return
+        if ns["metadata"].get("deletionTimestamp"):
+            self.step(f"waiting for namespace {self.ns} (previous run) to be deleted")
+        else:
+            self.step(f"deleting namespace {self.ns} left by a previous run (--keep)")
+        remove_namespace(self.kube, self.ns)
+
+    def setup(self) -> None:
+        self.objects = self.s.objects(self.opts, self.registry)
+        for kind in ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice"):
+            self.kube.resource(kind)  # discovery once, here: the watch thread and the live loop share it
+        self.step(f"applying {', '.join(o['kind'].lower() + '/' + o['metadata']['name'] for o in self.objects)}")
+        self.kube.apply(self.objects)
+        for name in self.s.deployments:
+            dep = find(self.objects, "Deployment", name)
+            if dep["spec"]["replicas"] == 0:
+                continue
+            self.step(f"waiting for deployment {name} to be Available ({self.opts.replicas} x "
+                      f"{APP_IMAGE}:{self.opts.from_tag})")
+            self._wait(lambda n=name: self.kube.watch_until(
+                "Deployment", n, conditions.deployment_available, namespace=self.ns, timeout=SETUP_TIMEOUT,
+                what=f"deployment {n} to be Available"), live=False)
+
+    def target_url(self) -> tuple[str, str]:
+        from kubetm import nodes
+
+        all_nodes = nodes.list_nodes(self.kube)
+        pool = nodes.workers(all_nodes) or all_nodes
+        if not pool:
+            raise KubetmError("the cluster has no nodes")
+        node = pool[0]["metadata"]["name"]
+        return node, f"http://{nodes.host_address_from(all_nodes, node)}:{self.s.node_port}/version"
+
+    def start_prober(self, url: str) -> float:
+        """Start probing; returns the t_ms from which the Service answered steadily."""
+        from kubetm.demos.prober import Prober
+
+        self.prober = Prober(url, rate=self.opts.rate, timeout=PROBE_TIMEOUT).start()
+        deadline = time.monotonic() + WARMUP_TIMEOUT
+        while True:
+            samples = self.prober.samples()
+            tail = samples[-STEADY_ANSWERS:]
+            if len(tail) == STEADY_ANSWERS and all(x.ok for x in tail):
+                streak = len(samples)
+                while streak > 0 and samples[streak - 1].ok:
+                    streak -= 1
+                return samples[streak].t_ms  # the first answer of the current run of successes
+            if time.monotonic() > deadline:
+                last = next((x.error for x in reversed(samples) if not x.ok), None) or "no answer"
+                raise KubetmError(f"the Service never answered steadily at {url} within {WARMUP_TIMEOUT:g}s "
+                                  f"(last error: {last})",
+                                  hint=f"is NodePort {self.s.node_port} published by the cluster? see "
+                                       "`kubetm cluster status`")
+            threading.Event().wait(TICK)
+
+    def update(self) -> dict:
+        """The strategy's update, run in the worker thread; returns its timing marks (monotonic)."""
+        return self.s.update(self)
+
+    # -- live loop -----------------------------------------------------------------------------
+    def _wait(self, fn: Callable[[], Any], live: bool = True) -> Any:
+        """Run ``fn`` (a watch) in a worker thread; meanwhile refresh the live view and check pods."""
+        task = Task(fn, f"kubetm-demo-{self.s.name}")
+        while not task.done.wait(TICK):
+            self.tick(live)
+        return task.result()
+
+    def pause(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            threading.Event().wait(min(TICK, left))
+            self.tick(True)
+
+    def tick(self, live: bool) -> None:
+        """Every TICK: redraw; every TICKS_PER_LIST ticks: list ReplicaSets and pods (cheap), abort on a
+        pod that will not become Ready by itself (image pull errors, crash loops)."""
+        if self._ticks % TICKS_PER_LIST == 0:
+            sel = {"app": "app"}
+            self.line = replicaset_line(self.kube.list("ReplicaSet", namespace=self.ns, selector=sel))
+            for pod in self.kube.list("Pod", namespace=self.ns, selector=sel):
+                if pod["metadata"].get("deletionTimestamp"):
+                    continue
+                problem = conditions.pod_problem(pod)
+                if problem:
+                    raise KubetmError(f"pod {pod['metadata']['name']} will not become Ready: {problem}",
+                                      hint="is the image pushed? `kubetm image push app`" if "Image" in problem
+                                      else f"kubectl -n {self.ns} describe pod {pod['metadata']['name']}")
+        self._ticks += 1
+        if live and self.view is not None and self.prober is not None:
+            self.view.update(self.prober.samples(), self.prober.elapsed_ms(), self.line)
+
+    # -- cleanup -------------------------------------------------------------------------------
+    def cleanup(self, keep: bool) -> None:
+        if self.prober is not None:
+            self.prober.stop()
+        if keep:
+            self.step(f"kept namespace {self.ns} (--keep); remove it with `kubetm demo delete {self.s.name}`")
+            return
+        self.step(f"deleting namespace {self.ns}")
+        remove_namespace(self.kube, self.ns)
+
+def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
+    """Delete a demo namespace and watch until it is gone: first its Deployments and Services
+    (foreground: their pods are gone when this returns), then the namespace itself.
+
+    A namespace the cluster cannot finish deleting is reported with the namespace controller's
+    own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found".
+    """
+    ns_obj = kube.get("Namespace", ns)
+    if ns_obj is None:
+        return "not found"
+    if not ns_obj["metadata"].get("deletionTimestamp"):
+        objs = [{"apiVersion": o.get("apiVersion", ""), "kind": o["kind"], "metadata": {"name": o["metadata"]["name"]}}
+                for kind in ("Deployment", "Service") for o in kube.list(kind, namespace=ns)]
+        if objs:
+            kube.delete(objs, namespace=ns, wait=True, timeout=timeout)
+        kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, wait=False,
+                    propagation="Background")
+    try:
+        kube.watch_until("Namespace", ns, lambda o: o is None, timeout=timeout,
+                         what=f"namespace {ns} to be deleted")
+    except Timeout:
+        stuck = kube.get("Namespace", ns) or {}
+        reasons = [c.get("message") for c in (stuck.get("status") or {}).get("conditions") or []
+                   if c.get("status") == "True" and c.get("message")]
+        raise Timeout(f"namespace {ns} is still terminating after {timeout:g}s"
+                      + (f": {reasons[0]}" if reasons else ""),
+                      hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
+                           "shows unavailable API groups") from None
+    return "deleted"
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = None, keep: bool = False,
+             note: Callable[[str], None] | None = None) -> dict:
+    """Run one demo on the cluster (steps in the module docstring); returns the summary dict.
+
+    Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``.
+    """
+    from kubetm.demos.live import LiveView
+    from kubetm.demos.timeline import summarize
+    from kubetm.output import note as default_note
+
+    s = strategy_of(strategy)
+    demo = DemoRun(kube, s, opts, registry, note or default_note)
+    result: dict[str, Any] | None = None
+    try:
+        demo.clear_leftovers()
+        node, url = demo.target_url()
+        demo.setup()
+        demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
+        steady_ms = demo.start_prober(url)
+        console = _console()
+        with LiveView(f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=console) as view:
+            demo.view = view
+            demo.pause(LEAD_SECONDS)
+            demo.step(f"updating {APP_IMAGE}:{opts.from_tag} -> {APP_IMAGE}:{opts.to_tag}")
+            t_update = time.monotonic()
+            update_ms = demo.prober.elapsed_ms()
+            marks = demo._wait(demo.update)
+            rollout_seconds = marks["done"] - t_update
+            demo.pause(opts.duration)
+            demo.prober.stop()
+            demo.tick(True)
+            demo.view = None
+        if not console.is_terminal:
+            console.line()  # the panel's last line has no newline on a pipe
+        demo.step(f"rollout finished in {rollout_seconds:.1f}s")
+        samples = [x for x in demo.prober.samples() if x.t_ms >= steady_ms]
+        summary = summarize(samples, strategy=s.name, update_start_ms=update_ms, rollout_seconds=rollout_seconds)
+        stats = demo.prober.stats()
+        extras: dict[str, Any] = {
+            "namespace": s.namespace, "url": url, "node": node,
+            "from": opts.from_tag, "to": opts.to_tag, "replicas": opts.replicas,
+            "options": opts.to_dict(), "rate": opts.rate,
+            "achieved_rate": round(stats["rate"], 1), "skipped": stats["skipped"],
+            "warmup_requests": len(demo.prober.samples()) - len(samples),
+            "lesson": s.lesson,
+        }
+        extras.update(s.extras(marks, t_update))
+        timeline = summary.pop("timeline")  # type: ignore[misc]
+        result = {**summary, **extras, "timeline": timeline}
+        return result
+    finally:
+        try:
+            demo.cleanup(keep)
+        except KubetmError as exc:  # the run's own result (or error) matters more: report, go on
+            demo.note(f"warning: cleanup failed: {exc}")
+            if result is not None:
+                result["cleanup_error"] = exc.message
+
+def delete_demo(kube, strategy: str) -> dict:
+    """Delete a demo's namespace (and everything in it); waits until it is gone."""
+    s = strategy_of(strategy)
+    return {"strategy": s.name, "namespace": s.namespace, "action": remove_namespace(kube, s.namespace)}

@@ -1,0 +1,208 @@
+"""The docker CLI, as kubetm uses it: the engine check, images, containers, networks, volumes.
+
+Why the docker CLI, not the Docker SDK: the docker CLI is what students already have, handles
+credential helpers, and adds no dependency. Commands are argument lists, never shell strings;
+registry credentials stay in docker's own store (docker login / credential helpers), never on argv
+or in output. Nothing here prints: long commands (build, push) hand each line to ``on_line``.
+
+Every failure is one line: ``CommandFailed("<what> failed: <most telling line>")``, or
+``Unreachable(DOCKER_DOWN)`` when the engine stopped answering, or "Docker is not installed".
+
+    >>> from kubetm.host import docker
+    >>> docker.require_docker()
+    >>> docker.image_present("kubetm.local/debian:bookworm")    # True / False
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+
+from kubetm.errors import CommandFailed, KubetmError, Unreachable
+from kubetm.host import exec as hexec
+from kubetm.host.exec import LineFn, Result, last_error_line
+
+DOCKER_DOWN = "Docker is not running: start it (or run hack/docker-up.sh)"
+# The classic builder: FROM a local image is used as is, never resolved against a registry.
+CLASSIC_BUILDER = {"DOCKER_BUILDKIT": "0"}
+
+
+def engine_down(output: str) -> bool:
+    """Whether a docker (or kind) output says the engine does not answer."""
+    text = output or ""
+    return "Cannot connect to the Docker daemon" in text or "Is the docker daemon running" in text
+
+
+def error(output: str, what: str) -> KubetmError:
+    """The one-line error for a failed docker command that printed ``output``."""
+    if engine_down(output):
+        return Unreachable(DOCKER_DOWN)
+    return CommandFailed(f"{what} failed: {last_error_line(output)}", output=output)
+
+
+def _reraise(e: CommandFailed) -> KubetmError:
+    return Unreachable(DOCKER_DOWN) if engine_down(e.output) else e
+
+
+def run(args: Sequence[str], *, check: bool = True, timeout: float | None = None,
+        env: Mapping[str, str] | None = None, what: str = "", input: str | bytes | None = None) -> Result:
+    """``docker <args>``, output captured; with ``check`` a failure raises one line."""
+    try:
+        return hexec.run(["docker", *args], check=check, timeout=timeout, env=env, input=input,
+                         what=what or f"docker {' '.join(args[:2])}")
+    except CommandFailed as e:
+        raise _reraise(e) from None
+
+
+def stream(args: Sequence[str], on_line: LineFn | None = None, *, check: bool = True,
+           env: Mapping[str, str] | None = None, what: str = "") -> Result:
+    """``docker <args>``, each output line handed to ``on_line``; the result keeps the tail."""
+    try:
+        return hexec.stream(["docker", *args], on_line, check=check, env=env,
+                            what=what or f"docker {' '.join(args[:2])}")
+    except CommandFailed as e:
+        raise _reraise(e) from None
+
+
+# ------------------------------------------------------------------------------ the engine
+
+def require_docker() -> None:
+    """Raise the one-line 'Docker is not installed' / 'Docker is not running' unless an engine answers."""
+    if not shutil.which("docker"):
+        raise hexec.missing("docker")
+    cp = run(["version", "--format", "{{.Server.Version}}"], check=False)
+    if cp.returncode != 0 or not cp.stdout.strip():
+        raise Unreachable(DOCKER_DOWN)
+
+
+def root_dir() -> str:
+    """Docker's data root (where images and containers take disk space)."""
+    cp = run(["info", "--format", "{{.DockerRootDir}}"], check=False)
+    return cp.stdout.strip() or "/var/lib/docker"
+
+
+# ------------------------------------------------------------------------------ images
+
+def image_present(image: str) -> bool:
+    return run(["image", "inspect", "--format", "{{.Id}}", image], check=False).returncode == 0
+
+
+def inspect_images(refs: Sequence[str]) -> list[dict]:
+    """``docker image inspect`` of every ref (all must exist)."""
+    return json.loads(run(["image", "inspect", *refs], what="docker image inspect").stdout)
+
+
+def image_label(image: str, key: str) -> str | None:
+    """One label of a local image; None when the image is absent."""
+    cp = run(["image", "inspect", "--format", f'{{{{index .Config.Labels "{key}"}}}}', image], check=False)
+    return cp.stdout.strip() if cp.returncode == 0 else None
+
+
+def image_refs(label: str) -> list[str]:
+    """``repository:tag`` of every local image carrying ``label``."""
+    return run(["image", "ls", "--filter", f"label={label}", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+
+
+def pull(image: str, timeout: float = 600) -> bool:
+    """Try to pull ``image``; False when it cannot be pulled (no registry reachable, unknown image)."""
+    return run(["pull", "--quiet", image], check=False, timeout=timeout, what=f"docker pull {image}").returncode == 0
+
+
+def tag(source: str, target: str) -> None:
+    run(["tag", source, target], what=f"docker tag {target}")
+
+
+def build(context: str, image: str, *, build_args: Mapping[str, str] | None = None,
+          labels: Mapping[str, str] | None = None, on_line: LineFn | None = None, what: str = "") -> Result:
+    """``docker build`` with the classic builder (a local base is never looked up remotely)."""
+    args = ["build"]
+    for k, v in (build_args or {}).items():
+        args += ["--build-arg", f"{k}={v}"]
+    for k, v in (labels or {}).items():
+        args += ["--label", f"{k}={v}"]
+    args += ["--tag", image, context]
+    return stream(args, on_line, env=CLASSIC_BUILDER, what=what or f"building {image}")
+
+
+def push(image: str, on_line: LineFn | None = None) -> Result:
+    """``docker push``; never raises on a failed push: the caller reads the output (see images.push)."""
+    return stream(["push", image], on_line, check=False, what=f"pushing {image}")
+
+
+# ------------------------------------------------------------------------------ containers
+
+def inspect_container(name: str) -> dict | None:
+    """``docker container inspect``; None when there is no such container."""
+    cp = run(["container", "inspect", name], check=False)
+    return json.loads(cp.stdout)[0] if cp.returncode == 0 else None
+
+
+def running(name: str) -> bool:
+    info = inspect_container(name)
+    return bool(info and (info.get("State") or {}).get("Running"))
+
+
+def run_container(args: Sequence[str], what: str = "") -> str:
+    """``docker run --detach <args>``; returns the container id."""
+    return run(["run", "--detach", *args], what=what or "docker run").stdout.strip()
+
+
+def remove(name: str, what: str = "", check: bool = True) -> None:
+    """``docker rm --force`` (a container that is already gone is fine with check=False)."""
+    run(["rm", "--force", name], what=what or f"removing {name}", check=check)
+
+
+def start(name: str, timeout: float | None = None, what: str = "") -> None:
+    run(["start", name], timeout=timeout, what=what or f"docker start {name}")
+
+
+def stop(name: str, grace: int = 10, timeout: float | None = None, what: str = "") -> None:
+    """``docker stop --time <grace>``: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    run(["stop", "--time", str(grace), name], timeout=timeout, what=what or f"docker stop {name}")
+
+
+def exec_in(container: str, cmd: Sequence[str], *, input: str | None = None, timeout: float | None = None,
+            what: str = "") -> str:
+    """``docker exec [-i] <container> <cmd>``: the command's standard output."""
+    args = ["exec", *(["-i"] if input is not None else []), container, *cmd]
+    return run(args, input=input, timeout=timeout, what=what or f"docker exec {container} {cmd[0]}").stdout
+
+
+def logs_tail(name: str, lines: int = 5) -> str:
+    """The last lines a container printed (stdout and stderr), '' when it cannot be read."""
+    cp = run(["logs", "--tail", str(lines), name], check=False)
+    return cp.stderr + cp.stdout
+
+
+def ps(filters: Sequence[str] = (), all: bool = False) -> list[dict]:
+    """``docker ps --filter F ... --format '{{json .}}'``: one dict per container."""
+    args = ["ps", *(["-a"] if all else [])]
+    for f in filters:
+        args += ["--filter", f]
+    cp = run([*args, "--format", "{{json .}}"], what="docker ps")
+    return [json.loads(line) for line in cp.stdout.splitlines() if line.strip().startswith("{")]
+
+
+def port_user(port: int) -> str:
+    """Who holds a host port, for error messages: a container name when Docker publishes it."""
+    cp = run(["ps", "--filter", f"publish={port}", "--format", "{{.Names}}"], check=False)
+    names = cp.stdout.split()
+    return f"container {names[0]}" if names else "another program"
+
+
+# ------------------------------------------------------------------------------ networks, volumes
+
+def network_exists(network: str) -> bool:
+    return run(["network", "inspect", network], check=False).returncode == 0
+
+
+def network_connect(network: str, container: str) -> None:
+    """Attach a container to a network; already attached is fine."""
+    cp = run(["network", "connect", network, container], check=False)
+    if cp.returncode != 0 and "already exists" not in cp.stderr:
+        raise error(cp.stderr, f"connecting {container} to network {network}")
+
+
+def volume_remove(volume: str) -> bool:
+    return run(["volume", "rm", volume], check=False).returncode == 0

@@ -1,0 +1,98 @@
+"""The offline build (hack/offline/): its pinned versions, its cache, its scripts, and the decision
+whether to use it.
+
+kubetm builds everything from source when no container registry is reachable: the kind node image
+(node-image.sh), the Debian base images of the course images (base-images.sh), kind and the
+components (build-go.sh, component-images.sh). Versions are pinned once, in
+hack/offline/versions.env; the scripts put what they build under ~/.cache/kubetm/offline
+(KUBETM_CACHE overrides ~/.cache/kubetm).
+
+``decide_offline`` is the one online/offline decision, for the cluster (the stock kind node image)
+and for the course images (their public bases): asked for (argument, KUBETM_OFFLINE), else offline
+exactly when one of the public images is neither present locally nor pullable.
+
+Nothing here prints: scripts hand each output line to ``on_line``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from kubetm.errors import CommandFailed, KubetmError
+from kubetm.host import docker
+from kubetm.host import exec as hexec
+from kubetm.host.exec import LineFn
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+OFFLINE_DIR = REPO_ROOT / "hack" / "offline"
+
+
+def versions() -> dict[str, str]:
+    """hack/offline/versions.env as a dict (the one place versions are pinned)."""
+    out: dict[str, str] = {}
+    for line in (OFFLINE_DIR / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            out[k] = v
+    return out
+
+
+def cache_dir() -> Path:
+    """Where hack/offline/*.sh keep what they build (lib.sh's $CACHE)."""
+    return Path(os.environ.get("KUBETM_CACHE") or Path.home() / ".cache" / "kubetm") / "offline"
+
+
+def bin_dir() -> Path:
+    """Where build-go.sh installs the programs it builds (lib.sh's $BIN)."""
+    return cache_dir() / "bin" / versions()["K8S_VERSION"]
+
+
+def built_version(name: str) -> str | None:
+    """The version build-go.sh stamped for ``name`` (None: never built, or built by hand)."""
+    stamp = cache_dir() / "stamps" / name
+    return stamp.read_text().strip() if stamp.is_file() else None
+
+
+def run_script(script: str, *args: str, what: str, on_line: LineFn | None = None,
+               env: Mapping[str, str] | None = None) -> None:
+    """Run hack/offline/<script> [args], each output line to ``on_line``.
+
+    Fails with one line: '<what> failed (exit N)' (the script's own output, already shown through
+    ``on_line``, says why).
+    """
+    path = OFFLINE_DIR / script
+    if not path.exists():
+        raise KubetmError(f"{path} not found", hint="run from a kubetm source checkout")
+    result = hexec.stream([str(path), *args], on_line, check=False, env=env, what=what)
+    if result.returncode != 0:
+        raise CommandFailed(f"{what} failed (exit {result.returncode})", hint="see the output above",
+                            cmd=[str(path), *args], output=result.stdout, returncode=result.returncode)
+
+
+def decide_offline(images: Sequence[str], offline: bool | None = None, *,
+                   online_reason: str = "public base images available",
+                   on_pull: Callable[[str], None] | None = None) -> tuple[bool, str]:
+    """Whether to use the offline build, and why.
+
+    ``offline`` (an explicit --offline/--online) wins, then KUBETM_OFFLINE=1/0; else offline exactly
+    when one of ``images`` (the public images the online way needs) is neither present locally nor
+    pullable. ``on_pull`` hears "<image> is not present locally: trying to pull it" before a pull.
+    """
+    if offline is not None:
+        return offline, "asked"
+    env = os.environ.get("KUBETM_OFFLINE", "").strip().lower()
+    if env in ("1", "true", "yes"):
+        return True, "KUBETM_OFFLINE=1"
+    if env in ("0", "false", "no"):
+        return False, "KUBETM_OFFLINE=0"
+    for image in images:
+        if docker.image_present(image):
+            continue
+        if on_pull is not None:
+            on_pull(f"{image} is not present locally: trying to pull it")
+        if not docker.pull(image):
+            return True, f"{image} is neither present locally nor pullable"
+    return False, online_reason

@@ -1,0 +1,106 @@
+"""kubetm.host.docker: the engine check and failures as one line (the docker CLI is faked at the
+subprocess door, tests/unit/host/fake_docker.py)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kubetm.errors import CommandFailed, KubetmError, Unreachable
+from kubetm.host import docker
+
+from .fake_docker import install
+
+
+def test_no_docker_engine_is_one_line(fake):
+    fake.running = False
+    with pytest.raises(KubetmError) as e:
+        docker.require_docker()
+    assert str(e.value) == "Docker is not running: start it (or run hack/docker-up.sh)"
+
+@pytest.fixture
+def fake(monkeypatch):
+    return install(monkeypatch)
+
+
+def test_docker_not_installed(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(KubetmError, match="Docker is not installed"):
+        docker.require_docker()
+
+
+def test_docker_missing_mid_command_is_the_same_line(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(KubetmError) as e:
+        docker.run(["version"])
+    assert e.value.message == "Docker is not installed" and "hack/docker-up.sh" in e.value.hint
+
+
+def test_daemon_gone_mid_command_maps_to_the_same_line():
+    err = docker.error("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                       "Is the docker daemon running?", "docker push")
+    assert err.message == docker.DOCKER_DOWN and isinstance(err, Unreachable)
+
+
+def test_daemon_gone_while_streaming_is_the_same_line(fake):
+    fake.streams["build"] = (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    with pytest.raises(Unreachable) as e:
+        docker.build("/ctx", "x:1")
+    assert e.value.message == docker.DOCKER_DOWN
+
+
+def test_a_failed_command_names_what_and_the_telling_line(fake):
+    fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: No such container: ghost")
+    with pytest.raises(CommandFailed) as e:
+        docker.start("ghost")
+    assert e.value.message == "docker start ghost failed: Error response from daemon: No such container: ghost"
+    assert e.value.returncode == 1 and fake.calls[-1] == ["docker", "start", "ghost"]
+
+
+def test_build_uses_the_classic_builder_and_passes_args_and_labels(fake):
+    lines = []
+    fake.streams["build"] = (0, "Step 1/2 : FROM b\nStep 2/2 : CMD x\n")
+    docker.build("/ctx", "r/x:1", build_args={"BASE": "b"}, labels={"k": "v"}, on_line=lines.append)
+    assert fake.calls[-1] == ["docker", "build", "--build-arg", "BASE=b", "--label", "k=v", "--tag", "r/x:1", "/ctx"]
+    assert fake.envs[-1]["DOCKER_BUILDKIT"] == "0"
+    assert lines == ["Step 1/2 : FROM b", "Step 2/2 : CMD x"]
+
+
+def test_push_failure_is_returned_for_the_caller_to_explain(fake):
+    fake.streams["push"] = (1, "denied: requested access to the resource is denied")
+    result = docker.push("r/x:1")
+    assert not result.ok and "denied" in result.output
+
+
+def test_exec_in_passes_stdin_only_when_given(fake):
+    docker.exec_in("node", ["cp", "/dev/stdin", "/f"], input="data")
+    docker.exec_in("node", ["true"])
+    assert fake.calls[-2] == ["docker", "exec", "-i", "node", "cp", "/dev/stdin", "/f"]
+    assert fake.calls[-1] == ["docker", "exec", "node", "true"]
+
+
+def test_stop_gives_the_grace_period(fake):
+    docker.stop("kubetm-worker", grace=5, timeout=90)
+    assert fake.calls[-1] == ["docker", "stop", "--time", "5", "kubetm-worker"]
+
+
+def test_ps_parses_one_json_object_per_line(fake):
+    fake.answer = lambda a: fake.cp(0, '{"Names":"kubetm-worker","State":"running"}\n{"Names":"kubetm-worker2"}\n')
+    assert [c["Names"] for c in docker.ps(["label=io.x-k8s.kind.cluster=kubetm"], all=True)] == [
+        "kubetm-worker", "kubetm-worker2"]
+    assert fake.calls[-1][:3] == ["docker", "ps", "-a"]
+
+
+def test_port_user_names_the_container_or_another_program(fake):
+    assert docker.port_user(5001) == "container someone-else"
+    fake.answer = lambda a: fake.cp(0, "")
+    assert docker.port_user(5001) == "another program"
+
+
+def test_network_connect_accepts_already_connected(fake):
+    exists = "Error response from daemon: endpoint with name r already exists in network kind"
+    fake.answer = lambda a: fake.cp(1, "", exists)
+    docker.network_connect("kind", "r")
+    fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: network kind not found")
+    with pytest.raises(KubetmError, match="connecting r to network kind failed: .*network kind not found"):
+        docker.network_connect("kind", "r")
