@@ -41,7 +41,9 @@ SCALED = ("Deployment", "ReplicaSet", "ReplicationController", "StatefulSet")
 def course_objects(root: Path) -> list[tuple[str, dict]]:
     """(folder, object) for every document of manifests/<folder>/*.yaml except cluster/."""
     out = []
-    for folder in sorted(p for p in (root / "manifests").iterdir() if p.is_dir() and p.name != "cluster"):
+    for folder in sorted(
+        p for p in (root / "manifests").iterdir() if p.is_dir() and p.name != "cluster"
+    ):
         for f in sorted(folder.glob("*.y*ml")):
             for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
                 if isinstance(doc, dict) and doc.get("kind"):
@@ -52,7 +54,7 @@ def course_objects(root: Path) -> list[tuple[str, dict]]:
 def short(ns: str) -> str:
     for prefix in ("kubetm-lab-", "kubetm-demo-"):
         if ns.startswith(prefix):
-            return ns[len(prefix):]
+            return ns[len(prefix) :]
     return ns
 
 
@@ -91,7 +93,12 @@ def light(obj: dict, prefix: str, folder: str) -> dict | None:
         spec["suspend"] = True
     if kind == "Service":
         spec["type"] = "ClusterIP"
-        for key in ("externalTrafficPolicy", "loadBalancerIP", "loadBalancerSourceRanges", "healthCheckNodePort"):
+        for key in (
+            "externalTrafficPolicy",
+            "loadBalancerIP",
+            "loadBalancerSourceRanges",
+            "healthCheckNodePort",
+        ):
             spec.pop(key, None)
         for port in spec.get("ports") or []:
             port.pop("nodePort", None)
@@ -116,8 +123,11 @@ def bench_set(objs: list[tuple[str, dict]], tool: str, copies: int) -> list[dict
         for o in rest:  # namespaces the manifests use without declaring them (getting-started)
             ns = o["metadata"].get("namespace")
             if ns and ns not in namespaces:
-                namespaces[ns] = {"apiVersion": "v1", "kind": "Namespace",
-                                  "metadata": {"name": ns, "labels": {BENCH_LABEL: "apply"}}}
+                namespaces[ns] = {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": ns, "labels": {BENCH_LABEL: "apply"}},
+                }
         out += list(namespaces.values()) + rest
     return out
 
@@ -128,33 +138,58 @@ def run(cmd: list[str], expect: int) -> float:
     dt = time.perf_counter() - t0
     lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
     if p.returncode != 0 or len(lines) != expect:
-        sys.exit(f"error: {' '.join(cmd[:3])}... exit {p.returncode}, {len(lines)}/{expect} lines\n"
-                 f"{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+        sys.exit(
+            f"error: {' '.join(cmd[:3])}... exit {p.returncode}, {len(lines)}/{expect} lines\n"
+            f"{p.stdout[-2000:]}\n{p.stderr[-2000:]}"
+        )
     return dt
 
 
 def cleanup(kubectl: str, context: str, wait: bool = True) -> None:
     sel = f"{BENCH_LABEL}=apply"
-    subprocess.run([kubectl, "--context", context, "delete", "namespace,pv", "-l", sel,
-                    f"--wait={'true' if wait else 'false'}", "--timeout=300s"],
-                   capture_output=True, text=True, check=False)
+    subprocess.run(
+        [
+            kubectl,
+            "--context",
+            context,
+            "delete",
+            "namespace,pv",
+            "-l",
+            sel,
+            f"--wait={'true' if wait else 'false'}",
+            "--timeout=300s",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=4, help="namespace sets per tool (61 objects each)")
+    ap.add_argument(
+        "--copies", type=int, default=4, help="namespace sets per tool (61 objects each)"
+    )
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--context", default=os.environ.get("KUBETM_CONTEXT", "kind-kubetm"))
     ap.add_argument("--kubetm", default=os.environ.get("KUBETM") or str(ROOT / ".venv/bin/kubetm"))
-    ap.add_argument("--kubectl", default=os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl")
+    ap.add_argument(
+        "--kubectl", default=os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
+    )
     ap.add_argument("--keep", action="store_true", help="do not delete the namespaces afterwards")
     args = ap.parse_args()
     if not Path(args.kubetm).exists() and not shutil.which(args.kubetm):
         sys.exit(f"error: {args.kubetm} not found (make install, or pass --kubetm)")
-    probe = subprocess.run([args.kubectl, "--context", args.context, "get", "--raw", "/readyz"],
-                           capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        [args.kubectl, "--context", args.context, "get", "--raw", "/readyz"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode != 0:
-        sys.exit(f"error: cluster {args.context} not reachable: {probe.stderr.strip()} (make cluster)")
+        sys.exit(
+            f"error: cluster {args.context} not reachable: {probe.stderr.strip()} (make cluster)"
+        )
 
     objs = course_objects(ROOT)
     tmp = Path(tempfile.mkdtemp(prefix="kubetm-bench-apply-"))
@@ -167,12 +202,24 @@ def main() -> int:
     n = counts["k"]
     cmds = {
         "k": [args.kubetm, "--context", args.context, "apply", "-f", str(files["k"])],
-        "c": [args.kubectl, "--context", args.context, "apply", "--server-side", "-f", str(files["c"])],
+        "c": [
+            args.kubectl,
+            "--context",
+            args.context,
+            "apply",
+            "--server-side",
+            "-f",
+            str(files["c"]),
+        ],
     }
     names = {"k": "kubetm apply -f", "c": "kubectl apply --server-side -f"}
-    print(f"{n} objects per apply ({args.copies} copies of every lab folder, Pods skipped), "
-          f"context {args.context}, {args.repeats} repeat(s), tools alternate")
-    times: dict[tuple[str, str], list[float]] = {(t, p): [] for t in "kc" for p in ("create", "re-apply")}
+    print(
+        f"{n} objects per apply ({args.copies} copies of every lab folder, Pods skipped), "
+        f"context {args.context}, {args.repeats} repeat(s), tools alternate"
+    )
+    times: dict[tuple[str, str], list[float]] = {
+        (t, p): [] for t in "kc" for p in ("create", "re-apply")
+    }
     cleanup(args.kubectl, args.context)  # leftovers of an interrupted run
     try:
         for r in range(args.repeats):
@@ -182,8 +229,11 @@ def main() -> int:
                     load = os.getloadavg()[0]
                     dt = run(cmds[t], n)
                     times[(t, phase)].append(dt)
-                    print(f"repeat {r + 1} {phase:8s} {names[t]:31s} {dt:6.2f} s  {n / dt:6.1f} objects/s  "
-                          f"(load {load:.1f})", flush=True)
+                    print(
+                        f"repeat {r + 1} {phase:8s} {names[t]:31s} {dt:6.2f} s  {n / dt:6.1f} objects/s  "
+                        f"(load {load:.1f})",
+                        flush=True,
+                    )
             if not args.keep:
                 cleanup(args.kubectl, args.context)
     finally:
@@ -192,16 +242,20 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     med = {key: statistics.median(v) for key, v in times.items()}
     for phase in ("create", "re-apply"):
-        print(f"median {phase:8s}: kubetm {n / med[('k', phase)]:.1f} objects/s, "
-              f"kubectl {n / med[('c', phase)]:.1f} objects/s, "
-              f"speed kubetm/kubectl {med[('c', phase)] / med[('k', phase)]:.2f}")
+        print(
+            f"median {phase:8s}: kubetm {n / med[('k', phase)]:.1f} objects/s, "
+            f"kubectl {n / med[('c', phase)]:.1f} objects/s, "
+            f"speed kubetm/kubectl {med[('c', phase)] / med[('k', phase)]:.2f}"
+        )
     ratio = med[("c", "create")] / med[("k", "create")]
     ratio2 = med[("c", "re-apply")] / med[("k", "re-apply")]
     ok = ratio >= 1.0 and ratio2 >= 1.0
-    print(f"summary: {n} objects, create kubetm {n / med[('k', 'create')]:.0f}/s vs kubectl "
-          f"{n / med[('c', 'create')]:.0f}/s (x{ratio:.2f}), re-apply kubetm {n / med[('k', 're-apply')]:.0f}/s vs "
-          f"kubectl {n / med[('c', 're-apply')]:.0f}/s (x{ratio2:.2f}) load {os.getloadavg()[0]:.1f} "
-          f"-> {'PASS' if ok else 'FAIL'} (target: kubetm at least as fast)")
+    print(
+        f"summary: {n} objects, create kubetm {n / med[('k', 'create')]:.0f}/s vs kubectl "
+        f"{n / med[('c', 'create')]:.0f}/s (x{ratio:.2f}), re-apply kubetm {n / med[('k', 're-apply')]:.0f}/s vs "
+        f"kubectl {n / med[('c', 're-apply')]:.0f}/s (x{ratio2:.2f}) load {os.getloadavg()[0]:.1f} "
+        f"-> {'PASS' if ok else 'FAIL'} (target: kubetm at least as fast)"
+    )
     return 0 if ok else 1
 
 

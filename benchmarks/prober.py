@@ -73,7 +73,11 @@ def baseline(url: str, rate: float, n: int = 200) -> dict[str, float]:
         t = time.perf_counter()
         send()
         lat.append((time.perf_counter() - t) * 1000)
-    return {"p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "cpu": (time.process_time() - cpu) * 1000 / n}
+    return {
+        "p50": pct(lat, 0.5),
+        "p99": pct(lat, 0.99),
+        "cpu": (time.process_time() - cpu) * 1000 / n,
+    }
 
 
 def wake_jitter(rate: float, seconds: float) -> dict[str, float]:
@@ -117,16 +121,22 @@ def main() -> int:
     if args.serve:
         serve()
         return 0
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{int(server.stdout.readline())}/version"
         base = baseline(url, args.rate)
-        print(f"baseline (sequential GETs paced at the rate, no prober): latency p50 {base['p50']:.2f} ms "
-              f"p99 {base['p99']:.2f} ms, cpu {base['cpu']:.2f} ms/req")
+        print(
+            f"baseline (sequential GETs paced at the rate, no prober): latency p50 {base['p50']:.2f} ms "
+            f"p99 {base['p99']:.2f} ms, cpu {base['cpu']:.2f} ms/req"
+        )
         jit = wake_jitter(args.rate, min(args.seconds, 3.0))
-        print(f"machine wake-up jitter (no prober, one thread at the same rate): p50 {jit['p50']:.2f} ms  "
-              f"p99 {jit['p99']:.2f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
+        print(
+            f"machine wake-up jitter (no prober, one thread at the same rate): p50 {jit['p50']:.2f} ms  "
+            f"p99 {jit['p99']:.2f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus"
+        )
         runs = []
         for i in range(args.repeats):
             r = one_run(url, args.rate, args.seconds)
@@ -150,7 +160,11 @@ def main() -> int:
         f"overhead(lag) p50 {med['lag_p50']:.2f} ms p99 {med['lag_p99']:.2f} ms (limit 5 ms) "
         f"cpu {med['cpu_per_req']:.2f} ms/req (transport alone {base['cpu']:.2f}) machine jitter p99 {jit['p99']:.2f} ms "
         f"load {os.getloadavg()[0]:.1f} -> {'PASS' if ok else 'FAIL'}"
-        + ("" if ok or jit["p99"] <= 5.0 else " (the machine alone wakes >5 ms late at p99: too busy to prove)")
+        + (
+            ""
+            if ok or jit["p99"] <= 5.0
+            else " (the machine alone wakes >5 ms late at p99: too busy to prove)"
+        )
     )
     return 0 if ok else 1
 

@@ -61,14 +61,23 @@ print(f"returned {time.time():.6f}", flush=True)
 
 def pod_manifest(name: str) -> dict:
     return {
-        "apiVersion": "v1", "kind": "Pod",
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {"name": name, "namespace": NS, "labels": {"kubetm.io/bench": "wait"}},
         "spec": {
             "readinessGates": [{"conditionType": GATE}],
             "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "pause", "image": IMAGE, "imagePullPolicy": "Never",
-                            "resources": {"requests": {"cpu": "1m", "memory": "4Mi"},
-                                          "limits": {"memory": "16Mi"}}}],
+            "containers": [
+                {
+                    "name": "pause",
+                    "image": IMAGE,
+                    "imagePullPolicy": "Never",
+                    "resources": {
+                        "requests": {"cpu": "1m", "memory": "4Mi"},
+                        "limits": {"memory": "16Mi"},
+                    },
+                }
+            ],
         },
     }
 
@@ -91,8 +100,13 @@ class Watcher(threading.Thread):
         while not self.stop:
             w = watch.Watch()
             try:
-                for ev in w.stream(self.core.list_namespaced_pod, NS, resource_version=rv,
-                                   timeout_seconds=60, _request_timeout=70):
+                for ev in w.stream(
+                    self.core.list_namespaced_pod,
+                    NS,
+                    resource_version=rv,
+                    timeout_seconds=60,
+                    _request_timeout=70,
+                ):
                     now = time.time()
                     pod = ev["object"]
                     rv = pod.metadata.resource_version
@@ -103,14 +117,16 @@ class Watcher(threading.Thread):
                         if conds.get("Ready") == "True" and pod.metadata.name not in self.ready_at:
                             self.ready_at[pod.metadata.name] = now
                         self.cond.notify_all()
-            except Exception:  # noqa: BLE001 - a dropped watch: re-list
+            except Exception:
                 if self.stop:
                     return
                 rv = self.core.list_namespaced_pod(NS).metadata.resource_version
 
     def wait_for(self, what: str, name: str, timeout: float) -> None:
         with self.cond:
-            ok = self.cond.wait_for(lambda: name in (self.running if what == "running" else self.ready_at), timeout)
+            ok = self.cond.wait_for(
+                lambda: name in (self.running if what == "running" else self.ready_at), timeout
+            )
         if not ok:
             raise RuntimeError(f"pod {name} not {what} after {timeout:g}s")
 
@@ -119,6 +135,7 @@ def exit_time(proc: subprocess.Popen, out: dict, key: str) -> threading.Thread:
     def run() -> None:
         proc.wait()
         out[key] = time.time()
+
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
@@ -129,10 +146,28 @@ def one_run(i: int, args, core, watcher: Watcher) -> dict:
     core.create_namespaced_pod(NS, pod_manifest(name))
     watcher.wait_for("running", name, 120)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    drv = subprocess.Popen([args.python, "-c", DRIVER, args.context, NS, name], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=env)
-    kc = subprocess.Popen([args.kubectl, "--context", args.context, "-n", NS, "wait", "--for=condition=Ready",
-                           f"pod/{name}", "--timeout=120s"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    drv = subprocess.Popen(
+        [args.python, "-c", DRIVER, args.context, NS, name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    kc = subprocess.Popen(
+        [
+            args.kubectl,
+            "--context",
+            args.context,
+            "-n",
+            NS,
+            "wait",
+            "--for=condition=Ready",
+            f"pod/{name}",
+            "--timeout=120s",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     assert drv.stdout is not None
     line = drv.stdout.readline()
     if not line.startswith("armed"):
@@ -142,9 +177,23 @@ def one_run(i: int, args, core, watcher: Watcher) -> dict:
         raise RuntimeError("a waiter returned before the pod was Ready")
     times: dict[str, float] = {}
     threads = [exit_time(drv, times, "kubetm_exit"), exit_time(kc, times, "kubectl_exit")]
-    subprocess.run([args.kubectl, "--context", args.context, "-n", NS, "patch", "pod", name, "--subresource=status",
-                    "-p", f'{{"status":{{"conditions":[{{"type":"{GATE}","status":"True"}}]}}}}'],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            args.kubectl,
+            "--context",
+            args.context,
+            "-n",
+            NS,
+            "patch",
+            "pod",
+            name,
+            "--subresource=status",
+            "-p",
+            f'{{"status":{{"conditions":[{{"type":"{GATE}","status":"True"}}]}}}}',
+        ],
+        check=True,
+        capture_output=True,
+    )
     watcher.wait_for("ready", name, 60)
     returned = drv.stdout.readline()
     for t in threads:
@@ -174,8 +223,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--context", default=os.environ.get("KUBETM_CONTEXT", "kind-kubetm"))
-    ap.add_argument("--kubectl", default=os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl")
-    ap.add_argument("--python", default=sys.executable, help="Python that has kubetm's dependencies")
+    ap.add_argument(
+        "--kubectl", default=os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
+    )
+    ap.add_argument(
+        "--python", default=sys.executable, help="Python that has kubetm's dependencies"
+    )
     args = ap.parse_args()
 
     from kubernetes import client, config
@@ -197,24 +250,32 @@ def main() -> int:
         for i in range(args.runs):
             r = one_run(i, args, core, watcher)
             rows.append(r)
-            print(f"run {i + 1}: after Ready was visible: kubetm wait_ready returned {r['kubetm']:7.1f} ms "
-                  f"(process exit {r['kubetm_exit']:7.1f} ms), kubectl wait exited {r['kubectl_exit']:7.1f} ms; "
-                  f"after the first observer: kubetm {r['kubetm_first']:5.1f} ms, kubectl {r['kubectl_first']:5.1f} ms; "
-                  f"watcher - lastTransitionTime {r['watcher_minus_ltt']:6.0f} ms; load {r['load']:.1f}", flush=True)
+            print(
+                f"run {i + 1}: after Ready was visible: kubetm wait_ready returned {r['kubetm']:7.1f} ms "
+                f"(process exit {r['kubetm_exit']:7.1f} ms), kubectl wait exited {r['kubectl_exit']:7.1f} ms; "
+                f"after the first observer: kubetm {r['kubetm_first']:5.1f} ms, kubectl {r['kubectl_first']:5.1f} ms; "
+                f"watcher - lastTransitionTime {r['watcher_minus_ltt']:6.0f} ms; load {r['load']:.1f}",
+                flush=True,
+            )
     finally:
         watcher.stop = True
-        subprocess.run([args.kubectl, "--context", args.context, "delete", "namespace", NS, "--wait=false"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [args.kubectl, "--context", args.context, "delete", "namespace", NS, "--wait=false"],
+            capture_output=True,
+            check=False,
+        )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     worst = max(r["kubetm"] for r in rows)
     sane = all(-50 <= r["watcher_minus_ltt"] <= 1000 + 500 for r in rows)
     ok = med["kubetm"] <= 100
-    print(f"summary: {len(rows)} runs, median latency after the Ready transition: kubetm wait_ready "
-          f"{med['kubetm']:.1f} ms (max {worst:.1f}; process exit {med['kubetm_exit']:.1f}), kubectl wait "
-          f"{med['kubectl_exit']:.1f} ms (process exit); after the first observer: kubetm "
-          f"{med['kubetm_first']:.1f} ms, kubectl {med['kubectl_first']:.1f} ms; lastTransitionTime check "
-          f"{'ok' if sane else 'OUT OF RANGE'}; load {os.getloadavg()[0]:.1f} -> {'PASS' if ok else 'FAIL'} "
-          f"(target <= 100 ms)")
+    print(
+        f"summary: {len(rows)} runs, median latency after the Ready transition: kubetm wait_ready "
+        f"{med['kubetm']:.1f} ms (max {worst:.1f}; process exit {med['kubetm_exit']:.1f}), kubectl wait "
+        f"{med['kubectl_exit']:.1f} ms (process exit); after the first observer: kubetm "
+        f"{med['kubetm_first']:.1f} ms, kubectl {med['kubectl_first']:.1f} ms; lastTransitionTime check "
+        f"{'ok' if sane else 'OUT OF RANGE'}; load {os.getloadavg()[0]:.1f} -> {'PASS' if ok else 'FAIL'} "
+        f"(target <= 100 ms)"
+    )
     return 0 if ok else 1
 
 

@@ -22,7 +22,11 @@ def _output_of(rest: list[str]) -> str | None:
         return "text"
     if len(rest) == 2 and rest[0] in ("-o", "--output"):
         value = rest[1]
-    elif len(rest) == 1 and rest[0].startswith(("--output=", "-o")) and rest[0] not in ("-o", "--output"):
+    elif (
+        len(rest) == 1
+        and rest[0].startswith(("--output=", "-o"))
+        and rest[0] not in ("-o", "--output")
+    ):
         value = rest[0].split("=", 1)[1] if rest[0].startswith("--output=") else rest[0][2:]
     else:
         return None
@@ -41,14 +45,16 @@ def _fast_list(args: list[str]) -> bool:
 
         if args[0] == "lab":
             from kubetm.labs import runner as listing
+
             rows = listing.list_labs()
         else:
             import kubetm.demos as listing
+
             rows = listing.list_demos()
         emit(rows, output, text=listing.render_list)
     except BrokenPipeError:
         return True
-    except Exception:  # noqa: BLE001 - let the full CLI produce its usual error
+    except Exception:
         return False
     return True
 

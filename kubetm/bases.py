@@ -9,6 +9,7 @@ kubetm.registry, so neither imports the other's internals.
     >>> from kubetm import bases
     >>> bases.base_images({"debian"})    # ({'debian': 'kubetm.local/debian:bookworm'}, True, '... reason')
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,10 @@ def images_dir() -> Path:
     """images/ of the source checkout (override: KUBETM_IMAGES_DIR)."""
     d = Path(os.environ.get("KUBETM_IMAGES_DIR") or REPO_ROOT / "images")
     if not d.is_dir():
-        raise KubetmError(f"image sources not found at {d}", hint="run from a kubetm checkout or set KUBETM_IMAGES_DIR")
+        raise KubetmError(
+            f"image sources not found at {d}",
+            hint="run from a kubetm checkout or set KUBETM_IMAGES_DIR",
+        )
     return d
 
 
@@ -42,8 +46,9 @@ def _note(line: str) -> None:
     note(line)
 
 
-def base_images(kinds: set[str], offline: bool | None = None,
-                on_line: LineFn | None = _note) -> tuple[dict[str, str], bool, str]:
+def base_images(
+    kinds: set[str], offline: bool | None = None, on_line: LineFn | None = _note
+) -> tuple[dict[str, str], bool, str]:
     """{base kind: image to build FROM}, whether offline, and why. Offline bases are built if missing
     (hack/offline/base-images.sh, its output lines to ``on_line``)."""
     off, reason = decide_offline([BASES[k][0] for k in sorted(kinds)], offline, on_pull=on_line)
@@ -57,9 +62,15 @@ def base_images(kinds: set[str], offline: bool | None = None,
 
 def _build_offline_base(kind: str, image: str, on_line: LineFn | None) -> None:
     if not (OFFLINE_DIR / "base-images.sh").exists() or os.geteuid() != 0:
-        raise KubetmError(f"offline base image {image} is missing",
-                          hint=f"build it: sudo hack/offline/base-images.sh {kind}")
-    run_script("base-images.sh", kind, what=f"building the offline base image {image}", on_line=on_line)
+        raise KubetmError(
+            f"offline base image {image} is missing",
+            hint=f"build it: sudo hack/offline/base-images.sh {kind}",
+        )
+    run_script(
+        "base-images.sh", kind, what=f"building the offline base image {image}", on_line=on_line
+    )
     if not docker.image_present(image):
-        raise KubetmError(f"building the offline base image {image} failed (image missing afterwards)",
-                          hint="see the output above")
+        raise KubetmError(
+            f"building the offline base image {image} failed (image missing afterwards)",
+            hint="see the output above",
+        )

@@ -16,6 +16,7 @@ kubetm.host.kind and kubetm.host.docker); everything else works on any cluster.
     >>> from kubetm import cluster
     >>> cluster.up()          # idempotent: reuses a healthy cluster
 """
+
 from __future__ import annotations
 
 import os
@@ -45,6 +46,7 @@ def _note(line: str) -> None:
 @dataclass
 class Plan:
     """What `up` will do, decided before anything is created."""
+
     name: str
     offline: bool
     node_image: str | None  # None: kind's default image
@@ -54,7 +56,11 @@ class Plan:
 
 def stock_node_image() -> str:
     v = versions()
-    return "kindest/node:v1.34.0" if v["KIND_VERSION"] == "v0.30.0" else f"kindest/node:{v['K8S_VERSION']}"
+    return (
+        "kindest/node:v1.34.0"
+        if v["KIND_VERSION"] == "v0.30.0"
+        else f"kindest/node:{v['K8S_VERSION']}"
+    )
 
 
 def kind_config(name: str, offline: bool) -> dict:
@@ -62,13 +68,20 @@ def kind_config(name: str, offline: bool) -> dict:
     v = versions()
     nodes = []
     for i, role in enumerate(["control-plane"] + ["worker"] * WORKERS):
-        nodes.append({
-            "role": role,
-            "extraPortMappings": [
-                {"containerPort": p, "hostPort": p, "listenAddress": f"127.0.0.{i + 1}", "protocol": "TCP"}
-                for p in NODE_PORTS
-            ],
-        })
+        nodes.append(
+            {
+                "role": role,
+                "extraPortMappings": [
+                    {
+                        "containerPort": p,
+                        "hostPort": p,
+                        "listenAddress": f"127.0.0.{i + 1}",
+                        "protocol": "TCP",
+                    }
+                    for p in NODE_PORTS
+                ],
+            }
+        )
     cfg: dict = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -94,7 +107,13 @@ def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
     else:
         reason = "--offline" if offline else "--online"
     image = versions()["NODE_IMAGE"] if offline else None
-    return Plan(name=name, offline=offline, node_image=image, reason=reason, config=kind_config(name, offline))
+    return Plan(
+        name=name,
+        offline=offline,
+        node_image=image,
+        reason=reason,
+        config=kind_config(name, offline),
+    )
 
 
 def _kind(progress=_note) -> str:
@@ -136,11 +155,13 @@ def _node_ready(node: dict) -> bool:
 
 def _kube(name: str):
     from kubetm.k8s import Kube
+
     return Kube(context=f"kind-{name}")
 
 
-def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = False,
-       progress=print) -> dict:
+def up(
+    name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = False, progress=print
+) -> dict:
     """Create (or reuse, when healthy) the local kind cluster with registry and metrics-server.
 
     Returns a report: name, context, mode, node image, nodes, registry, timings.
@@ -188,8 +209,12 @@ def up(name: str = DEFAULT_NAME, offline: bool | None = None, recreate: bool = F
     _finish(kube, p, progress)
     timings["addons_s"] = round(time.monotonic() - t, 1)
     timings["total_s"] = round(time.monotonic() - t0, 1)
-    return status(name) | {"reused": reused, "mode": "offline" if p.offline else "online",
-                           "node_image": p.node_image or stock_node_image(), "timings": timings}
+    return status(name) | {
+        "reused": reused,
+        "mode": "offline" if p.offline else "online",
+        "node_image": p.node_image or stock_node_image(),
+        "timings": timings,
+    }
 
 
 def _create(p: Plan, progress) -> None:
@@ -224,9 +249,11 @@ def check_disk(offline: bool, paths: list[str] | None = None) -> None:
             probe = probe.parent
         free_gb = shutil.disk_usage(probe).free / 1e9
         if free_gb < need:
-            raise KubetmError(f"out of disk: {free_gb:.1f} GB free under {path}, the "
-                              f"{'offline build and ' if offline else ''}cluster need about {need} GB",
-                              hint="free space (docker system prune, make clean-offline) and retry")
+            raise KubetmError(
+                f"out of disk: {free_gb:.1f} GB free under {path}, the "
+                f"{'offline build and ' if offline else ''}cluster need about {need} GB",
+                hint="free space (docker system prune, make clean-offline) and retry",
+            )
 
 
 def _check_ports() -> None:
@@ -235,8 +262,10 @@ def _check_ports() -> None:
         addr = f"127.0.0.{i + 1}"
         for port in NODE_PORTS:
             if not net.port_free(port, addr):
-                raise KubetmError(f"port {addr}:{port} is already in use",
-                                  hint="stop what listens there (ss -ltnp) and retry")
+                raise KubetmError(
+                    f"port {addr}:{port} is already in use",
+                    hint="stop what listens there (ss -ltnp) and retry",
+                )
 
 
 def _wire_registry(name: str, reg: dict) -> None:
@@ -245,9 +274,15 @@ def _wire_registry(name: str, reg: dict) -> None:
     toml = f'[host."http://{reg["name"]}:5000"]\n'
     for c in node_containers(name):
         node = c["Names"]
-        docker.exec_in(node, ["mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry")
-        docker.exec_in(node, ["cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"], input=toml,
-                       what="configure registry")
+        docker.exec_in(
+            node, ["mkdir", "-p", f"/etc/containerd/certs.d/{host}"], what="configure registry"
+        )
+        docker.exec_in(
+            node,
+            ["cp", "/dev/stdin", f"/etc/containerd/certs.d/{host}/hosts.toml"],
+            input=toml,
+            what="configure registry",
+        )
 
 
 # kind's default subnets: traffic to an unassigned pod or Service address must end in the node
@@ -272,11 +307,14 @@ def _contain_cluster_addresses(name: str) -> None:
     on every sync (images/kubetm-net/contain.go).
     """
     svc = SERVICE_SUBNET
-    script = (f"ip route replace unreachable {POD_SUBNET}; "
-              + "; ".join(f"iptables -C {chain} -d {svc} -j REJECT 2>/dev/null || iptables -I {chain} -d {svc} -j REJECT"
-                          for chain in ("OUTPUT", "FORWARD")))
+    script = f"ip route replace unreachable {POD_SUBNET}; " + "; ".join(
+        f"iptables -C {chain} -d {svc} -j REJECT 2>/dev/null || iptables -I {chain} -d {svc} -j REJECT"
+        for chain in ("OUTPUT", "FORWARD")
+    )
     for c in node_containers(name):
-        docker.exec_in(c["Names"], ["sh", "-c", script], what=f"contain cluster addresses on {c['Names']}")
+        docker.exec_in(
+            c["Names"], ["sh", "-c", script], what=f"contain cluster addresses on {c['Names']}"
+        )
 
 
 def _build_offline_addons() -> None:
@@ -291,18 +329,23 @@ def _finish(kube, p: Plan, progress) -> None:
     progress("labelling the course's nodes (k8s-node1, k8s-node2)")
     nodes.ensure_course_labels(kube)
     cm = {
-        "apiVersion": "v1", "kind": "ConfigMap",
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
         "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
-        "data": {"localRegistryHosting.v1": f'host: "localhost:{REGISTRY_PORT}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'},
+        "data": {
+            "localRegistryHosting.v1": f'host: "localhost:{REGISTRY_PORT}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
+        },
     }
     objs = manifests.load(REPO_ROOT / "manifests" / "cluster")
     if not p.offline:
         _load_metrics_server_online(p.name, progress)
     kube.apply([cm] + objs, force_conflicts=True)  # the add-ons are kubetm's own: take them back
     progress("waiting for CoreDNS, the pod network, storage and metrics-server")
-    for ns, kind, nm in [("kube-system", "Deployment", "coredns"),
-                         ("local-path-storage", "Deployment", "local-path-provisioner"),
-                         ("kube-system", "Deployment", "metrics-server")]:
+    for ns, kind, nm in [
+        ("kube-system", "Deployment", "coredns"),
+        ("local-path-storage", "Deployment", "local-path-provisioner"),
+        ("kube-system", "Deployment", "metrics-server"),
+    ]:
         kube.wait_ready(kind, nm, namespace=ns, timeout=300)
     kube.wait_ready("DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
     _ensure_metrics_api(kube, p.name, progress)
@@ -310,8 +353,13 @@ def _finish(kube, p: Plan, progress) -> None:
 
 def _metrics_api_served(kube, retry: bool) -> bool:
     try:
-        kube.call(kube.dynamic.request, "get", "/apis/metrics.k8s.io/v1beta1", what="GET the metrics API",
-                  retry=retry)
+        kube.call(
+            kube.dynamic.request,
+            "get",
+            "/apis/metrics.k8s.io/v1beta1",
+            what="GET the metrics API",
+            retry=retry,
+        )
         return True
     except KubetmError:
         return False
@@ -327,19 +375,31 @@ def _ensure_metrics_api(kube, name: str, progress) -> None:
     """
     from kubetm.k8s.conditions import condition
 
-    kube.watch_until("APIService", "v1beta1.metrics.k8s.io", condition("Available"), timeout=180,
-                     what="the metrics API to be Available")
+    kube.watch_until(
+        "APIService",
+        "v1beta1.metrics.k8s.io",
+        condition("Available"),
+        timeout=180,
+        what="the metrics API to be Available",
+    )
     if _metrics_api_served(kube, retry=True):
         return
-    progress("the API server lists the metrics API but does not serve it: restarting kube-apiserver")
+    progress(
+        "the API server lists the metrics API but does not serve it: restarting kube-apiserver"
+    )
     node = f"{name}-control-plane"
-    docker.exec_in(node, ["sh", "-c", "crictl stop $(crictl ps -q --name kube-apiserver)"],
-                   what="restart kube-apiserver")
+    docker.exec_in(
+        node,
+        ["sh", "-c", "crictl stop $(crictl ps -q --name kube-apiserver)"],
+        what="restart kube-apiserver",
+    )
     for _ in range(4):  # each try retries connection errors while the API server comes back
         if _metrics_api_served(kube, retry=True):
             return
-    raise KubetmError("the metrics API is still not served after restarting kube-apiserver",
-                      hint=f"see `docker exec {node} crictl logs $(crictl ps -q --name kube-apiserver)`")
+    raise KubetmError(
+        "the metrics API is still not served after restarting kube-apiserver",
+        hint=f"see `docker exec {node} crictl logs $(crictl ps -q --name kube-apiserver)`",
+    )
 
 
 def _load_metrics_server_online(name: str, progress=_note) -> None:
@@ -347,8 +407,13 @@ def _load_metrics_server_online(name: str, progress=_note) -> None:
     v = versions()
     image = f"{v['OFFLINE_REPO']}/metrics-server:{v['METRICS_SERVER_VERSION']}"
     if not docker.image_present(image):
-        run_script("component-images.sh", "metrics-server", what="building metrics-server",
-                   env={"TOOLBOX_IMAGE": "debian:bookworm-slim"}, on_line=progress)
+        run_script(
+            "component-images.sh",
+            "metrics-server",
+            what="building metrics-server",
+            env={"TOOLBOX_IMAGE": "debian:bookworm-slim"},
+            on_line=progress,
+        )
     kind_cli.load_images(name, [image])
 
 
@@ -380,11 +445,16 @@ def status(name: str = DEFAULT_NAME) -> dict:
         "name": name,
         "exists": True,
         "context": f"kind-{name}",
-        "nodes": [{"name": n["metadata"]["name"], "ready": _node_ready(n),
-                   "version": n["status"]["nodeInfo"]["kubeletVersion"],
-                   "host_address": f"127.0.0.{i + 1}",
-                   "course_node": n["metadata"].get("labels", {}).get(COURSE_NODE)}
-                  for i, n in enumerate(ns)],
+        "nodes": [
+            {
+                "name": n["metadata"]["name"],
+                "ready": _node_ready(n),
+                "version": n["status"]["nodeInfo"]["kubeletVersion"],
+                "host_address": f"127.0.0.{i + 1}",
+                "course_node": n["metadata"].get("labels", {}).get(COURSE_NODE),
+            }
+            for i, n in enumerate(ns)
+        ],
         "registry": registry.status(),
     }
 
@@ -394,17 +464,30 @@ def render(report: dict) -> str:
     from kubetm.output import table
 
     if "deleted" in report:
-        return (f"cluster {report['name']!r} " + ("deleted" if report["deleted"] else "did not exist")
-                + ("; registry removed" if report.get("registry_removed") else ""))
+        return (
+            f"cluster {report['name']!r} "
+            + ("deleted" if report["deleted"] else "did not exist")
+            + ("; registry removed" if report.get("registry_removed") else "")
+        )
     if not report.get("exists"):
         return f"cluster {report['name']!r} does not exist: create it with `kubetm cluster up`"
     lines = [f"cluster {report['name']!r} (context {report['context']})"]
     if "mode" in report:
         how = "reused" if report.get("reused") else "created"
         took = report.get("timings", {}).get("total_s")
-        lines[0] += f": {how}, {report['mode']} node image {report['node_image']}" + (f", {took} s" if took else "")
-    rows = [(n["name"], "Ready" if n["ready"] else "NotReady", n["version"], n.get("course_node") or "-",
-             n["host_address"]) for n in report["nodes"]]
+        lines[0] += f": {how}, {report['mode']} node image {report['node_image']}" + (
+            f", {took} s" if took else ""
+        )
+    rows = [
+        (
+            n["name"],
+            "Ready" if n["ready"] else "NotReady",
+            n["version"],
+            n.get("course_node") or "-",
+            n["host_address"],
+        )
+        for n in report["nodes"]
+    ]
     lines.append(table(rows, ["node", "status", "version", "course name", "host address"]))
     reg = report.get("registry") or {}
     if reg.get("running"):

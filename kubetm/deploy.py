@@ -39,11 +39,25 @@ def hello(kube, registry: str | None = None, timeout: float = 180, progress=None
     objs = _objects(registry)
     ns = kube.namespace
     applied = kube.apply(objs, namespace=ns)
-    pod = kube.watch_until("Pod", HELLO_POD, conditions.pod_ready, namespace=ns, timeout=timeout,
-                           what=f"pod {HELLO_POD} to be Ready", progress=progress)
-    kube.watch_until("EndpointSlice", None, conditions.has_ready_endpoint, namespace=ns,
-                     selector={SERVICE_NAME: HELLO_SERVICE}, timeout=60,
-                     what=f"service {HELLO_SERVICE} endpoints", progress=progress)
+    pod = kube.watch_until(
+        "Pod",
+        HELLO_POD,
+        conditions.pod_ready,
+        namespace=ns,
+        timeout=timeout,
+        what=f"pod {HELLO_POD} to be Ready",
+        progress=progress,
+    )
+    kube.watch_until(
+        "EndpointSlice",
+        None,
+        conditions.has_ready_endpoint,
+        namespace=ns,
+        selector={SERVICE_NAME: HELLO_SERVICE},
+        timeout=60,
+        what=f"service {HELLO_SERVICE} endpoints",
+        progress=progress,
+    )
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise KubetmError(f"pod {HELLO_POD} is Ready but has no node")
@@ -97,18 +111,22 @@ def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]
 
     retryable = (OSError, HTTPStatus)
     try:
-        for attempt in tenacity.Retrying(retry=tenacity.retry_if_exception_type(retryable),
-                                         stop=tenacity.stop_after_delay(total),
-                                         wait=tenacity.wait_exponential(multiplier=0.2, max=2),
-                                         reraise=True):
+        for attempt in tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(retryable),
+            stop=tenacity.stop_after_delay(total),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        ):
             with attempt:
                 return once()
     except HTTPStatus as e:
         raise KubetmError(f"GET {url} answered HTTP {e.code}") from None
     except OSError as e:
         reason = getattr(e, "reason", e)
-        raise KubetmError(f"GET {url} failed: {reason}",
-                          hint="is the NodePort published on the host? `kubetm cluster up` maps 30000-30009") from None
+        raise KubetmError(
+            f"GET {url} failed: {reason}",
+            hint="is the NodePort published on the host? `kubetm cluster up` maps 30000-30009",
+        ) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

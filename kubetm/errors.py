@@ -17,15 +17,30 @@ from __future__ import annotations
 import base64
 import threading
 
-__all__ = ["KubetmError", "NotFound", "Conflict", "Invalid", "Forbidden", "Timeout", "Unreachable",
-           "CommandFailed", "format_error", "one_line", "register_secret", "register_secret_object", "redact", "secrets_shown", "show_secrets",
-           "REDACTED"]
+__all__ = [
+    "KubetmError",
+    "NotFound",
+    "Conflict",
+    "Invalid",
+    "Forbidden",
+    "Timeout",
+    "Unreachable",
+    "CommandFailed",
+    "format_error",
+    "one_line",
+    "register_secret",
+    "register_secret_object",
+    "redact",
+    "secrets_shown",
+    "show_secrets",
+    "REDACTED",
+]
 
 # Exit codes used across kubetm (kept small and documented in one place).
-EXIT_ERROR = 1          # any KubetmError by default
-EXIT_USAGE = 2          # bad command line: usage errors, unknown lab/demo/image names, bad option values
-EXIT_TIMEOUT = 3        # a wait timed out
-EXIT_CHECK_FAILED = 4   # a lab/demo check failed
+EXIT_ERROR = 1  # any KubetmError by default
+EXIT_USAGE = 2  # bad command line: usage errors, unknown lab/demo/image names, bad option values
+EXIT_TIMEOUT = 3  # a wait timed out
+EXIT_CHECK_FAILED = 4  # a lab/demo check failed
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -77,8 +92,15 @@ class Unreachable(KubetmError):
 class CommandFailed(KubetmError):
     """A host command (docker, kind, helm, go) exited non-zero; ``output`` is what it printed."""
 
-    def __init__(self, message: str, hint: str | None = None, exit_code: int = EXIT_ERROR,
-                 cmd: list[str] | tuple[str, ...] = (), output: str = "", returncode: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        exit_code: int = EXIT_ERROR,
+        cmd: list[str] | tuple[str, ...] = (),
+        output: str = "",
+        returncode: int | None = None,
+    ):
         super().__init__(message, hint=hint, exit_code=exit_code)
         self.cmd = list(cmd)
         self.output = redact(output or "")

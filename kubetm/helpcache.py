@@ -44,8 +44,10 @@ def _code_key() -> str:
     with os.scandir(CLI_DIR) as entries:
         cli = [e.stat() for e in entries if e.name.endswith(".py")]
     typer = os.stat(spec.origin)
-    return (f"{len(cli)}-{max(st.st_mtime_ns for st in cli)}-{sum(st.st_size for st in cli)}"
-            f"-{typer.st_mtime_ns}-{typer.st_size}")
+    return (
+        f"{len(cli)}-{max(st.st_mtime_ns for st in cli)}-{sum(st.st_size for st in cli)}"
+        f"-{typer.st_mtime_ns}-{typer.st_size}"
+    )
 
 
 def help_cache_path() -> str | None:

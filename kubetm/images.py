@@ -16,6 +16,7 @@ classic builder, which never resolves a local base remotely; credentials stay in
     >>> images.build(["hello"])                     # -> [{"image": "localhost:5001/kubetm/hello:1.0", ...}]
     >>> images.push(["all"])                        # -> [{"image": ..., "digest": "sha256:..."}]
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,21 @@ from kubetm.errors import KubetmError
 from kubetm.host import docker, kind, net
 from kubetm.host.exec import last_error_line
 
-__all__ = ["BASES", "DEFAULT_REGISTRY", "IMAGES", "Spec", "build", "push", "load", "run", "list_images",
-           "resolve", "ref", "base_images", "images_dir"]
+__all__ = [
+    "BASES",
+    "DEFAULT_REGISTRY",
+    "IMAGES",
+    "Spec",
+    "build",
+    "push",
+    "load",
+    "run",
+    "list_images",
+    "resolve",
+    "ref",
+    "base_images",
+    "images_dir",
+]
 
 DEFAULT_REGISTRY = "localhost:5001"
 NAMESPACE = "kubetm"
@@ -39,10 +53,11 @@ LABEL = labels.IMAGE
 @dataclass(frozen=True)
 class Spec:
     """One course image: its folder under images/, default tags, base kind and served port."""
+
     name: str
     tags: tuple[str, ...]
-    base: str                 # key of BASES
-    port: int | None = None   # container port `image run` publishes (None: not a server)
+    base: str  # key of BASES
+    port: int | None = None  # container port `image run` publishes (None: not a server)
 
 
 IMAGES: dict[str, Spec] = {
@@ -55,6 +70,7 @@ IMAGES: dict[str, Spec] = {
 
 # --------------------------------------------------------------------------- names and bases
 
+
 def resolve(names: list[str] | tuple[str, ...] | None) -> list[Spec]:
     """Image names (or 'all'; empty means all) -> specs, in course order; unknown names are refused."""
     wanted = list(names or ["all"])
@@ -62,7 +78,11 @@ def resolve(names: list[str] | tuple[str, ...] | None) -> list[Spec]:
         return list(IMAGES.values())
     unknown = [n for n in wanted if n not in IMAGES]
     if unknown:
-        raise KubetmError(f"unknown image {unknown[0]!r}", hint=f"valid names: {', '.join(IMAGES)}, all", exit_code=2)
+        raise KubetmError(
+            f"unknown image {unknown[0]!r}",
+            hint=f"valid names: {', '.join(IMAGES)}, all",
+            exit_code=2,
+        )
     return [IMAGES[n] for n in dict.fromkeys(wanted)]
 
 
@@ -79,7 +99,9 @@ def _jobs(specs: list[Spec], tag: str | None) -> list[tuple[Spec, str]]:
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})\s*$")
-LAYER = re.compile(r"^([0-9a-f]{12}): (Preparing|Waiting|Pushing|Pushed|Layer already exists|Mounted from .*|Retrying.*)")
+LAYER = re.compile(
+    r"^([0-9a-f]{12}): (Preparing|Waiting|Pushing|Pushed|Layer already exists|Mounted from .*|Retrying.*)"
+)
 DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: (\d+)")
 
 
@@ -135,10 +157,15 @@ class Display:
                 TimeElapsedColumn,
             )
 
-            self._p = Progress(SpinnerColumn(), TextColumn("{task.fields[label]}"), BarColumn(bar_width=20),
-                               MofNCompleteColumn(), TimeElapsedColumn(),
-                               TextColumn("{task.fields[status]}", style="dim"),
-                               console=Console(stderr=True))
+            self._p = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.fields[label]}"),
+                BarColumn(bar_width=20),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}", style="dim"),
+                console=Console(stderr=True),
+            )
             self._p.start()
         return self
 
@@ -149,8 +176,14 @@ class Display:
     def add(self, label: str) -> int | None:
         return self._p.add_task("", label=label, status="", total=None) if self._p else None
 
-    def update(self, task: int | None, *, completed: int | None = None, total: int | None = None,
-               status: str | None = None) -> None:
+    def update(
+        self,
+        task: int | None,
+        *,
+        completed: int | None = None,
+        total: int | None = None,
+        status: str | None = None,
+    ) -> None:
         if self._p is None or task is None:
             return
         kw = {k: v for k, v in (("completed", completed), ("total", total)) if v is not None}
@@ -161,8 +194,10 @@ class Display:
 
 # --------------------------------------------------------------------------- commands
 
-def build(names: list[str], tag: str | None = None, offline: bool | None = None,
-          progress: bool = True) -> list[dict]:
+
+def build(
+    names: list[str], tag: str | None = None, offline: bool | None = None, progress: bool = True
+) -> list[dict]:
     """Build course images from images/<name>/ (all default tags, or only ``tag``).
 
     >>> build(["app"], tag="v2")     # VERSION=v2 -> localhost:5001/kubetm/app:v2
@@ -186,23 +221,42 @@ def build(names: list[str], tag: str | None = None, offline: bool | None = None,
 
             t0 = time.monotonic()
             try:
-                docker.build(str(src / spec.name), image, build_args=build_args,
-                             labels={"org.opencontainers.image.base.name": base}, on_line=on_line,
-                             what=f"building {image} (FROM {base})")
+                docker.build(
+                    str(src / spec.name),
+                    image,
+                    build_args=build_args,
+                    labels={"org.opencontainers.image.base.name": base},
+                    on_line=on_line,
+                    what=f"building {image} (FROM {base})",
+                )
             except KubetmError:
                 show.update(task, status="failed")
                 raise
             info = docker.inspect_images([image])[0]
             show.update(task, completed=1, total=1, status=f"{_mb(info['Size'])}")
-            results.append({"name": spec.name, "tag": t, "image": image, "id": info["Id"],
-                            "size_bytes": info["Size"], "size": _mb(info["Size"]), "base": base,
-                            "mode": "offline" if off else "online", "reason": reason,
-                            "seconds": round(time.monotonic() - t0, 1)})
+            results.append(
+                {
+                    "name": spec.name,
+                    "tag": t,
+                    "image": image,
+                    "id": info["Id"],
+                    "size_bytes": info["Size"],
+                    "size": _mb(info["Size"]),
+                    "base": base,
+                    "mode": "offline" if off else "online",
+                    "reason": reason,
+                    "seconds": round(time.monotonic() - t0, 1),
+                }
+            )
     return results
 
 
-def push(names: list[str], registry: str = DEFAULT_REGISTRY, tag: str | None = None,
-         progress: bool = True) -> list[dict]:
+def push(
+    names: list[str],
+    registry: str = DEFAULT_REGISTRY,
+    tag: str | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Push built images to ``registry`` (default: the local one, started if needed); returns digests.
 
     >>> push(["hello"])   # -> [{"image": "localhost:5001/kubetm/hello:1.0", "digest": "sha256:..."}]
@@ -212,8 +266,11 @@ def push(names: list[str], registry: str = DEFAULT_REGISTRY, tag: str | None = N
     jobs = _jobs(specs, tag)
     missing = [ref(s.name, t) for s, t in jobs if not docker.image_present(ref(s.name, t))]
     if missing:
-        raise KubetmError(f"{missing[0]} is not built" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                          hint=f"kubetm image build {' '.join(dict.fromkeys(m.split('/')[-1].split(':')[0] for m in missing))}")
+        raise KubetmError(
+            f"{missing[0]} is not built"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            hint=f"kubetm image build {' '.join(dict.fromkeys(m.split('/')[-1].split(':')[0] for m in missing))}",
+        )
     registry = registry.rstrip("/")
     if registry == DEFAULT_REGISTRY:
         from kubetm import registry as local_registry
@@ -237,20 +294,32 @@ def push(names: list[str], registry: str = DEFAULT_REGISTRY, tag: str | None = N
                 show.update(task, status="failed")
                 raise _push_error(pushed.output, target, registry)
             show.update(task, status=tracker.digest[:19])
-            results.append({"name": spec.name, "tag": t, "image": target, "digest": tracker.digest,
-                            "pinned": f"{target.rsplit(':', 1)[0]}@{tracker.digest}"})
+            results.append(
+                {
+                    "name": spec.name,
+                    "tag": t,
+                    "image": target,
+                    "digest": tracker.digest,
+                    "pinned": f"{target.rsplit(':', 1)[0]}@{tracker.digest}",
+                }
+            )
     return results
 
 
 def _push_error(output: str, target: str, registry: str) -> KubetmError:
     line = last_error_line(output)
     if re.search(r"connection refused|no such host|i/o timeout|dial tcp", line, re.IGNORECASE):
-        return KubetmError(f"pushing {target} failed: registry {registry} is not reachable",
-                           hint="`kubetm cluster up` starts the local registry on localhost:5001"
-                           if registry == DEFAULT_REGISTRY else f"check that {registry} is up and reachable")
+        return KubetmError(
+            f"pushing {target} failed: registry {registry} is not reachable",
+            hint="`kubetm cluster up` starts the local registry on localhost:5001"
+            if registry == DEFAULT_REGISTRY
+            else f"check that {registry} is up and reachable",
+        )
     if re.search(r"unauthorized|denied|authentication required", line, re.IGNORECASE):
-        return KubetmError(f"pushing {target} was refused by {registry}",
-                           hint=f"log in with `docker login {registry}` (kubetm never takes credentials)")
+        return KubetmError(
+            f"pushing {target} was refused by {registry}",
+            hint=f"log in with `docker login {registry}` (kubetm never takes credentials)",
+        )
     return docker.error(output, f"pushing {target}")
 
 
@@ -264,7 +333,10 @@ def load(names: list[str], cluster: str = "kubetm", tag: str | None = None) -> l
     refs = [ref(s.name, t) for s, t in _jobs(specs, tag)]
     missing = [r for r in refs if not docker.image_present(r)]
     if missing:
-        raise KubetmError(f"{missing[0]} is not built", hint=f"kubetm image build {missing[0].split('/')[-1].split(':')[0]}")
+        raise KubetmError(
+            f"{missing[0]} is not built",
+            hint=f"kubetm image build {missing[0].split('/')[-1].split(':')[0]}",
+        )
     kind.load_images(cluster, refs)
     ids = {r: i["Id"] for r, i in zip(refs, docker.inspect_images(refs))}
     return [{"image": r, "id": ids[r], "cluster": cluster} for r in refs]
@@ -279,11 +351,16 @@ def run(name: str = "hello", port: int = 8100, tag: str | None = None, timeout: 
     >>> run("hello")["stop"]     # 'docker stop kubetm-hello'
     """
     if name == "all":
-        raise KubetmError("image run takes one image name", hint="valid names: " + ", ".join(n for n, s in IMAGES.items() if s.port))
+        raise KubetmError(
+            "image run takes one image name",
+            hint="valid names: " + ", ".join(n for n, s in IMAGES.items() if s.port),
+        )
     spec = resolve([name])[0]
     if spec.port is None:
-        raise KubetmError(f"image {name!r} does not serve HTTP",
-                          hint="run one of: " + ", ".join(n for n, s in IMAGES.items() if s.port))
+        raise KubetmError(
+            f"image {name!r} does not serve HTTP",
+            hint="run one of: " + ", ".join(n for n, s in IMAGES.items() if s.port),
+        )
     docker.require_docker()
     image = ref(name, tag or spec.tags[0])
     if not docker.image_present(image):
@@ -291,14 +368,32 @@ def run(name: str = "hello", port: int = 8100, tag: str | None = None, timeout: 
     container = f"kubetm-{name}"
     old = docker.inspect_container(container)
     if old is not None:
-        if ((old.get("Config") or {}).get("Labels") or {}).get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE:
-            raise KubetmError(f"a container named {container} exists and is not kubetm's", hint=f"docker rm -f {container}")
+        if ((old.get("Config") or {}).get("Labels") or {}).get(
+            labels.MANAGED_BY
+        ) != labels.MANAGED_BY_VALUE:
+            raise KubetmError(
+                f"a container named {container} exists and is not kubetm's",
+                hint=f"docker rm -f {container}",
+            )
         docker.remove(container, what=f"removing the old {container}")
     if not net.port_free(port):
-        raise KubetmError(f"port 127.0.0.1:{port} is already in use by {docker.port_user(port)}",
-                          hint="stop it, or pick another port with --port")
-    cid = docker.run_container(["--rm", "--name", container, "--label", labels.MANAGED_SELECTOR,
-                                "--publish", f"127.0.0.1:{port}:{spec.port}", image], what=f"docker run {image}")
+        raise KubetmError(
+            f"port 127.0.0.1:{port} is already in use by {docker.port_user(port)}",
+            hint="stop it, or pick another port with --port",
+        )
+    cid = docker.run_container(
+        [
+            "--rm",
+            "--name",
+            container,
+            "--label",
+            labels.MANAGED_SELECTOR,
+            "--publish",
+            f"127.0.0.1:{port}:{spec.port}",
+            image,
+        ],
+        what=f"docker run {image}",
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         body = _http_get_when_up(url, container, timeout)
@@ -308,16 +403,25 @@ def run(name: str = "hello", port: int = 8100, tag: str | None = None, timeout: 
     if name == "hello" and body.strip() != "Hello Kubernetes!":
         docker.remove(container, check=False)
         raise KubetmError(f"{url} answered {body.strip()[:60]!r}, not 'Hello Kubernetes!'")
-    return {"container": container, "id": cid[:12], "image": image, "url": url,
-            "response": body.strip(), "stop": f"docker stop {container}"}
+    return {
+        "container": container,
+        "id": cid[:12],
+        "image": image,
+        "url": url,
+        "response": body.strip(),
+        "stop": f"docker stop {container}",
+    }
 
 
 def _http_get_when_up(url: str, container: str, timeout: float) -> str:
     """GET url, retrying while the server starts; stop early if the container died."""
+
     def alive() -> None:
         if not docker.running(container):
-            raise KubetmError(f"container {container} stopped before answering on {url}",
-                              hint=last_error_line(docker.logs_tail(container)))
+            raise KubetmError(
+                f"container {container} stopped before answering on {url}",
+                hint=last_error_line(docker.logs_tail(container)),
+            )
 
     return net.wait_answer(url, alive, timeout).decode("utf-8", "replace")
 
@@ -330,22 +434,46 @@ def list_images(registry: str = DEFAULT_REGISTRY) -> list[dict]:
     docker.require_docker()
     rows = docker.image_refs(LABEL)
     prefix = f"{registry.rstrip('/')}/{NAMESPACE}/"
-    built = {r for r in rows if r.startswith(prefix) and r.split("/")[-1].split(":")[0] in IMAGES
-             and not r.endswith(":<none>")}  # an image left untagged by a rebuild is not a course image
+    built = {
+        r
+        for r in rows
+        if r.startswith(prefix)
+        and r.split("/")[-1].split(":")[0] in IMAGES
+        and not r.endswith(":<none>")
+    }  # an image left untagged by a rebuild is not a course image
     wanted = [ref(s.name, t, registry) for s in IMAGES.values() for t in s.tags]
     wanted += sorted(built - set(wanted))
-    info = {r: i for r, i in zip(sorted(built), docker.inspect_images(sorted(built)))} if built else {}
+    info = dict(zip(sorted(built), docker.inspect_images(sorted(built)))) if built else {}
     out = []
     for r in wanted:
-        name, tag = r[len(prefix):].split(":", 1)
+        name, tag = r[len(prefix) :].split(":", 1)
         i = info.get(r)
-        digest = next((d.split("@", 1)[1] for d in (i or {}).get("RepoDigests") or []
-                       if d.startswith(r.rsplit(":", 1)[0] + "@")), None)
-        out.append({"name": name, "tag": tag, "image": r, "built": i is not None,
-                    "id": i["Id"][7:19] if i else None, "size": _mb(i["Size"]) if i else None,
-                    "size_bytes": i["Size"] if i else None, "created": i["Created"][:19] if i else None,
-                    "base": ((i.get("Config") or {}).get("Labels") or {}).get("org.opencontainers.image.base.name") if i else None,
-                    "digest": digest})
+        digest = next(
+            (
+                d.split("@", 1)[1]
+                for d in (i or {}).get("RepoDigests") or []
+                if d.startswith(r.rsplit(":", 1)[0] + "@")
+            ),
+            None,
+        )
+        out.append(
+            {
+                "name": name,
+                "tag": tag,
+                "image": r,
+                "built": i is not None,
+                "id": i["Id"][7:19] if i else None,
+                "size": _mb(i["Size"]) if i else None,
+                "size_bytes": i["Size"] if i else None,
+                "created": i["Created"][:19] if i else None,
+                "base": ((i.get("Config") or {}).get("Labels") or {}).get(
+                    "org.opencontainers.image.base.name"
+                )
+                if i
+                else None,
+                "digest": digest,
+            }
+        )
     return out
 
 
@@ -355,12 +483,15 @@ def _mb(size: int) -> str:
 
 # ------------------------------------------------------------------------------ text output
 
+
 def render_build(rows: list[dict]) -> str:
     """`kubetm image build`: one line per image (like `docker images`), then why offline."""
     from kubetm.output import table
 
-    text = table([(r["image"], r["id"][7:19], r["size"], r["base"], f"{r['seconds']:.1f}s") for r in rows],
-                 ["image", "image id", "size", "built from", "took"])
+    text = table(
+        [(r["image"], r["id"][7:19], r["size"], r["base"], f"{r['seconds']:.1f}s") for r in rows],
+        ["image", "image id", "size", "built from", "took"],
+    )
     reasons = {r.get("reason") for r in rows if r.get("mode") == "offline" and r.get("reason")}
     return text + "".join(f"\noffline bases: {why}" for why in sorted(reasons))
 
@@ -374,17 +505,31 @@ def render_push(rows: list[dict]) -> str:
 def render_load(rows: list[dict]) -> str:
     from kubetm.output import table
 
-    return table([(r["image"], r["id"][7:19], r["cluster"]) for r in rows], ["image", "image id", "cluster"])
+    return table(
+        [(r["image"], r["id"][7:19], r["cluster"]) for r in rows], ["image", "image id", "cluster"]
+    )
 
 
 def render_run(info: dict) -> str:
-    return (f"{info['image']} runs as container {info['container']} ({info['id']})\n"
-            f"GET {info['url']} -> {info['response']}\nstop it with: {info['stop']}")
+    return (
+        f"{info['image']} runs as container {info['container']} ({info['id']})\n"
+        f"GET {info['url']} -> {info['response']}\nstop it with: {info['stop']}"
+    )
 
 
 def render_list(rows: list[dict]) -> str:
     from kubetm.output import table
 
-    return table([(r["image"], r["id"] or "-", r["size"] or "-", r["created"] or "-",
-                   (r["digest"] or "")[:19] or ("not pushed" if r["built"] else "not built")) for r in rows],
-                 ["image", "image id", "size", "created", "pushed digest"])
+    return table(
+        [
+            (
+                r["image"],
+                r["id"] or "-",
+                r["size"] or "-",
+                r["created"] or "-",
+                (r["digest"] or "")[:19] or ("not pushed" if r["built"] else "not built"),
+            )
+            for r in rows
+        ],
+        ["image", "image id", "size", "created", "pushed digest"],
+    )

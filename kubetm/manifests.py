@@ -15,27 +15,40 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from kubetm.errors import KubetmError, register_secret_object
 
 __all__ = [
-    "Doc", "load", "load_docs", "loads_docs", "substitute", "substitute_images", "order",
-    "registry_from_env", "DEFAULT_REGISTRY", "MANIFEST_ROOT", "manifest_dir", "describe",
+    "Doc",
+    "load",
+    "load_docs",
+    "loads_docs",
+    "substitute",
+    "substitute_images",
+    "order",
+    "registry_from_env",
+    "DEFAULT_REGISTRY",
+    "MANIFEST_ROOT",
+    "manifest_dir",
+    "describe",
 ]
 
 DEFAULT_REGISTRY = "localhost:5001"
 COURSE_PREFIX = "localhost:5001/"
 
 # Limits that keep a hostile or broken file from eating the machine.
-MAX_FILE_BYTES = 4 * 1024 * 1024      # one manifest file
-MAX_ALIASES = 100                      # YAML aliases (*ref) per document
-MAX_NODES = 200_000                    # nodes per document once aliases are expanded
+MAX_FILE_BYTES = 4 * 1024 * 1024  # one manifest file
+MAX_ALIASES = 100  # YAML aliases (*ref) per document
+MAX_NODES = 200_000  # nodes per document once aliases are expanded
 
 # Repository folder holding the course manifests (manifests/<lab>/*.yaml).
-MANIFEST_ROOT = Path(os.environ.get("KUBETM_MANIFESTS") or Path(__file__).resolve().parent.parent / "manifests")
+MANIFEST_ROOT = Path(
+    os.environ.get("KUBETM_MANIFESTS") or Path(__file__).resolve().parent.parent / "manifests"
+)
 
 _ORDER = {"Namespace": 0, "CustomResourceDefinition": 1}
 _CONTAINER_KEYS = ("containers", "initContainers", "ephemeralContainers")
@@ -61,8 +74,10 @@ def manifest_dir(name: str) -> Path:
     """Path of a course manifest folder, e.g. ``manifest_dir("getting-started")``."""
     path = MANIFEST_ROOT / name
     if not path.is_dir():
-        raise KubetmError(f"manifest folder {path} not found",
-                          hint="set KUBETM_MANIFESTS to the repository's manifests/ folder")
+        raise KubetmError(
+            f"manifest folder {path} not found",
+            hint="set KUBETM_MANIFESTS to the repository's manifests/ folder",
+        )
     return path
 
 
@@ -71,14 +86,19 @@ def registry_from_env(registry: str | None = None) -> str:
     value = (registry or os.environ.get("KUBETM_REGISTRY") or DEFAULT_REGISTRY).strip()
     value = value.removeprefix("http://").removeprefix("https://").rstrip("/")
     if "@" in value.split("/", 1)[0]:  # user:password@host: never take credentials (nor echo them)
-        raise KubetmError("the registry must not contain credentials (user:password@)",
-                          hint="log in with `docker login HOST` instead: kubetm never takes credentials")
+        raise KubetmError(
+            "the registry must not contain credentials (user:password@)",
+            hint="log in with `docker login HOST` instead: kubetm never takes credentials",
+        )
     if not value or any(c.isspace() for c in value):
-        raise KubetmError(f"invalid registry {registry!r}", hint="expected host:port[/path], e.g. localhost:5001")
+        raise KubetmError(
+            f"invalid registry {registry!r}", hint="expected host:port[/path], e.g. localhost:5001"
+        )
     return value
 
 
 # ----------------------------------------------------------------------------------- loading
+
 
 def load(path: str | os.PathLike, registry: str | None = None) -> list[dict]:
     """Load a file or folder, substitute per-cluster values and order the objects.
@@ -112,7 +132,9 @@ def _load_file(path: Path) -> list[Doc]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise KubetmError(f"{path}: file is too large for a manifest ({size} bytes > {MAX_FILE_BYTES})")
+            raise KubetmError(
+                f"{path}: file is too large for a manifest ({size} bytes > {MAX_FILE_BYTES})"
+            )
         data = path.read_bytes()
     except OSError as e:
         raise KubetmError(f"{path}: cannot read: {e.strerror or e}") from None
@@ -149,8 +171,13 @@ def loads_docs(data: bytes | str, name: str = "<string>") -> list[Doc]:
         if "python/" in problem and "constructor for the tag" in problem:
             tag = problem.split("tag", 1)[-1].split("'")[1] if "'" in problem else "python/..."
             problem = f"refusing YAML tag {tag.replace('tag:yaml.org,2002:', '!!')}: kubetm never builds Python objects"
-        elif e.problem and e.context and e.context_mark is not None and e.context_mark is not mark \
-                and e.context_mark.line != getattr(mark, "line", None):
+        elif (
+            e.problem
+            and e.context
+            and e.context_mark is not None
+            and e.context_mark is not mark
+            and e.context_mark.line != getattr(mark, "line", None)
+        ):
             problem = f"{problem} ({e.context} started at line {e.context_mark.line + 1})"
         raise KubetmError(f"{where}: {problem}") from None
     except yaml.YAMLError as e:
@@ -169,17 +196,27 @@ def _decode(data: bytes | str, name: str) -> str:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise KubetmError(f"{name}: file is UTF-16 encoded", hint="save it as UTF-8")
         head = data[:8192]
-        if len(head) >= 8 and head.count(b"\x00") * 3 >= len(head) and \
-                (head[1::2].count(0) * 2 >= len(head) // 2 or head[0::2].count(0) * 2 >= len(head) // 2):
-            raise KubetmError(f"{name}: file looks UTF-16 encoded (no byte order mark)", hint="save it as UTF-8")
+        if (
+            len(head) >= 8
+            and head.count(b"\x00") * 3 >= len(head)
+            and (
+                head[1::2].count(0) * 2 >= len(head) // 2
+                or head[0::2].count(0) * 2 >= len(head) // 2
+            )
+        ):
+            raise KubetmError(
+                f"{name}: file looks UTF-16 encoded (no byte order mark)", hint="save it as UTF-8"
+            )
         if b"\x00" in head:
             raise KubetmError(f"{name}: binary file, not YAML text")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
-            raise KubetmError(f"{name}:{line}: not valid UTF-8 text (byte 0x{data[e.start]:02x})",
-                              hint="save it as UTF-8") from None
+            raise KubetmError(
+                f"{name}:{line}: not valid UTF-8 text (byte 0x{data[e.start]:02x})",
+                hint="save it as UTF-8",
+            ) from None
     bad = next((c for c in text if c < " " and c not in "\t\n\r"), None)
     if bad is not None:
         line = text[: text.index(bad)].count("\n") + 1
@@ -212,7 +249,11 @@ def _loader_class():
                 if self._aliases > MAX_ALIASES:
                     mark = self.peek_event().start_mark
                     raise yaml.composer.ComposerError(
-                        None, None, f"too many YAML aliases (more than {MAX_ALIASES} in one document)", mark)
+                        None,
+                        None,
+                        f"too many YAML aliases (more than {MAX_ALIASES} in one document)",
+                        mark,
+                    )
             return super().compose_node(parent, index)
 
     _LOADER = _Loader
@@ -229,8 +270,10 @@ def _check_size(root: Any, name: str) -> None:
         node = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise KubetmError(f"{name}:{root.start_mark.line + 1}: document expands to more than "
-                              f"{MAX_NODES} YAML nodes (alias bomb?)")
+            raise KubetmError(
+                f"{name}:{root.start_mark.line + 1}: document expands to more than "
+                f"{MAX_NODES} YAML nodes (alias bomb?)"
+            )
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
@@ -274,13 +317,17 @@ def _child(node: Any, key: str) -> Any:
 def _validate(obj: Any, node: Any, name: str, line: int, index: int) -> list[Doc]:
     where = f"{name}:{line}"
     if not isinstance(obj, dict):
-        raise KubetmError(f"{where}: document {index} is a {_type_name(obj)}, expected a mapping "
-                          f"with apiVersion, kind and metadata")
+        raise KubetmError(
+            f"{where}: document {index} is a {_type_name(obj)}, expected a mapping "
+            f"with apiVersion, kind and metadata"
+        )
     for key in ("apiVersion", "kind"):
         if key not in obj:
             raise KubetmError(f"{where}: document {index} has no {key}")
         if not isinstance(obj[key], str) or not obj[key].strip():
-            raise KubetmError(f"{name}:{_value_line(node, key, line)}: {key} must be a non-empty string")
+            raise KubetmError(
+                f"{name}:{_value_line(node, key, line)}: {key} must be a non-empty string"
+            )
     if obj["kind"].endswith("List") and isinstance(obj.get("items"), list):
         items_node = _child(node, "items")
         out: list[Doc] = []
@@ -298,16 +345,26 @@ def _validate(obj: Any, node: Any, name: str, line: int, index: int) -> list[Doc
         raise KubetmError(f"{name}:{meta_line}: metadata must be a mapping")
     obj_name = meta.get("name")
     if not isinstance(obj_name, str) or not obj_name.strip():
-        raise KubetmError(f"{name}:{_value_line(meta_node, 'name', meta_line)}: "
-                          f"{obj['kind']} needs metadata.name (a non-empty string)")
+        raise KubetmError(
+            f"{name}:{_value_line(meta_node, 'name', meta_line)}: "
+            f"{obj['kind']} needs metadata.name (a non-empty string)"
+        )
     for key in ("labels", "annotations"):
         if key in meta and meta[key] is not None:
-            if not isinstance(meta[key], dict) or not all(isinstance(v, str) for v in meta[key].values()):
-                raise KubetmError(f"{name}:{_value_line(meta_node, key, meta_line)}: metadata.{key} "
-                                  f"must map names to strings (quote numbers and booleans)")
-    if "namespace" in meta and (not isinstance(meta["namespace"], str) or not meta["namespace"].strip()):
-        raise KubetmError(f"{name}:{_value_line(meta_node, 'namespace', meta_line)}: "
-                          f"metadata.namespace must be a non-empty string")
+            if not isinstance(meta[key], dict) or not all(
+                isinstance(v, str) for v in meta[key].values()
+            ):
+                raise KubetmError(
+                    f"{name}:{_value_line(meta_node, key, meta_line)}: metadata.{key} "
+                    f"must map names to strings (quote numbers and booleans)"
+                )
+    if "namespace" in meta and (
+        not isinstance(meta["namespace"], str) or not meta["namespace"].strip()
+    ):
+        raise KubetmError(
+            f"{name}:{_value_line(meta_node, 'namespace', meta_line)}: "
+            f"metadata.namespace must be a non-empty string"
+        )
     _check_types(obj, node, name, line)
     register_secret_object(obj)  # its values never appear in an error message from here on
     return [Doc(obj, where)]
@@ -326,7 +383,8 @@ _IMAGE_REF = __import__("re").compile(
     r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?/)?"
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?")
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
 
 
 def _image_line(root: Any, image: str, default: int) -> int:
@@ -372,8 +430,10 @@ def _check_types(obj: dict, node: Any, name: str, line: int) -> None:
             fail((key,), f"must be a mapping, not a {_type_name(value)}")
         for k, v in value.items():
             if not isinstance(v, str):  # the value itself is never printed (it may be secret)
-                raise KubetmError(f"{name}:{_value_line(_child(node, key), k, line)}: {kind} {key}.{k} must be "
-                                  f"a string, not a {_type_name(v)} (quote it)")
+                raise KubetmError(
+                    f"{name}:{_value_line(_child(node, key), k, line)}: {kind} {key}.{k} must be "
+                    f"a string, not a {_type_name(v)} (quote it)"
+                )
     if not isinstance(spec, dict):
         return
     if kind in _REPLICATED and "replicas" in spec:
@@ -395,34 +455,51 @@ def _check_types(obj: dict, node: Any, name: str, line: int) -> None:
             if cs is None:
                 continue
             if not isinstance(cs, list) or not all(isinstance(c, dict) for c in cs):
-                fail(path + (key,), "must be a list of containers (each a mapping with name and image)")
+                fail(
+                    path + (key,),
+                    "must be a list of containers (each a mapping with name and image)",
+                )
             for c in cs:
                 for field in ("name", "image"):
                     if field in c and not isinstance(c[field], str):
-                        fail(path + (key,), f"has a container {field} that is a {_type_name(c[field])}, "
-                                            f"not a string")
+                        fail(
+                            path + (key,),
+                            f"has a container {field} that is a {_type_name(c[field])}, "
+                            f"not a string",
+                        )
                 image = c.get("image")
                 if isinstance(image, str) and not _IMAGE_REF.fullmatch(image):
-                    raise KubetmError(f"{name}:{_image_line(node, image, line)}: {kind} container "
-                                      f"{c.get('name', '?')!s:.60}: invalid image reference {image!r:.120}",
-                                      hint="expected [registry[:port]/]name[:tag][@sha256:digest], lower-case name")
+                    raise KubetmError(
+                        f"{name}:{_image_line(node, image, line)}: {kind} container "
+                        f"{c.get('name', '?')!s:.60}: invalid image reference {image!r:.120}",
+                        hint="expected [registry[:port]/]name[:tag][@sha256:digest], lower-case name",
+                    )
 
 
 def _type_name(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _check_duplicates(docs: list[Doc]) -> None:
     seen: dict[tuple, str] = {}
     for d in docs:
-        key = (d.obj["apiVersion"].split("/")[0] if "/" in d.obj["apiVersion"] else "", d.kind,
-               d.obj["metadata"].get("namespace"), d.name)
+        key = (
+            d.obj["apiVersion"].split("/")[0] if "/" in d.obj["apiVersion"] else "",
+            d.kind,
+            d.obj["metadata"].get("namespace"),
+            d.name,
+        )
         if key in seen:
-            raise KubetmError(f"{d.source}: {d.kind} {d.name} is defined twice (first at {seen[key]})")
+            raise KubetmError(
+                f"{d.source}: {d.kind} {d.name} is defined twice (first at {seen[key]})"
+            )
         seen[key] = d.source
 
 
 # ------------------------------------------------------------------------------ substitution
+
 
 def substitute(objs: Iterable[dict], registry: str | None = None) -> list[dict]:
     """Apply every per-cluster substitution to deep copies of ``objs`` (inputs are not changed)."""
@@ -446,9 +523,12 @@ def substitute_images(obj: dict, registry: str) -> dict:
             for key, value in cur.items():
                 if key in _CONTAINER_KEYS and isinstance(value, list):
                     for c in value:
-                        if isinstance(c, dict) and isinstance(c.get("image"), str) \
-                                and c["image"].startswith(COURSE_PREFIX):
-                            c["image"] = f"{registry}/{c['image'][len(COURSE_PREFIX):]}"
+                        if (
+                            isinstance(c, dict)
+                            and isinstance(c.get("image"), str)
+                            and c["image"].startswith(COURSE_PREFIX)
+                        ):
+                            c["image"] = f"{registry}/{c['image'][len(COURSE_PREFIX) :]}"
                 if isinstance(value, (dict, list)):
                     stack.append(value)
         elif isinstance(cur, list):
@@ -457,6 +537,7 @@ def substitute_images(obj: dict, registry: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------- ordering
+
 
 def order(objs: Iterable[Any]) -> list[Any]:
     """Namespaces first, then CustomResourceDefinitions, then the rest in their original order.

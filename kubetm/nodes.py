@@ -16,8 +16,16 @@ import ipaddress
 from kubetm.errors import KubetmError
 from kubetm.labels import COURSE_NODE
 
-__all__ = ["COURSE_NODES", "list_nodes", "is_control_plane", "workers",
-           "course_nodes", "ensure_course_labels", "host_address", "node_addresses"]
+__all__ = [
+    "COURSE_NODES",
+    "list_nodes",
+    "is_control_plane",
+    "workers",
+    "course_nodes",
+    "ensure_course_labels",
+    "host_address",
+    "node_addresses",
+]
 
 COURSE_NODES = ("k8s-node1", "k8s-node2")
 _CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -35,7 +43,9 @@ def is_control_plane(node: dict) -> bool:
 
 def workers(nodes: list[dict]) -> list[dict]:
     """Nodes without the control-plane role, sorted by name."""
-    return sorted((n for n in nodes if not is_control_plane(n)), key=lambda n: n["metadata"]["name"])
+    return sorted(
+        (n for n in nodes if not is_control_plane(n)), key=lambda n: n["metadata"]["name"]
+    )
 
 
 def course_nodes_from(nodes: list[dict]) -> dict[str, str]:
@@ -72,7 +82,7 @@ def ensure_course_labels(kube) -> dict[str, str]:
         wanted[node] = course
     for n in nodes:
         name = n["metadata"]["name"]
-        current = ((n["metadata"].get("labels") or {}).get(COURSE_NODE))
+        current = (n["metadata"].get("labels") or {}).get(COURSE_NODE)
         target = wanted.get(name)
         if current == target:
             continue
@@ -82,7 +92,9 @@ def ensure_course_labels(kube) -> dict[str, str]:
 
 
 def node_addresses(node: dict) -> dict[str, str]:
-    return {a.get("type"): a.get("address") for a in (node.get("status") or {}).get("addresses") or []}
+    return {
+        a.get("type"): a.get("address") for a in (node.get("status") or {}).get("addresses") or []
+    }
 
 
 def _is_kind(node: dict) -> bool:
@@ -108,8 +120,10 @@ def host_address_from(nodes: list[dict], node_name: str) -> str:
         except ValueError:
             raise KubetmError(f"node {node_name} reports an invalid address {addr!r}") from None
         return addr
-    raise KubetmError(f"node {node_name!r} not found",
-                      hint="valid nodes: " + ", ".join(n["metadata"]["name"] for n in ordered))
+    raise KubetmError(
+        f"node {node_name!r} not found",
+        hint="valid nodes: " + ", ".join(n["metadata"]["name"] for n in ordered),
+    )
 
 
 def host_address(kube, node: str) -> str:

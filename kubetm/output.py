@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from kubetm.errors import KubetmError
 
-__all__ = ["OUTPUT_FORMATS", "check_output", "emit", "to_jsonable", "note", "warn", "progress", "spinner", "table"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "check_output",
+    "emit",
+    "to_jsonable",
+    "note",
+    "warn",
+    "progress",
+    "spinner",
+    "table",
+]
 
 OUTPUT_FORMATS = ("text", "json")
 
@@ -28,7 +39,9 @@ def check_output(output: str | None) -> str:
     """Validate an ``-o`` value (``text`` or ``json``)."""
     value = (output or "text").lower()
     if value not in OUTPUT_FORMATS:
-        raise KubetmError(f"unknown output format {output!r}", hint="use -o json or -o text", exit_code=2)
+        raise KubetmError(
+            f"unknown output format {output!r}", hint="use -o json or -o text", exit_code=2
+        )
     return value
 
 
@@ -46,7 +59,9 @@ def to_jsonable(data: Any) -> Any:
 def emit(data: Any, output: str = "text", text: Callable[[Any], str] | str | None = None) -> None:
     """Print ``data`` as JSON (``-o json``) or as human text (``text(data)`` or ``str(data)``)."""
     if check_output(output) == "json":
-        sys.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, default=str) + "\n"
+        )
     else:
         rendered = text(data) if callable(text) else (text if text is not None else str(data))
         if rendered:
@@ -134,7 +149,9 @@ def spinner() -> Iterator[Callable[[str], None]]:
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """A plain aligned text table (like kubectl get)."""
-    cells = [[str(h).upper() for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[str(h).upper() for h in headers]] + [
+        ["" if c is None else str(c) for c in r] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)

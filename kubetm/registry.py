@@ -11,6 +11,7 @@ docker network ``kind`` (nodes reach it as http://kubetm-registry:5000).
     >>> registry.ensure()              # idempotent: {"name": "kubetm-registry", "running": True, ...}
     >>> registry.status()["catalog"]   # ['kubetm/hello', ...]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,16 +34,23 @@ HOST_BINARY = Path("/usr/bin/docker-registry")
 CONTEXT_LABEL = labels.CONTEXT
 
 
-def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = True) -> dict:
+def ensure(
+    port: int = PORT, name: str = NAME, network: str | None = "kind", progress: bool = True
+) -> dict:
     """Start the registry unless it already runs; connect it to ``network`` when that exists.
 
     >>> ensure()["url"]        # 'localhost:5001'
     """
     docker.require_docker()
     info = _container(name)
-    if info is not None and (info["Config"].get("Labels") or {}).get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE:
-        raise KubetmError(f"a container named {name} exists and was not created by kubetm",
-                          hint=f"remove it (docker rm -f {name}) and retry")
+    if (
+        info is not None
+        and (info["Config"].get("Labels") or {}).get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE
+    ):
+        raise KubetmError(
+            f"a container named {name} exists and was not created by kubetm",
+            hint=f"remove it (docker rm -f {name}) and retry",
+        )
     if info is None:
         _check_port(port)  # refuse before building anything
     image_id = docker.inspect_images([ensure_image(progress=progress)])[0]["Id"]
@@ -52,10 +60,23 @@ def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", pro
     created = False
     if info is None:
         _check_port(port)
-        docker.run_container(["--name", name, "--restart=always",
-                              "--label", labels.MANAGED_SELECTOR, "--label", f"{labels.COMPONENT}=registry",
-                              "--publish", f"127.0.0.1:{port}:5000", "--volume", f"{VOLUME}:/var/lib/registry",
-                              IMAGE], what=f"starting the registry container {name}")
+        docker.run_container(
+            [
+                "--name",
+                name,
+                "--restart=always",
+                "--label",
+                labels.MANAGED_SELECTOR,
+                "--label",
+                f"{labels.COMPONENT}=registry",
+                "--publish",
+                f"127.0.0.1:{port}:5000",
+                "--volume",
+                f"{VOLUME}:/var/lib/registry",
+                IMAGE,
+            ],
+            what=f"starting the registry container {name}",
+        )
         created = True
     elif not info["State"]["Running"]:
         _check_port(port)
@@ -68,8 +89,10 @@ def ensure(port: int = PORT, name: str = NAME, network: str | None = "kind", pro
 
 def _check_port(port: int) -> None:
     if not net.port_free(port):
-        raise KubetmError(f"port 127.0.0.1:{port} for the local registry is already in use by {docker.port_user(port)}",
-                          hint="stop it and retry")
+        raise KubetmError(
+            f"port 127.0.0.1:{port} for the local registry is already in use by {docker.port_user(port)}",
+            hint="stop it and retry",
+        )
 
 
 def connect(network: str = "kind", name: str = NAME) -> bool:
@@ -93,14 +116,25 @@ def status(port: int = PORT, name: str = NAME) -> dict:
     docker.require_docker()
     info = _container(name)
     running = bool(info and info["State"]["Running"])
-    out = {"name": name, "exists": info is not None, "running": running, "image": IMAGE,
-           "url": f"localhost:{port}", "port": port, "volume": VOLUME,
-           "networks": sorted((info or {}).get("NetworkSettings", {}).get("Networks") or {}),
-           "catalog": [], "tags": {}}
+    out = {
+        "name": name,
+        "exists": info is not None,
+        "running": running,
+        "image": IMAGE,
+        "url": f"localhost:{port}",
+        "port": port,
+        "volume": VOLUME,
+        "networks": sorted((info or {}).get("NetworkSettings", {}).get("Networks") or {}),
+        "catalog": [],
+        "tags": {},
+    }
     if running:
         try:
             out["catalog"] = _get(port, "/v2/_catalog?n=1000").get("repositories") or []
-            out["tags"] = {r: sorted(_get(port, f"/v2/{r}/tags/list").get("tags") or []) for r in out["catalog"]}
+            out["tags"] = {
+                r: sorted(_get(port, f"/v2/{r}/tags/list").get("tags") or [])
+                for r in out["catalog"]
+            }
         except (OSError, ValueError) as e:
             out["error"] = f"registry does not answer on 127.0.0.1:{port}: {e}"
     return out
@@ -130,7 +164,7 @@ def ensure_image(progress: bool = False, offline: bool | None = None) -> str:
 
         note(f"building the local registry image {IMAGE} (FROM {bases['debian']})")
     use_host = HOST_BINARY.exists()
-    for attempt in ([True, False] if use_host else [False]):
+    for attempt in [True, False] if use_host else [False]:
         if _build(src, bases["debian"], digest, attempt):
             return IMAGE
     raise KubetmError(f"building {IMAGE} failed", hint="see `docker build images/registry` output")
@@ -150,10 +184,17 @@ def _build(src: Path, base: str, digest: str, host_binary: bool) -> bool:
         if host_binary:
             shutil.copy2(HOST_BINARY, ctx / "bin" / "docker-registry")
         try:
-            docker.build(str(ctx), IMAGE, build_args={"BASE": base}, labels={CONTEXT_LABEL: digest},
-                         what=f"building {IMAGE} (FROM {base})")
+            docker.build(
+                str(ctx),
+                IMAGE,
+                build_args={"BASE": base},
+                labels={CONTEXT_LABEL: digest},
+                what=f"building {IMAGE} (FROM {base})",
+            )
         except KubetmError:
-            if host_binary:  # the copied binary did not run in the base (e.g. the host's libc is newer)
+            if (
+                host_binary
+            ):  # the copied binary did not run in the base (e.g. the host's libc is newer)
                 return False
             raise
     return True
@@ -190,9 +231,14 @@ def _get(port: int, path: str) -> dict:
 
 def _wait_up(port: int, name: str, timeout: float = 30) -> None:
     """Retry GET /v2/ (backoff) until the registry answers; fail early if its container exited."""
+
     def alive() -> None:
         info = _container(name)
         if info is None or (not info["State"]["Running"] and not info["State"].get("Restarting")):
-            raise KubetmError(f"registry container {name} exited", hint=last_error_line(docker.logs_tail(name)))
+            raise KubetmError(
+                f"registry container {name} exited", hint=last_error_line(docker.logs_tail(name))
+            )
 
-    net.wait_answer(f"http://127.0.0.1:{port}/v2/", alive, timeout, what=f"the registry on 127.0.0.1:{port}")
+    net.wait_answer(
+        f"http://127.0.0.1:{port}/v2/", alive, timeout, what=f"the registry on 127.0.0.1:{port}"
+    )

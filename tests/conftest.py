@@ -5,12 +5,14 @@ Fixtures:
   kubeconfig(contexts=..., current=...) -> Path of a kubeconfig pointing at 127.0.0.1:1 (nothing listens)
   api_error(status, message, headers=None) -> a kubernetes ApiException like the API server sends
 """
+
 from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -32,17 +34,24 @@ def write_file(tmp_path: Path) -> Callable[[str, Any], Path]:
         else:
             path.write_text(content, encoding="utf-8")
         return path
+
     return write
 
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Callable[..., Path]:
-    def make(contexts: tuple[str, ...] = ("kind-kubetm", "other"), current: str | None = "kind-kubetm",
-             server: str = "https://127.0.0.1:1") -> Path:
+    def make(
+        contexts: tuple[str, ...] = ("kind-kubetm", "other"),
+        current: str | None = "kind-kubetm",
+        server: str = "https://127.0.0.1:1",
+    ) -> Path:
         cfg = {
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": c, "cluster": {"server": server, "insecure-skip-tls-verify": True}}
-                         for c in contexts],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": c, "cluster": {"server": server, "insecure-skip-tls-verify": True}}
+                for c in contexts
+            ],
             "users": [{"name": c, "user": {"token": "not-a-secret"}} for c in contexts],
             "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in contexts],
         }
@@ -51,6 +60,7 @@ def kubeconfig(tmp_path: Path) -> Callable[..., Path]:
         path = tmp_path / "kubeconfig"
         path.write_text(json.dumps(cfg), encoding="utf-8")  # JSON is YAML
         return path
+
     return make
 
 
@@ -60,7 +70,10 @@ def api_error() -> Callable[..., Exception]:
 
     def make(status: int, message: str = "boom", headers: dict | None = None) -> Exception:
         exc = ApiException(status=status, reason="Reason")
-        exc.body = json.dumps({"kind": "Status", "status": "Failure", "message": message, "code": status})
+        exc.body = json.dumps(
+            {"kind": "Status", "status": "Failure", "message": message, "code": status}
+        )
         exc.headers = headers or {}
         return exc
+
     return make

@@ -32,8 +32,11 @@ from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
 
 __all__ = ["app", "main", "render_help", "State"]
 
-app = typer.Typer(name="kubetm", help="One command per lab of the course '대세는 쿠버네티스' on a local kind cluster.",
-                  **SETTINGS)
+app = typer.Typer(
+    name="kubetm",
+    help="One command per lab of the course '대세는 쿠버네티스' on a local kind cluster.",
+    **SETTINGS,
+)
 app.command("apply")(apply.apply)
 app.command("delete")(apply.delete)
 app.command("deploy")(deploy.deploy)
@@ -55,15 +58,30 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file ($KUBECONFIG, ~/.kube/config)."),
-    context: Optional[str] = typer.Option(None, "--context", help="Kubeconfig context (default: current context)."),
-    namespace: Optional[str] = typer.Option(None, "-n", "--namespace", help="Namespace (default: the context's, else default)."),
-    registry: Optional[str] = typer.Option(None, "--registry", envvar="KUBETM_REGISTRY",
-                                           help="Registry replacing localhost:5001 in course images."),
+    kubeconfig: Optional[str] = typer.Option(
+        None, "--kubeconfig", help="Path to the kubeconfig file ($KUBECONFIG, ~/.kube/config)."
+    ),
+    context: Optional[str] = typer.Option(
+        None, "--context", help="Kubeconfig context (default: current context)."
+    ),
+    namespace: Optional[str] = typer.Option(
+        None, "-n", "--namespace", help="Namespace (default: the context's, else default)."
+    ),
+    registry: Optional[str] = typer.Option(
+        None,
+        "--registry",
+        envvar="KUBETM_REGISTRY",
+        help="Registry replacing localhost:5001 in course images.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
-    show_secrets: bool = typer.Option(False, "--show-secrets",
-                                      help="Print Secret values (hidden everywhere by default, --debug too)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    show_secrets: bool = typer.Option(
+        False,
+        "--show-secrets",
+        help="Print Secret values (hidden everywhere by default, --debug too).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """kubetm: the beginner Kubernetes course, one command per lab."""
     global _DEBUG
@@ -76,6 +94,7 @@ def root(
 
 
 # ---------------------------------------------------------------------------------- main()
+
 
 class Terminated(BaseException):
     """Raised from the SIGTERM handler so `finally` blocks (cleanup) run before exit 143."""
@@ -106,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         from kubetm.cli.argv import hoist_global_options
 
         command = typer.main.get_command(app)
-        rv = command.main(args=hoist_global_options(command, args), prog_name="kubetm", standalone_mode=False)
+        rv = command.main(
+            args=hoist_global_options(command, args), prog_name="kubetm", standalone_mode=False
+        )
         code = rv if isinstance(rv, int) else 0
         if code == EXIT_SIGINT:  # Typer turns a KeyboardInterrupt into Exit(130)
             code = _interrupted(EXIT_SIGINT)
@@ -121,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         code = _interrupted(EXIT_SIGTERM)
     except typer.Exit as e:
         code = e.exit_code
-    except Exception as e:  # noqa: BLE001 - the last line of defence
+    except Exception as e:
         if _is_click_exception(e) and type(e).__name__ == "NoArgsIsHelpError":
-            e.show()                                  # `kubetm lab`: the group's help, as asked
+            e.show()  # `kubetm lab`: the group's help, as asked
             code = e.exit_code
         elif _is_click_exception(e):
-            sys.stderr.write(_usage_line(e) + "\n")   # one line, like every other error
+            sys.stderr.write(_usage_line(e) + "\n")  # one line, like every other error
             code = e.exit_code
         else:
             if debug or _DEBUG:

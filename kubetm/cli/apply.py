@@ -12,9 +12,13 @@ from kubetm.errors import EXIT_USAGE, KubetmError
 
 def apply(
     ctx: typer.Context,
-    filename: str = typer.Option(..., "-f", "--filename", help="Manifest file or folder (*.yaml, *.yml)."),
+    filename: str = typer.Option(
+        ..., "-f", "--filename", help="Manifest file or folder (*.yaml, *.yml)."
+    ),
     output: str = OutputOpt,
-    force_conflicts: bool = typer.Option(False, "--force-conflicts", help="Take over fields owned by other managers."),
+    force_conflicts: bool = typer.Option(
+        False, "--force-conflicts", help="Take over fields owned by other managers."
+    ),
 ) -> None:
     """Server-side apply manifests (field manager kubetm).
 
@@ -35,23 +39,32 @@ def apply(
 
     def kept() -> str:
         done = kube.applied_since(mark) if hasattr(kube, "applied_since") else []
-        return (f"interrupted: kept {len(done)} of {len(objs)} object(s) already applied (apply is not rolled "
-                f"back, like kubectl apply; `kubetm delete -f {filename}` removes them)"
-                + (": " + ", ".join(str(r) for r in done) if done else ""))
+        return (
+            f"interrupted: kept {len(done)} of {len(objs)} object(s) already applied (apply is not rolled "
+            f"back, like kubectl apply; `kubetm delete -f {filename}` removes them)"
+            + (": " + ", ".join(str(r) for r in done) if done else "")
+        )
 
     from kubetm.output import spinner
 
     with on_interrupt(kept), spinner() as say:
-        results = kube.apply(objs, namespace=st.namespace, force_conflicts=force_conflicts, progress=say)
+        results = kube.apply(
+            objs, namespace=st.namespace, force_conflicts=force_conflicts, progress=say
+        )
     show(results, output, text=lines)
 
 
 def delete(
     ctx: typer.Context,
-    target: Optional[str] = typer.Argument(None, metavar="[NAME|KIND/NAME]",
-                                           help="'hello' (what `deploy hello` created) or KIND/NAME."),
-    filename: Optional[str] = typer.Option(None, "-f", "--filename", help="Delete the objects of a manifest file or folder."),
-    no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait until the objects are gone."),
+    target: Optional[str] = typer.Argument(
+        None, metavar="[NAME|KIND/NAME]", help="'hello' (what `deploy hello` created) or KIND/NAME."
+    ),
+    filename: Optional[str] = typer.Option(
+        None, "-f", "--filename", help="Delete the objects of a manifest file or folder."
+    ),
+    no_wait: bool = typer.Option(
+        False, "--no-wait", help="Do not wait until the objects are gone."
+    ),
     output: str = OutputOpt,
 ) -> None:
     """Delete objects (foreground propagation) and wait until they are gone."""
@@ -60,8 +73,11 @@ def delete(
     check_output(output)
     st = state(ctx)
     if bool(target) == bool(filename):
-        raise KubetmError("give either -f PATH or a NAME/KIND/NAME", hint="e.g. `kubetm delete hello`",
-                          exit_code=EXIT_USAGE)
+        raise KubetmError(
+            "give either -f PATH or a NAME/KIND/NAME",
+            hint="e.g. `kubetm delete hello`",
+            exit_code=EXIT_USAGE,
+        )
     from kubetm.output import spinner
 
     if filename:
@@ -77,7 +93,10 @@ def delete(
         from kubetm import deploy
 
         if target not in deploy.BUNDLES:
-            raise KubetmError(f"unknown name {target!r}",
-                              hint=f"expected {' or '.join(deploy.BUNDLES)} or KIND/NAME", exit_code=EXIT_USAGE)
+            raise KubetmError(
+                f"unknown name {target!r}",
+                hint=f"expected {' or '.join(deploy.BUNDLES)} or KIND/NAME",
+                exit_code=EXIT_USAGE,
+            )
         results = deploy.BUNDLES[target](st.kube, wait=not no_wait)
     show(results, output, text=lines)

@@ -54,7 +54,12 @@ def _split(token: str, options: dict[str, bool]) -> tuple[str | None, bool]:
     if token.startswith("--") and "=" in token:
         name = token.split("=", 1)[0]
         return (name, True) if name in options else (None, False)
-    if token.startswith("-") and not token.startswith("--") and len(token) > 2 and token[:2] in options:
+    if (
+        token.startswith("-")
+        and not token.startswith("--")
+        and len(token) > 2
+        and token[:2] in options
+    ):
         return token[:2], options[token[:2]]  # -nNS: a value; -xy (flags) are left to Click
     return None, False
 
@@ -65,7 +70,7 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
     command = root
     out: list[str] = []
     hoisted: list[str] = []
-    cut: int | None = None          # where the first command name is in ``out``
+    cut: int | None = None  # where the first command name is in ``out``
     i = 0
     while i < len(args):
         token = args[i]
@@ -80,13 +85,16 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
                 if name is not None:
                     takes_value = movable[name] and not inline
                     if takes_value and (i + 1 >= len(args) or args[i + 1] == "--"):
-                        raise KubetmError(f"Option '{name}' requires an argument.", hint="see `kubetm -h`",
-                                          exit_code=EXIT_USAGE)
-                    hoisted.extend(args[i:i + 1 + takes_value])
+                        raise KubetmError(
+                            f"Option '{name}' requires an argument.",
+                            hint="see `kubetm -h`",
+                            exit_code=EXIT_USAGE,
+                        )
+                    hoisted.extend(args[i : i + 1 + takes_value])
                     i += 1 + takes_value
                     continue
             takes_value = name is not None and own[name] and not inline
-            out.extend(args[i:i + 1 + takes_value])
+            out.extend(args[i : i + 1 + takes_value])
             i += 1 + takes_value
             continue
         sub = getattr(command, "commands", {}).get(token)

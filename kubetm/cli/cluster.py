@@ -14,9 +14,14 @@ app = new_app("Create, delete and inspect the local kind cluster.")
 @app.command("up")
 def up(
     name: str = typer.Option("kubetm", "--name", help="kind cluster name."),
-    offline: Optional[bool] = typer.Option(None, "--offline/--online",
-                                           help="Force the offline (hack/offline) or online node image (default: auto)."),
-    recreate: bool = typer.Option(False, "--recreate", help="Delete and recreate an existing cluster."),
+    offline: Optional[bool] = typer.Option(
+        None,
+        "--offline/--online",
+        help="Force the offline (hack/offline) or online node image (default: auto).",
+    ),
+    recreate: bool = typer.Option(
+        False, "--recreate", help="Delete and recreate an existing cluster."
+    ),
     output: str = OutputOpt,
 ) -> None:
     """Create (or reuse) the kind cluster and the local registry."""
@@ -24,13 +29,19 @@ def up(
     from kubetm.output import check_output, note
 
     check_output(output)
-    show(cluster.up(name, offline=offline, recreate=recreate, progress=note), output, text=cluster.render)
+    show(
+        cluster.up(name, offline=offline, recreate=recreate, progress=note),
+        output,
+        text=cluster.render,
+    )
 
 
 @app.command("down")
-def down(name: str = typer.Option("kubetm", "--name"),
-         registry_too: bool = typer.Option(False, "--registry", help="Remove the local registry too."),
-         output: str = OutputOpt) -> None:
+def down(
+    name: str = typer.Option("kubetm", "--name"),
+    registry_too: bool = typer.Option(False, "--registry", help="Remove the local registry too."),
+    output: str = OutputOpt,
+) -> None:
     """Delete the kind cluster."""
     from kubetm import cluster
 

@@ -17,12 +17,25 @@ import typer
 
 from kubetm.errors import EXIT_CHECK_FAILED
 
-__all__ = ["SETTINGS", "new_app", "State", "state", "OutputOpt", "show", "lines", "dict_text",
-           "on_interrupt"]
+__all__ = [
+    "SETTINGS",
+    "new_app",
+    "State",
+    "state",
+    "OutputOpt",
+    "show",
+    "lines",
+    "dict_text",
+    "on_interrupt",
+]
 
 SETTINGS: dict[str, Any] = {
-    "rich_markup_mode": None, "pretty_exceptions_enable": False, "add_completion": False,
-    "no_args_is_help": True, "context_settings": {"help_option_names": ["-h", "--help"]}}
+    "rich_markup_mode": None,
+    "pretty_exceptions_enable": False,
+    "add_completion": False,
+    "no_args_is_help": True,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 
 OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
 
@@ -35,14 +48,20 @@ def new_app(help: str) -> typer.Typer:
 class State:
     """Global options, and the lazy Kubernetes client built from them."""
 
-    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
-                 namespace: str | None = None, registry: str | None = None, debug: bool = False):
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        registry: str | None = None,
+        debug: bool = False,
+    ):
         self.kubeconfig = kubeconfig
         self.context = context
         self.namespace = namespace
         self._registry = registry
         self.debug = debug
-        self.dry_run_first = False   # `kubetm apply -f` sets it before the client is built
+        self.dry_run_first = False  # `kubetm apply -f` sets it before the client is built
         self._kube = None
 
     @property
@@ -50,8 +69,12 @@ class State:
         if self._kube is None:
             from kubetm.k8s import Kube
 
-            self._kube = Kube(kubeconfig=self.kubeconfig, context=self.context, namespace=self.namespace,
-                              dry_run_first=self.dry_run_first)
+            self._kube = Kube(
+                kubeconfig=self.kubeconfig,
+                context=self.context,
+                namespace=self.namespace,
+                dry_run_first=self.dry_run_first,
+            )
         return self._kube
 
     @property

@@ -19,37 +19,98 @@ app = new_app("Deployment strategy demos (recreate, rolling-update, blue-green).
 
 # (parameter name, type, option): the knobs of kubetm.demos.run / compare, in help order.
 KNOBS: tuple[tuple[str, Any, Any], ...] = (
-    ("replicas", Optional[int], typer.Option(None, "--replicas", help="Pods of the Deployment (default 2).")),
-    ("from_tag", Optional[str], typer.Option(None, "--from", help="Image tag before the update (default v1).")),
-    ("to_tag", Optional[str], typer.Option(None, "--to", help="Image tag after the update (default v2).")),
-    ("max_surge", Optional[str], typer.Option(None, "--max-surge",
-                                              help="rolling-update: extra pods allowed, N or N% (default 1).")),
-    ("max_unavailable", Optional[str], typer.Option(
-        None, "--max-unavailable", help="rolling-update: pods that may be missing, N or N% (default 0).")),
-    ("min_ready_seconds", Optional[int], typer.Option(
-        None, "--min-ready-seconds", help="Seconds a new pod must be Ready to count as available (default 10).")),
-    ("rate", Optional[float], typer.Option(None, "--rate", help="Prober requests per second (default 20).")),
-    ("duration", Optional[float], typer.Option(
-        None, "--duration", help="Seconds to keep probing after the rollout finished (default 2).")),
+    (
+        "replicas",
+        Optional[int],
+        typer.Option(None, "--replicas", help="Pods of the Deployment (default 2)."),
+    ),
+    (
+        "from_tag",
+        Optional[str],
+        typer.Option(None, "--from", help="Image tag before the update (default v1)."),
+    ),
+    (
+        "to_tag",
+        Optional[str],
+        typer.Option(None, "--to", help="Image tag after the update (default v2)."),
+    ),
+    (
+        "max_surge",
+        Optional[str],
+        typer.Option(
+            None, "--max-surge", help="rolling-update: extra pods allowed, N or N% (default 1)."
+        ),
+    ),
+    (
+        "max_unavailable",
+        Optional[str],
+        typer.Option(
+            None,
+            "--max-unavailable",
+            help="rolling-update: pods that may be missing, N or N% (default 0).",
+        ),
+    ),
+    (
+        "min_ready_seconds",
+        Optional[int],
+        typer.Option(
+            None,
+            "--min-ready-seconds",
+            help="Seconds a new pod must be Ready to count as available (default 10).",
+        ),
+    ),
+    (
+        "rate",
+        Optional[float],
+        typer.Option(None, "--rate", help="Prober requests per second (default 20)."),
+    ),
+    (
+        "duration",
+        Optional[float],
+        typer.Option(
+            None,
+            "--duration",
+            help="Seconds to keep probing after the rollout finished (default 2).",
+        ),
+    ),
     ("keep", bool, typer.Option(False, "--keep", help="Keep the demo's namespace and objects.")),
-    ("plot", Optional[str], typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg).")),
+    (
+        "plot",
+        Optional[str],
+        typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg)."),
+    ),
     ("output", str, OutputOpt),
 )
 
 # The demos a command exists for (`kubetm demo NAME`), and the command's help.
 COMMANDS = (
     ("recreate", "Recreate v1 -> v2 under traffic: downtime, no overlap (NodePort 30003)."),
-    ("rolling-update", "RollingUpdate v1 -> v2 under traffic: no failures, overlap (NodePort 30004)."),
-    ("blue-green", "Blue/Green: switch the Service selector v1 -> v2: no failures, no overlap (NodePort 30005)."),
-    ("compare", "recreate and rolling-update back to back, side by side (-o json: {\"runs\": [...]})."),
+    (
+        "rolling-update",
+        "RollingUpdate v1 -> v2 under traffic: no failures, overlap (NodePort 30004).",
+    ),
+    (
+        "blue-green",
+        "Blue/Green: switch the Service selector v1 -> v2: no failures, no overlap (NodePort 30005).",
+    ),
+    (
+        "compare",
+        'recreate and rolling-update back to back, side by side (-o json: {"runs": [...]}).',
+    ),
 )
 
 
 def with_knobs(fn: Callable[..., None]) -> Callable[..., None]:
     """``fn(ctx, [strategy,] **knobs)`` as a Typer command whose options are KNOBS."""
-    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    knobs = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-             for name, kind, option in KNOBS]
+    own = [
+        p
+        for p in inspect.signature(fn, eval_str=True).parameters.values()
+        if p.kind is not p.VAR_KEYWORD
+    ]
+    knobs = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, kind, option in KNOBS
+    ]
 
     @functools.wraps(fn)
     def command(**kwargs: Any) -> None:
@@ -60,7 +121,9 @@ def with_knobs(fn: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _run(ctx: typer.Context, strategy: str, *, keep: bool, plot: Optional[str], output: str, **knobs: Any) -> None:
+def _run(
+    ctx: typer.Context, strategy: str, *, keep: bool, plot: Optional[str], output: str, **knobs: Any
+) -> None:
     from kubetm import demos
     from kubetm.output import check_output
 
@@ -97,15 +160,19 @@ for _name, _doc in COMMANDS:
 
 @app.command("run")
 @with_knobs
-def run(ctx: typer.Context,
-        strategy: str = typer.Argument(..., help="recreate, rolling-update, blue-green or compare."),
-        **knobs: Any) -> None:
+def run(
+    ctx: typer.Context,
+    strategy: str = typer.Argument(..., help="recreate, rolling-update, blue-green or compare."),
+    **knobs: Any,
+) -> None:
     """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
     _run(ctx, strategy.strip().lower(), **knobs)
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, strategy: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def delete(
+    ctx: typer.Context, strategy: str = typer.Argument(...), output: str = OutputOpt
+) -> None:
     """Delete a demo's namespace and objects."""
     from kubetm import demos
 

@@ -10,10 +10,16 @@ from kubetm.errors import EXIT_USAGE, KubetmError
 
 def deploy(
     ctx: typer.Context,
-    name: str = typer.Argument(..., metavar="hello", help="What to deploy: hello (the course's first app)."),
+    name: str = typer.Argument(
+        ..., metavar="hello", help="What to deploy: hello (the course's first app)."
+    ),
     output: str = OutputOpt,
-    timeout: float = typer.Option(180, "--timeout", help="Seconds to wait for the pod to be Ready."),
-    keep: bool = typer.Option(False, "--keep", help="On Ctrl-C/SIGTERM keep what was created (default: delete it)."),
+    timeout: float = typer.Option(
+        180, "--timeout", help="Seconds to wait for the pod to be Ready."
+    ),
+    keep: bool = typer.Option(
+        False, "--keep", help="On Ctrl-C/SIGTERM keep what was created (default: delete it)."
+    ),
 ) -> None:
     """Deploy the course's hello app, wait until Ready, GET it through NodePort 30000.
 
@@ -25,9 +31,13 @@ def deploy(
 
     check_output(output)
     if name != "hello":
-        raise KubetmError(f"unknown app {name!r}", hint="only `kubetm deploy hello` exists", exit_code=EXIT_USAGE)
+        raise KubetmError(
+            f"unknown app {name!r}", hint="only `kubetm deploy hello` exists", exit_code=EXIT_USAGE
+        )
     if not timeout > 0:
-        raise KubetmError(f"--timeout must be a positive number of seconds, got {timeout:g}", exit_code=EXIT_USAGE)
+        raise KubetmError(
+            f"--timeout must be a positive number of seconds, got {timeout:g}", exit_code=EXIT_USAGE
+        )
     from kubetm import deploy as app
     from kubetm.k8s import cleanup_on_interrupt
     from kubetm.output import note, spinner
@@ -40,4 +50,7 @@ def deploy(
 
 def _hello_text(r: dict) -> str:
     applied = [f"{a['kind'].lower()}/{a['name']} {a['action']}" for a in r.get("applied", [])]
-    return "\n".join(applied + [f"pod {r['pod']} Ready on node {r['node']}", f"GET {r['url']}", r["body"].rstrip()])
+    return "\n".join(
+        applied
+        + [f"pod {r['pod']} Ready on node {r['node']}", f"GET {r['url']}", r["body"].rstrip()]
+    )

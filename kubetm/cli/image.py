@@ -15,9 +15,12 @@ TagOpt = typer.Option(None, "--tag", help="Only this tag (default: every tag of 
 
 
 @app.command("build")
-def build(names: Optional[list[str]] = ImagesArg, tag: Optional[str] = TagOpt,
-          offline: Optional[bool] = typer.Option(None, "--offline/--online"),
-          output: str = OutputOpt) -> None:
+def build(
+    names: Optional[list[str]] = ImagesArg,
+    tag: Optional[str] = TagOpt,
+    offline: Optional[bool] = typer.Option(None, "--offline/--online"),
+    output: str = OutputOpt,
+) -> None:
     """Build the course images with docker."""
     from kubetm import images
 
@@ -25,17 +28,29 @@ def build(names: Optional[list[str]] = ImagesArg, tag: Optional[str] = TagOpt,
 
 
 @app.command("push")
-def push(ctx: typer.Context, names: Optional[list[str]] = ImagesArg, tag: Optional[str] = TagOpt,
-         output: str = OutputOpt) -> None:
+def push(
+    ctx: typer.Context,
+    names: Optional[list[str]] = ImagesArg,
+    tag: Optional[str] = TagOpt,
+    output: str = OutputOpt,
+) -> None:
     """Push the course images to the registry (--registry, default localhost:5001)."""
     from kubetm import images
 
-    show(images.push(list(names or []), state(ctx).registry, tag=tag), output, text=images.render_push)
+    show(
+        images.push(list(names or []), state(ctx).registry, tag=tag),
+        output,
+        text=images.render_push,
+    )
 
 
 @app.command("load")
-def load(names: Optional[list[str]] = ImagesArg, cluster: str = typer.Option("kubetm", "--cluster"),
-         tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
+def load(
+    names: Optional[list[str]] = ImagesArg,
+    cluster: str = typer.Option("kubetm", "--cluster"),
+    tag: Optional[str] = TagOpt,
+    output: str = OutputOpt,
+) -> None:
     """Load the course images into the kind nodes (no registry needed)."""
     from kubetm import images
 
@@ -43,8 +58,12 @@ def load(names: Optional[list[str]] = ImagesArg, cluster: str = typer.Option("ku
 
 
 @app.command("run")
-def run(name: str = typer.Argument("hello"), port: int = typer.Option(8100, "--port", min=1, max=65535),
-        tag: Optional[str] = TagOpt, output: str = OutputOpt) -> None:
+def run(
+    name: str = typer.Argument("hello"),
+    port: int = typer.Option(8100, "--port", min=1, max=65535),
+    tag: Optional[str] = TagOpt,
+    output: str = OutputOpt,
+) -> None:
     """Run a course image locally with docker and GET it."""
     from kubetm import images
 

@@ -39,8 +39,11 @@ def _results(results, selection, output: str) -> None:
     from kubetm.output import emit
 
     results = results if isinstance(results, list) else [results]
-    emit(runner.as_json(results, selection) if output == "json" else results, output,
-         text=lambda rs: "\n".join(line for r in rs for line in r.lines()))
+    emit(
+        runner.as_json(results, selection) if output == "json" else results,
+        output,
+        text=lambda rs: "\n".join(line for r in rs for line in r.lines()),
+    )
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_CHECK_FAILED)
 
@@ -67,7 +70,11 @@ def apply(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Outp
     from kubetm.labs import runner
 
     st = state(ctx)
-    show(runner.apply(st.kube, lab, registry_name=st.registry, on_event=_on_event), output, text=lines)
+    show(
+        runner.apply(st.kube, lab, registry_name=st.registry, on_event=_on_event),
+        output,
+        text=lines,
+    )
 
 
 @app.command("verify")
@@ -78,7 +85,9 @@ def verify(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
 
     output = check_output(output)
     st = state(ctx)
-    _results(runner.verify(st.kube, lab, registry_name=st.registry, on_event=_on_event), lab, output)
+    _results(
+        runner.verify(st.kube, lab, registry_name=st.registry, on_event=_on_event), lab, output
+    )
 
 
 @app.command("delete")
@@ -87,13 +96,20 @@ def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
     from kubetm.labs import runner
 
     st = state(ctx)
-    show(runner.delete(st.kube, lab, registry_name=st.registry, on_event=_on_event), output, text=lines)
+    show(
+        runner.delete(st.kube, lab, registry_name=st.registry, on_event=_on_event),
+        output,
+        text=lines,
+    )
 
 
 @app.command("run")
-def run(ctx: typer.Context, labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
-        keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
-        output: str = OutputOpt) -> None:
+def run(
+    ctx: typer.Context,
+    labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
+    output: str = OutputOpt,
+) -> None:
     """Apply, verify and delete labs (exit 4 when a check fails)."""
     from kubetm.labs import runner
     from kubetm.output import check_output
@@ -101,5 +117,8 @@ def run(ctx: typer.Context, labs: list[str] = typer.Argument(..., help="Lab name
     output = check_output(output)
     st = state(ctx)
     selection: Any = labs[0] if len(labs) == 1 else list(labs)
-    _results(runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event),
-             selection, output)
+    _results(
+        runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event),
+        selection,
+        output,
+    )

@@ -12,8 +12,12 @@ app = new_app("Rollout status, history and undo for Deployments.")
 
 
 @app.command("status")
-def status(ctx: typer.Context, deployment: str = typer.Argument(...),
-           timeout: float = typer.Option(180, "--timeout"), output: str = OutputOpt) -> None:
+def status(
+    ctx: typer.Context,
+    deployment: str = typer.Argument(...),
+    timeout: float = typer.Option(180, "--timeout"),
+    output: str = OutputOpt,
+) -> None:
     """Wait until a Deployment's rollout finished."""
     from kubetm.demos import rollout
     from kubetm.output import spinner
@@ -24,7 +28,9 @@ def status(ctx: typer.Context, deployment: str = typer.Argument(...),
 
 
 @app.command("history")
-def history(ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def history(
+    ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt
+) -> None:
     """Show a Deployment's revisions (its ReplicaSets), like kubectl rollout history."""
     from kubetm.demos import rollout
 
@@ -32,10 +38,19 @@ def history(ctx: typer.Context, deployment: str = typer.Argument(...), output: s
 
 
 @app.command("undo")
-def undo(ctx: typer.Context, deployment: str = typer.Argument(...),
-         to_revision: Optional[int] = typer.Option(None, "--to-revision", help="Revision to go back to (default: the previous one)."),
-         output: str = OutputOpt) -> None:
+def undo(
+    ctx: typer.Context,
+    deployment: str = typer.Argument(...),
+    to_revision: Optional[int] = typer.Option(
+        None, "--to-revision", help="Revision to go back to (default: the previous one)."
+    ),
+    output: str = OutputOpt,
+) -> None:
     """Roll a Deployment back (to the previous or a given revision), like kubectl rollout undo."""
     from kubetm.demos import rollout
 
-    show(rollout.undo(state(ctx).kube, deployment, to_revision=to_revision), output, text=rollout.render_undo)
+    show(
+        rollout.undo(state(ctx).kube, deployment, to_revision=to_revision),
+        output,
+        text=rollout.render_undo,
+    )

@@ -28,10 +28,18 @@ def list_demos() -> list[dict]:
     """The demos: name, namespace, NodePort, lesson (and `compare`)."""
     from kubetm.demos.strategies import STRATEGIES
 
-    rows = [{"name": s.name, "namespace": s.namespace, "node_port": s.node_port, "lesson": s.lesson}
-            for s in STRATEGIES.values()]
-    rows.append({"name": "compare", "namespace": ", ".join(STRATEGIES[n].namespace for n in COMPARED),
-                 "node_port": None, "lesson": "recreate and rolling-update back to back, side by side"})
+    rows = [
+        {"name": s.name, "namespace": s.namespace, "node_port": s.node_port, "lesson": s.lesson}
+        for s in STRATEGIES.values()
+    ]
+    rows.append(
+        {
+            "name": "compare",
+            "namespace": ", ".join(STRATEGIES[n].namespace for n in COMPARED),
+            "node_port": None,
+            "lesson": "recreate and rolling-update back to back, side by side",
+        }
+    )
     return rows
 
 
@@ -41,7 +49,9 @@ def render_list(rows: list[dict]) -> str:
     return render(rows)
 
 
-def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+def run(
+    kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options
+) -> dict:
     """Run one strategy demo; ``options`` are the knobs of `options.validate_options` (replicas,
     from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration).
 
@@ -78,7 +88,10 @@ def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None,
         "rolling-update": validate_options("rolling-update", **options, **rolling_only),
     }
     plot = validate_plot(plot)
-    runs = [runner.run_demo(kube, name, opts, registry=registry, keep=keep) for name, opts in per_run.items()]
+    runs = [
+        runner.run_demo(kube, name, opts, registry=registry, keep=keep)
+        for name, opts in per_run.items()
+    ]
     result: dict = {"runs": runs}
     if plot:
         from kubetm.demos.plot import plot_runs

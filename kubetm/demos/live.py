@@ -31,7 +31,9 @@ class WindowStats:
     versions: dict[str, int] = field(default_factory=dict)  # good answers in the last window
 
 
-def window_stats(samples: Sequence[SampleLike], now_ms: float, window_ms: float = 1000.0) -> WindowStats:
+def window_stats(
+    samples: Sequence[SampleLike], now_ms: float, window_ms: float = 1000.0
+) -> WindowStats:
     """Counts over all samples and over the last ``window_ms`` (samples ordered by t_ms)."""
     versions: dict[str, int] = {}
     in_window = window_failures = 0
@@ -56,7 +58,9 @@ def window_stats(samples: Sequence[SampleLike], now_ms: float, window_ms: float 
 class LiveView:
     """A rich Live panel; feed it with `update()` a few times a second (it refreshes itself)."""
 
-    def __init__(self, title: str, *, console: Console | None = None, window_ms: float = 1000.0) -> None:
+    def __init__(
+        self, title: str, *, console: Console | None = None, window_ms: float = 1000.0
+    ) -> None:
         self.title, self.window_ms = title, window_ms
         self._console = console
         self._live: Any = None
@@ -65,7 +69,9 @@ class LiveView:
     def __enter__(self) -> LiveView:
         from rich.live import Live
 
-        self._live = Live(self._render(None, ""), console=self._console, refresh_per_second=4, transient=False)
+        self._live = Live(
+            self._render(None, ""), console=self._console, refresh_per_second=4, transient=False
+        )
         self._live.start()
         return self
 
@@ -82,7 +88,9 @@ class LiveView:
         return stats
 
     def _style(self, version: str) -> str:
-        return self._styles.setdefault(version, VERSION_STYLES[len(self._styles) % len(VERSION_STYLES)])
+        return self._styles.setdefault(
+            version, VERSION_STYLES[len(self._styles) % len(VERSION_STYLES)]
+        )
 
     def _render(self, stats: WindowStats | None, line: str) -> Any:
         from rich.panel import Panel

@@ -12,8 +12,16 @@ import copy
 
 from kubetm.errors import KubetmError
 
-__all__ = ["APP_IMAGE", "CHANGE_CAUSE", "image_tag", "set_image_tag", "with_image", "with_replicas",
-           "with_selector_color", "find"]
+__all__ = [
+    "APP_IMAGE",
+    "CHANGE_CAUSE",
+    "image_tag",
+    "set_image_tag",
+    "with_image",
+    "with_replicas",
+    "with_selector_color",
+    "find",
+]
 
 APP_IMAGE = "kubetm/app"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -45,7 +53,9 @@ def with_image(dep: dict, tag: str, strategy: str) -> dict:
         if APP_IMAGE in c.get("image", ""):
             c["image"] = set_image_tag(c["image"], tag)
     meta = out.setdefault("metadata", {})
-    meta.setdefault("annotations", {})[CHANGE_CAUSE] = f"kubetm demo {strategy}: image {APP_IMAGE}:{tag}"
+    meta.setdefault("annotations", {})[CHANGE_CAUSE] = (
+        f"kubetm demo {strategy}: image {APP_IMAGE}:{tag}"
+    )
     return out
 
 

@@ -52,23 +52,37 @@ def _is_zero(value: int | str | None, default: int) -> bool:
 def validate_tag(tag: Any, flag: str) -> str:
     text = "" if tag is None else str(tag)
     if not TAG_RE.fullmatch(text):
-        raise _bad(f"{flag} {text!r} is not a valid image tag",
-                   hint="a tag is 1-128 of A-Z a-z 0-9 _ . - and does not start with . or -")
+        raise _bad(
+            f"{flag} {text!r} is not a valid image tag",
+            hint="a tag is 1-128 of A-Z a-z 0-9 _ . - and does not start with . or -",
+        )
     return text
 
 
-def validate_options(strategy: str, *, replicas: int | None = None, from_tag: str | None = None,
-                     to_tag: str | None = None, max_surge: Any = None, max_unavailable: Any = None,
-                     min_ready_seconds: int | None = None, rate: float | None = None,
-                     duration: float | None = None) -> DemoOptions:
+def validate_options(
+    strategy: str,
+    *,
+    replicas: int | None = None,
+    from_tag: str | None = None,
+    to_tag: str | None = None,
+    max_surge: Any = None,
+    max_unavailable: Any = None,
+    min_ready_seconds: int | None = None,
+    rate: float | None = None,
+    duration: float | None = None,
+) -> DemoOptions:
     """Check every knob before anything is created; raises KubetmError (exit 2) with one clear line.
 
-        validate_options("rolling-update", max_surge="50%", rate=40)
+    validate_options("rolling-update", max_surge="50%", rate=40)
     """
     s = strategy_of(strategy)
     d = DemoOptions()
     replicas = d.replicas if replicas is None else replicas
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or not 1 <= replicas <= MAX_REPLICAS:
+    if (
+        not isinstance(replicas, int)
+        or isinstance(replicas, bool)
+        or not 1 <= replicas <= MAX_REPLICAS
+    ):
         raise _bad(f"--replicas must be an integer from 1 to {MAX_REPLICAS}, got {replicas}")
     from_tag = validate_tag(d.from_tag if from_tag is None else from_tag, "--from")
     to_tag = validate_tag(d.to_tag if to_tag is None else to_tag, "--to")
@@ -80,19 +94,44 @@ def validate_options(strategy: str, *, replicas: int | None = None, from_tag: st
         flag = "--max-surge" if surge is not None else "--max-unavailable"
         raise _bad(f"{flag} only applies to the rolling-update demo, not {s.name}")
     if _is_zero(surge, 1) and _is_zero(unavailable, 0):
-        raise _bad("--max-surge and --max-unavailable cannot both be 0: the rollout could never progress",
-                   hint="e.g. --max-surge 1 --max-unavailable 0")
-    if min_ready_seconds is not None and (not isinstance(min_ready_seconds, int) or isinstance(min_ready_seconds, bool)
-                                          or not 0 <= min_ready_seconds <= MAX_MIN_READY):
-        raise _bad(f"--min-ready-seconds must be an integer from 0 to {MAX_MIN_READY}, got {min_ready_seconds}")
+        raise _bad(
+            "--max-surge and --max-unavailable cannot both be 0: the rollout could never progress",
+            hint="e.g. --max-surge 1 --max-unavailable 0",
+        )
+    if min_ready_seconds is not None and (
+        not isinstance(min_ready_seconds, int)
+        or isinstance(min_ready_seconds, bool)
+        or not 0 <= min_ready_seconds <= MAX_MIN_READY
+    ):
+        raise _bad(
+            f"--min-ready-seconds must be an integer from 0 to {MAX_MIN_READY}, got {min_ready_seconds}"
+        )
     rate = d.rate if rate is None else rate
-    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= MAX_RATE or rate != rate:
+    if (
+        not isinstance(rate, (int, float))
+        or isinstance(rate, bool)
+        or not 0 < rate <= MAX_RATE
+        or rate != rate
+    ):
         raise _bad(f"--rate must be > 0 and at most {MAX_RATE:g} requests/s, got {rate}")
     duration = d.duration if duration is None else duration
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool) or not 0 <= duration <= MAX_DURATION \
-            or duration != duration:
+    if (
+        not isinstance(duration, (int, float))
+        or isinstance(duration, bool)
+        or not 0 <= duration <= MAX_DURATION
+        or duration != duration
+    ):
         raise _bad(f"--duration must be from 0 to {MAX_DURATION:g} seconds, got {duration}")
-    return DemoOptions(replicas, from_tag, to_tag, surge, unavailable, min_ready_seconds, float(rate), float(duration))
+    return DemoOptions(
+        replicas,
+        from_tag,
+        to_tag,
+        surge,
+        unavailable,
+        min_ready_seconds,
+        float(rate),
+        float(duration),
+    )
 
 
 def validate_plot(path: str | None) -> str | None:
@@ -108,5 +147,7 @@ def validate_plot(path: str | None) -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("matplotlib") is None:
-        raise KubetmError("plotting needs matplotlib", hint="pip install 'kubetm[plot]'", exit_code=EXIT_USAGE)
+        raise KubetmError(
+            "plotting needs matplotlib", hint="pip install 'kubetm[plot]'", exit_code=EXIT_USAGE
+        )
     return path

@@ -44,7 +44,9 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | Path) -> Path:
     out = Path(path)
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise KubetmError(f"cannot plot to {out.name}: unknown format", hint="use a .png or .svg file name")
+        raise KubetmError(
+            f"cannot plot to {out.name}: unknown format", hint="use a .png or .svg file name"
+        )
     if not runs:
         raise KubetmError("nothing to plot: no runs")
     try:
@@ -69,13 +71,31 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | Path) -> Path:
         tl = run["timeline"]
         for start, end in _failure_spans(tl):
             ax.axvspan(start / 1000, end / 1000, color="tab:red", alpha=0.12, lw=0)
-        if run.get("overlap_ms") and run.get("first_new_ms") is not None and run.get("last_old_ms") is not None:
-            ax.axvspan(run["first_new_ms"] / 1000, run["last_old_ms"] / 1000, color="gold", alpha=0.25, lw=0)
+        if (
+            run.get("overlap_ms")
+            and run.get("first_new_ms") is not None
+            and run.get("last_old_ms") is not None
+        ):
+            ax.axvspan(
+                run["first_new_ms"] / 1000,
+                run["last_old_ms"] / 1000,
+                color="gold",
+                alpha=0.25,
+                lw=0,
+            )
         for v in versions:
             xs = [p["t_ms"] / 1000 for p in tl if p["ok"] and p["version"] == v]
             ax.scatter(xs, [rows[v]] * len(xs), s=30, marker="|", color=colors[v], label=v)
         fails = [p["t_ms"] / 1000 for p in tl if not p["ok"]]
-        ax.scatter(fails, [0] * len(fails), s=18, marker="x", color="tab:red", linewidths=1.0, label="failed")
+        ax.scatter(
+            fails,
+            [0] * len(fails),
+            s=18,
+            marker="x",
+            color="tab:red",
+            linewidths=1.0,
+            label="failed",
+        )
         ax.axvline(0, color="0.3", ls="--", lw=1)
         ax.set_yticks(range(len(rows) + 1), ["failed", *rows])
         ax.set_ylim(-0.6, len(rows) + 0.6)
@@ -87,8 +107,13 @@ def plot_runs(runs: Sequence[dict[str, Any]], path: str | Path) -> Path:
         )
         ax.set_title(title, loc="left", fontsize=10)
     axes[0].annotate(
-        "update start", xy=(0, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
-        textcoords="offset points", fontsize=8, color="0.3",
+        "update start",
+        xy=(0, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(3, -10),
+        textcoords="offset points",
+        fontsize=8,
+        color="0.3",
     )
     axes[-1].set_xlabel("seconds since update start")
     shading = [

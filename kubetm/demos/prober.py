@@ -52,8 +52,8 @@ class ProbeError(Exception):
 def http_sender(url: str, timeout: float = 0.5) -> Send:
     """Host HTTP transport: one new connection per request, GET url, 200 -> stripped body text.
 
-        send = http_sender("http://127.0.0.1:30004/version")
-        send()  # -> "v1"
+    send = http_sender("http://127.0.0.1:30004/version")
+    send()  # -> "v1"
     """
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -213,9 +213,11 @@ class Prober:
             error: str | None = None
             try:
                 version = send()
-            except Exception as exc:  # noqa: BLE001 - any transport failure is a failed probe
+            except Exception as exc:
                 error = describe_error(exc)
             end = time.perf_counter()
-            sample = Sample((start - t0) * 1000.0, error is None, version, (end - start) * 1000.0, error)
+            sample = Sample(
+                (start - t0) * 1000.0, error is None, version, (end - start) * 1000.0, error
+            )
             self._samples.append(sample)  # list.append is atomic under the GIL
             self._lags_ms.append((start - due) * 1000.0)

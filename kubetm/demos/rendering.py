@@ -1,6 +1,6 @@
 """Human text for demo results: one run, a comparison, the demo list, the live view's pods line.
 
-    print(render_run(summary))
+print(render_run(summary))
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ __all__ = ["render_run", "render_compare", "render_list", "replicaset_line"]
 def render_list(rows: list[dict]) -> str:
     from kubetm.output import table
 
-    return table([(r["name"], r["namespace"], r["node_port"] or "-", r["lesson"]) for r in rows],
-                 ["demo", "namespace", "nodeport", "lesson"])
+    return table(
+        [(r["name"], r["namespace"], r["node_port"] or "-", r["lesson"]) for r in rows],
+        ["demo", "namespace", "nodeport", "lesson"],
+    )
 
 
 def replicaset_line(replicasets: list[dict]) -> str:
@@ -22,19 +24,29 @@ def replicaset_line(replicasets: list[dict]) -> str:
     parts = []
     for rs in sorted(replicasets, key=lambda r: r["metadata"].get("creationTimestamp") or ""):
         spec, st = rs.get("spec") or {}, rs.get("status") or {}
-        want, have, ready = spec.get("replicas", 0), st.get("replicas", 0), st.get("readyReplicas", 0)
+        want, have, ready = (
+            spec.get("replicas", 0),
+            st.get("replicas", 0),
+            st.get("readyReplicas", 0),
+        )
         if not (want or have):
             continue
-        images = [c.get("image", "") for c in spec.get("template", {}).get("spec", {}).get("containers") or []]
+        images = [
+            c.get("image", "")
+            for c in spec.get("template", {}).get("spec", {}).get("containers") or []
+        ]
         tag = next((image_tag(i) for i in images if APP_IMAGE in i), None) or "?"
         parts.append(f"{rs['metadata']['name']} {tag} {ready}/{want} ready")
     return "pods: " + (" · ".join(parts) if parts else "none")
 
+
 def _headline(run: dict) -> str:
-    return (f"{run['strategy']}: {run['requests']} requests, {run['failures']} failed, downtime "
-            f"{run['downtime_ms'] / 1000:.2f}s, overlap {run['overlap_ms'] / 1000:.2f}s, rollout "
-            f"{run['rollout_seconds']:.1f}s ({run.get('from', '?')} -> {run.get('to', '?')}, "
-            f"{run.get('replicas', '?')} replicas, {run.get('rate', 0):g} req/s)")
+    return (
+        f"{run['strategy']}: {run['requests']} requests, {run['failures']} failed, downtime "
+        f"{run['downtime_ms'] / 1000:.2f}s, overlap {run['overlap_ms'] / 1000:.2f}s, rollout "
+        f"{run['rollout_seconds']:.1f}s ({run.get('from', '?')} -> {run.get('to', '?')}, "
+        f"{run.get('replicas', '?')} replicas, {run.get('rate', 0):g} req/s)"
+    )
 
 
 def render_run(run: dict) -> str:

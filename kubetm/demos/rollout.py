@@ -22,43 +22,71 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
 
 from kubetm.errors import KubetmError
 
 __all__ = [
-    "REVISION", "CHANGE_CAUSE", "HASH_LABEL", "deployment_name", "revision_of", "owned_replicasets",
-    "history_from", "find_revision", "templates_equal", "undo_patch", "rollout_state",
-    "status", "history", "undo", "render_history", "render_undo", "render_status",
+    "REVISION",
+    "CHANGE_CAUSE",
+    "HASH_LABEL",
+    "deployment_name",
+    "revision_of",
+    "owned_replicasets",
+    "history_from",
+    "find_revision",
+    "templates_equal",
+    "undo_patch",
+    "rollout_state",
+    "status",
+    "history",
+    "undo",
+    "render_history",
+    "render_undo",
+    "render_status",
 ]
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
 # Annotations kubectl keeps from the Deployment (and never copies from the ReplicaSet) on undo.
-ANNOTATIONS_TO_SKIP = frozenset({
-    "kubectl.kubernetes.io/last-applied-configuration",
-    REVISION,
-    "deployment.kubernetes.io/revision-history",
-    "deployment.kubernetes.io/desired-replicas",
-    "deployment.kubernetes.io/max-replicas",
-    "deprecated.deployment.rollback.to",
-})
+ANNOTATIONS_TO_SKIP = frozenset(
+    {
+        "kubectl.kubernetes.io/last-applied-configuration",
+        REVISION,
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "deprecated.deployment.rollback.to",
+    }
+)
 
 
 # ------------------------------------------------------------------------------- pure logic
+
 
 def deployment_name(target: str) -> str:
     """``app``, ``deployment/app``, ``deploy/app``, ``deployments.apps/app`` -> ``app``."""
     name = target.strip()
     if "/" in name:
         kind, name = name.split("/", 1)
-        if kind.lower() not in ("deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"):
-            raise KubetmError(f"rollout works on Deployments, not {kind!r}", hint="e.g. `kubetm rollout history app`",
-                              exit_code=2)
+        if kind.lower() not in (
+            "deployment",
+            "deployments",
+            "deploy",
+            "deployment.apps",
+            "deployments.apps",
+        ):
+            raise KubetmError(
+                f"rollout works on Deployments, not {kind!r}",
+                hint="e.g. `kubetm rollout history app`",
+                exit_code=2,
+            )
     if not name or "/" in name:
-        raise KubetmError(f"expected a Deployment name, got {target!r}", hint="e.g. `kubetm rollout history app`",
-                          exit_code=2)
+        raise KubetmError(
+            f"expected a Deployment name, got {target!r}",
+            hint="e.g. `kubetm rollout history app`",
+            exit_code=2,
+        )
     return name
 
 
@@ -100,7 +128,11 @@ def history_from(deployment: dict, replicasets: list[dict]) -> list[dict]:
     Row: revision, change_cause (None = "<none>"), replicaset, images, replicas (pods now),
     current (revision == the Deployment's revision annotation).
     """
-    current = revision_of(deployment) if REVISION in (_meta(deployment).get("annotations") or {}) else None
+    current = (
+        revision_of(deployment)
+        if REVISION in (_meta(deployment).get("annotations") or {})
+        else None
+    )
     rows: dict[int, dict] = {}
     for rs in owned_replicasets(deployment, replicasets):
         rev = revision_of(rs)
@@ -135,11 +167,15 @@ def find_revision(deployment: dict, replicasets: list[dict], to_revision: int = 
         elif rev == to_revision:
             return rs
     if to_revision > 0:
-        raise KubetmError(f"unable to find specified revision {to_revision} in history",
-                          hint=f"see `kubetm rollout history {name}`")
+        raise KubetmError(
+            f"unable to find specified revision {to_revision} in history",
+            hint=f"see `kubetm rollout history {name}`",
+        )
     if previous[1] is None:
-        raise KubetmError(f"no rollout history found for deployment {name!r}",
-                          hint="undo needs an earlier revision: update the Deployment first")
+        raise KubetmError(
+            f"no rollout history found for deployment {name!r}",
+            hint="undo needs an earlier revision: update the Deployment first",
+        )
     return previous[1]
 
 
@@ -190,34 +226,50 @@ def rollout_state(deployment: dict | None) -> tuple[str, bool]:
         return "Waiting for deployment spec update to be observed...", False
     for c in st.get("conditions") or []:
         if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
-            raise KubetmError(f"deployment {name!r} exceeded its progress deadline", hint=c.get("message"))
+            raise KubetmError(
+                f"deployment {name!r} exceeded its progress deadline", hint=c.get("message")
+            )
     want = spec.get("replicas", 1)
-    updated, replicas, available = st.get("updatedReplicas", 0), st.get("replicas", 0), st.get("availableReplicas", 0)
+    updated, replicas, available = (
+        st.get("updatedReplicas", 0),
+        st.get("replicas", 0),
+        st.get("availableReplicas", 0),
+    )
     if updated < want:
-        return (f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} new replicas '
-                "have been updated..."), False
+        return (
+            f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} new replicas '
+            "have been updated..."
+        ), False
     if replicas > updated:
-        return (f'Waiting for deployment "{name}" rollout to finish: {replicas - updated} old replicas '
-                "are pending termination..."), False
+        return (
+            f'Waiting for deployment "{name}" rollout to finish: {replicas - updated} old replicas '
+            "are pending termination..."
+        ), False
     if available < updated:
-        return (f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} updated '
-                "replicas are available..."), False
+        return (
+            f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} updated '
+            "replicas are available..."
+        ), False
     return f'deployment "{name}" successfully rolled out', True
 
 
 # ----------------------------------------------------------------------------- with the API
 
+
 def _read(kube, name: str, namespace: str | None) -> tuple[dict, list[dict], str]:
     ns = namespace or kube.namespace
     dep = kube.get("Deployment", name, namespace=ns)
     if dep is None:
-        raise KubetmError(f"deployment {name!r} not found in namespace {ns}",
-                          hint="pass -n NAMESPACE (demos run in kubetm-demo-<strategy>)")
+        raise KubetmError(
+            f"deployment {name!r} not found in namespace {ns}",
+            hint="pass -n NAMESPACE (demos run in kubetm-demo-<strategy>)",
+        )
     return dep, kube.list("ReplicaSet", namespace=ns), ns
 
 
-def status(kube, deployment: str, *, timeout: float = 180, namespace: str | None = None,
-           progress=None) -> dict:
+def status(
+    kube, deployment: str, *, timeout: float = 180, namespace: str | None = None, progress=None
+) -> dict:
     """Watch a Deployment until its rollout is complete (kubectl rollout status); returns a summary.
     ``progress`` (optional) receives a status line while waiting.
 
@@ -228,52 +280,88 @@ def status(kube, deployment: str, *, timeout: float = 180, namespace: str | None
     if timeout <= 0:
         raise KubetmError(f"--timeout must be > 0, got {timeout:g}", exit_code=2)
     if kube.get("Deployment", name, namespace=ns) is None:  # an error now, not a timeout later
-        raise KubetmError(f"deployment {name!r} not found in namespace {ns}",
-                          hint="pass -n NAMESPACE (demos run in kubetm-demo-<strategy>)")
+        raise KubetmError(
+            f"deployment {name!r} not found in namespace {ns}",
+            hint="pass -n NAMESPACE (demos run in kubetm-demo-<strategy>)",
+        )
     start = time.monotonic()
-    dep = kube.watch_until("Deployment", name, lambda d: d is not None and rollout_state(d)[1], namespace=ns,
-                           timeout=timeout, what=f"deployment {name} rollout to finish", progress=progress)
+    dep = kube.watch_until(
+        "Deployment",
+        name,
+        lambda d: d is not None and rollout_state(d)[1],
+        namespace=ns,
+        timeout=timeout,
+        what=f"deployment {name} rollout to finish",
+        progress=progress,
+    )
     message, _ = rollout_state(dep)
-    return {"deployment": name, "namespace": ns, "message": message,
-            "revision": revision_of(dep), "seconds": round(time.monotonic() - start, 2),
-            "images": _images((dep.get("spec") or {}).get("template") or {})}
+    return {
+        "deployment": name,
+        "namespace": ns,
+        "message": message,
+        "revision": revision_of(dep),
+        "seconds": round(time.monotonic() - start, 2),
+        "images": _images((dep.get("spec") or {}).get("template") or {}),
+    }
 
 
 def history(kube, deployment: str, *, namespace: str | None = None) -> list[dict]:
     """Revisions of a Deployment, oldest first (kubectl rollout history).
 
-        for row in history(kube, "app"): print(row["revision"], row["change_cause"])
+    for row in history(kube, "app"): print(row["revision"], row["change_cause"])
     """
     dep, replicasets, _ = _read(kube, deployment_name(deployment), namespace)
     return history_from(dep, replicasets)
 
 
-def undo(kube, deployment: str, *, to_revision: int | None = None, namespace: str | None = None) -> dict:
+def undo(
+    kube, deployment: str, *, to_revision: int | None = None, namespace: str | None = None
+) -> dict:
     """Roll back to the previous revision or ``to_revision`` (kubectl rollout undo); does not wait.
 
-        undo(kube, "app")                  # {"result": "rolled back", "to_revision": 1, ...}
+    undo(kube, "app")                  # {"result": "rolled back", "to_revision": 1, ...}
     """
     if to_revision is not None and to_revision < 0:
         raise KubetmError(f"revision must be a positive integer: {to_revision}", exit_code=2)
     name = deployment_name(deployment)
     dep, replicasets, ns = _read(kube, name, namespace)
     if (dep.get("spec") or {}).get("paused"):
-        raise KubetmError(f"you cannot rollback a paused deployment ({name})",
-                          hint=f"resume it first: kubectl rollout resume deployment/{name} -n {ns}")
+        raise KubetmError(
+            f"you cannot rollback a paused deployment ({name})",
+            hint=f"resume it first: kubectl rollout resume deployment/{name} -n {ns}",
+        )
     rs = find_revision(dep, replicasets, to_revision or 0)
     target = revision_of(rs)
-    result = {"deployment": name, "namespace": ns, "from_revision": revision_of(dep), "to_revision": target,
-              "replicaset": _meta(rs).get("name"), "images": _images((rs.get("spec") or {}).get("template") or {})}
-    if templates_equal((rs.get("spec") or {}).get("template") or {}, (dep.get("spec") or {}).get("template") or {}):
-        return {**result, "result": "skipped rollback",
-                "message": f"current template already matches revision {target}"}
-    kube.call(kube.apps.patch_namespaced_deployment, name, ns, undo_patch(dep, rs),
-              field_manager="kubetm", _content_type="application/json-patch+json",
-              what=f"roll back deployment {ns}/{name} to revision {target}")
+    result = {
+        "deployment": name,
+        "namespace": ns,
+        "from_revision": revision_of(dep),
+        "to_revision": target,
+        "replicaset": _meta(rs).get("name"),
+        "images": _images((rs.get("spec") or {}).get("template") or {}),
+    }
+    if templates_equal(
+        (rs.get("spec") or {}).get("template") or {}, (dep.get("spec") or {}).get("template") or {}
+    ):
+        return {
+            **result,
+            "result": "skipped rollback",
+            "message": f"current template already matches revision {target}",
+        }
+    kube.call(
+        kube.apps.patch_namespaced_deployment,
+        name,
+        ns,
+        undo_patch(dep, rs),
+        field_manager="kubetm",
+        _content_type="application/json-patch+json",
+        what=f"roll back deployment {ns}/{name} to revision {target}",
+    )
     return {**result, "result": "rolled back", "message": f"deployment.apps/{name} rolled back"}
 
 
 # ------------------------------------------------------------------------------- rendering
+
 
 def render_history(rows: list[dict]) -> str:
     """kubectl's table: REVISION  CHANGE-CAUSE (+ the images, and * on the current revision)."""
@@ -281,15 +369,26 @@ def render_history(rows: list[dict]) -> str:
         return "No rollout history found."
     from kubetm.output import table
 
-    return table([(f"{r['revision']}{' *' if r.get('current') else ''}", r["change_cause"] or "<none>",
-                   ",".join(r["images"])) for r in rows], ["revision", "change-cause", "images"])
+    return table(
+        [
+            (
+                f"{r['revision']}{' *' if r.get('current') else ''}",
+                r["change_cause"] or "<none>",
+                ",".join(r["images"]),
+            )
+            for r in rows
+        ],
+        ["revision", "change-cause", "images"],
+    )
 
 
 def render_undo(result: dict) -> str:
     if result["result"] == "skipped rollback":
         return f"deployment.apps/{result['deployment']} skipped rollback ({result['message']})"
-    return (f"deployment.apps/{result['deployment']} rolled back to revision {result['to_revision']} "
-            f"({', '.join(result['images'])})")
+    return (
+        f"deployment.apps/{result['deployment']} rolled back to revision {result['to_revision']} "
+        f"({', '.join(result['images'])})"
+    )
 
 
 def render_status(result: dict) -> str:

@@ -40,13 +40,13 @@ from kubetm.k8s import conditions
 
 __all__ = ["run_demo", "delete_demo", "remove_namespace", "DemoRun", "Task"]
 
-PROBE_TIMEOUT = 1.0          # seconds per request (a request slower than this counts as failed)
-STEADY_ANSWERS = 10          # the Service answers steadily after this many successes in a row
-WARMUP_TIMEOUT = 45.0        # seconds to wait for STEADY_ANSWERS before the update
-LEAD_SECONDS = 1.0           # probing before the update, after the warm-up
+PROBE_TIMEOUT = 1.0  # seconds per request (a request slower than this counts as failed)
+STEADY_ANSWERS = 10  # the Service answers steadily after this many successes in a row
+WARMUP_TIMEOUT = 45.0  # seconds to wait for STEADY_ANSWERS before the update
+LEAD_SECONDS = 1.0  # probing before the update, after the warm-up
 SETUP_TIMEOUT = 180.0
 NAMESPACE_TIMEOUT = 120.0
-TICK = 0.25                  # live view refresh; cluster state is listed every TICKS_PER_LIST ticks
+TICK = 0.25  # live view refresh; cluster state is listed every TICKS_PER_LIST ticks
 TICKS_PER_LIST = 4
 
 
@@ -61,7 +61,7 @@ class Task:
         def body() -> None:
             try:
                 self._result = fn()
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            except BaseException as exc:
                 self._error = exc
             finally:
                 self.done.set()
@@ -74,12 +74,19 @@ class Task:
             raise self._error
         return self._result
 
+
 class DemoRun:
     """One run; state shared by the steps (the strategy's `update` reads kube, ns, objects, opts).
     Use `run_demo()`."""
 
-    def __init__(self, kube, strategy: Strategy, opts: DemoOptions, registry: str | None,
-                 note: Callable[[str], None]):
+    def __init__(
+        self,
+        kube,
+        strategy: Strategy,
+        opts: DemoOptions,
+        registry: str | None,
+        note: Callable[[str], None],
+    ):
         self.kube, self.s, self.opts, self.registry = kube, strategy, opts, registry
         self.ns = strategy.namespace
         self.note = note
@@ -106,18 +113,32 @@ class DemoRun:
     def setup(self) -> None:
         self.objects = self.s.objects(self.opts, self.registry)
         for kind in ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice"):
-            self.kube.resource(kind)  # discovery once, here: the watch thread and the live loop share it
-        self.step(f"applying {', '.join(o['kind'].lower() + '/' + o['metadata']['name'] for o in self.objects)}")
+            self.kube.resource(
+                kind
+            )  # discovery once, here: the watch thread and the live loop share it
+        self.step(
+            f"applying {', '.join(o['kind'].lower() + '/' + o['metadata']['name'] for o in self.objects)}"
+        )
         self.kube.apply(self.objects)
         for name in self.s.deployments:
             dep = find(self.objects, "Deployment", name)
             if dep["spec"]["replicas"] == 0:
                 continue
-            self.step(f"waiting for deployment {name} to be Available ({self.opts.replicas} x "
-                      f"{APP_IMAGE}:{self.opts.from_tag})")
-            self._wait(lambda n=name: self.kube.watch_until(
-                "Deployment", n, conditions.deployment_available, namespace=self.ns, timeout=SETUP_TIMEOUT,
-                what=f"deployment {n} to be Available"), live=False)
+            self.step(
+                f"waiting for deployment {name} to be Available ({self.opts.replicas} x "
+                f"{APP_IMAGE}:{self.opts.from_tag})"
+            )
+            self._wait(
+                lambda n=name: self.kube.watch_until(
+                    "Deployment",
+                    n,
+                    conditions.deployment_available,
+                    namespace=self.ns,
+                    timeout=SETUP_TIMEOUT,
+                    what=f"deployment {n} to be Available",
+                ),
+                live=False,
+            )
 
     def target_url(self) -> tuple[str, str]:
         from kubetm import nodes
@@ -145,10 +166,12 @@ class DemoRun:
                 return samples[streak].t_ms  # the first answer of the current run of successes
             if time.monotonic() > deadline:
                 last = next((x.error for x in reversed(samples) if not x.ok), None) or "no answer"
-                raise KubetmError(f"the Service never answered steadily at {url} within {WARMUP_TIMEOUT:g}s "
-                                  f"(last error: {last})",
-                                  hint=f"is NodePort {self.s.node_port} published by the cluster? see "
-                                       "`kubetm cluster status`")
+                raise KubetmError(
+                    f"the Service never answered steadily at {url} within {WARMUP_TIMEOUT:g}s "
+                    f"(last error: {last})",
+                    hint=f"is NodePort {self.s.node_port} published by the cluster? see "
+                    "`kubetm cluster status`",
+                )
             threading.Event().wait(TICK)
 
     def update(self) -> dict:
@@ -174,15 +197,20 @@ class DemoRun:
         pod that will not become Ready by itself (image pull errors, crash loops)."""
         if self._ticks % TICKS_PER_LIST == 0:
             sel = {"app": "app"}
-            self.line = replicaset_line(self.kube.list("ReplicaSet", namespace=self.ns, selector=sel))
+            self.line = replicaset_line(
+                self.kube.list("ReplicaSet", namespace=self.ns, selector=sel)
+            )
             for pod in self.kube.list("Pod", namespace=self.ns, selector=sel):
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
                 problem = conditions.pod_problem(pod)
                 if problem:
-                    raise KubetmError(f"pod {pod['metadata']['name']} will not become Ready: {problem}",
-                                      hint="is the image pushed? `kubetm image push app`" if "Image" in problem
-                                      else f"kubectl -n {self.ns} describe pod {pod['metadata']['name']}")
+                    raise KubetmError(
+                        f"pod {pod['metadata']['name']} will not become Ready: {problem}",
+                        hint="is the image pushed? `kubetm image push app`"
+                        if "Image" in problem
+                        else f"kubectl -n {self.ns} describe pod {pod['metadata']['name']}",
+                    )
         self._ticks += 1
         if live and self.view is not None and self.prober is not None:
             self.view.update(self.prober.samples(), self.prober.elapsed_ms(), self.line)
@@ -192,10 +220,13 @@ class DemoRun:
         if self.prober is not None:
             self.prober.stop()
         if keep:
-            self.step(f"kept namespace {self.ns} (--keep); remove it with `kubetm demo delete {self.s.name}`")
+            self.step(
+                f"kept namespace {self.ns} (--keep); remove it with `kubetm demo delete {self.s.name}`"
+            )
             return
         self.step(f"deleting namespace {self.ns}")
         remove_namespace(self.kube, self.ns)
+
 
 def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
     """Delete a demo namespace and watch until it is gone: first its Deployments and Services
@@ -208,32 +239,61 @@ def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
     if ns_obj is None:
         return "not found"
     if not ns_obj["metadata"].get("deletionTimestamp"):
-        objs = [{"apiVersion": o.get("apiVersion", ""), "kind": o["kind"], "metadata": {"name": o["metadata"]["name"]}}
-                for kind in ("Deployment", "Service") for o in kube.list(kind, namespace=ns)]
+        objs = [
+            {
+                "apiVersion": o.get("apiVersion", ""),
+                "kind": o["kind"],
+                "metadata": {"name": o["metadata"]["name"]},
+            }
+            for kind in ("Deployment", "Service")
+            for o in kube.list(kind, namespace=ns)
+        ]
         if objs:
             kube.delete(objs, namespace=ns, wait=True, timeout=timeout)
-        kube.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, wait=False,
-                    propagation="Background")
+        kube.delete(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+            wait=False,
+            propagation="Background",
+        )
     try:
-        kube.watch_until("Namespace", ns, lambda o: o is None, timeout=timeout,
-                         what=f"namespace {ns} to be deleted")
+        kube.watch_until(
+            "Namespace",
+            ns,
+            lambda o: o is None,
+            timeout=timeout,
+            what=f"namespace {ns} to be deleted",
+        )
     except Timeout:
         stuck = kube.get("Namespace", ns) or {}
-        reasons = [c.get("message") for c in (stuck.get("status") or {}).get("conditions") or []
-                   if c.get("status") == "True" and c.get("message")]
-        raise Timeout(f"namespace {ns} is still terminating after {timeout:g}s"
-                      + (f": {reasons[0]}" if reasons else ""),
-                      hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
-                           "shows unavailable API groups") from None
+        reasons = [
+            c.get("message")
+            for c in (stuck.get("status") or {}).get("conditions") or []
+            if c.get("status") == "True" and c.get("message")
+        ]
+        raise Timeout(
+            f"namespace {ns} is still terminating after {timeout:g}s"
+            + (f": {reasons[0]}" if reasons else ""),
+            hint="the cluster's namespace controller cannot finish; `kubectl get apiservices` "
+            "shows unavailable API groups",
+        ) from None
     return "deleted"
+
 
 def _console():
     from rich.console import Console
 
     return Console(stderr=True)
 
-def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = None, keep: bool = False,
-             note: Callable[[str], None] | None = None) -> dict:
+
+def run_demo(
+    kube,
+    strategy: str,
+    opts: DemoOptions,
+    *,
+    registry: str | None = None,
+    keep: bool = False,
+    note: Callable[[str], None] | None = None,
+) -> dict:
     """Run one demo on the cluster (steps in the module docstring); returns the summary dict.
 
     Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``.
@@ -252,7 +312,9 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
         demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
         steady_ms = demo.start_prober(url)
         console = _console()
-        with LiveView(f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=console) as view:
+        with LiveView(
+            f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=console
+        ) as view:
             demo.view = view
             demo.pause(LEAD_SECONDS)
             demo.step(f"updating {APP_IMAGE}:{opts.from_tag} -> {APP_IMAGE}:{opts.to_tag}")
@@ -268,13 +330,21 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
             console.line()  # the panel's last line has no newline on a pipe
         demo.step(f"rollout finished in {rollout_seconds:.1f}s")
         samples = [x for x in demo.prober.samples() if x.t_ms >= steady_ms]
-        summary = summarize(samples, strategy=s.name, update_start_ms=update_ms, rollout_seconds=rollout_seconds)
+        summary = summarize(
+            samples, strategy=s.name, update_start_ms=update_ms, rollout_seconds=rollout_seconds
+        )
         stats = demo.prober.stats()
         extras: dict[str, Any] = {
-            "namespace": s.namespace, "url": url, "node": node,
-            "from": opts.from_tag, "to": opts.to_tag, "replicas": opts.replicas,
-            "options": opts.to_dict(), "rate": opts.rate,
-            "achieved_rate": round(stats["rate"], 1), "skipped": stats["skipped"],
+            "namespace": s.namespace,
+            "url": url,
+            "node": node,
+            "from": opts.from_tag,
+            "to": opts.to_tag,
+            "replicas": opts.replicas,
+            "options": opts.to_dict(),
+            "rate": opts.rate,
+            "achieved_rate": round(stats["rate"], 1),
+            "skipped": stats["skipped"],
             "warmup_requests": len(demo.prober.samples()) - len(samples),
             "lesson": s.lesson,
         }
@@ -290,7 +360,12 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
             if result is not None:
                 result["cleanup_error"] = exc.message
 
+
 def delete_demo(kube, strategy: str) -> dict:
     """Delete a demo's namespace (and everything in it); waits until it is gone."""
     s = strategy_of(strategy)
-    return {"strategy": s.name, "namespace": s.namespace, "action": remove_namespace(kube, s.namespace)}
+    return {
+        "strategy": s.name,
+        "namespace": s.namespace,
+        "action": remove_namespace(kube, s.namespace),
+    }

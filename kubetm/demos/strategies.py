@@ -24,11 +24,27 @@ from typing import Any, ClassVar
 from kubetm.demos.objects import find, with_image, with_replicas, with_selector_color
 from kubetm.errors import EXIT_USAGE, KubetmError
 
-__all__ = ["STRATEGIES", "Strategy", "DemoOptions", "Recreate", "RollingUpdate", "BlueGreen", "strategy_of", "namespace_of",
-           "lesson_of", "build_objects", "old_replicasets_scaled_down", "ROLLOUT_TIMEOUT"]
+__all__ = [
+    "STRATEGIES",
+    "Strategy",
+    "DemoOptions",
+    "Recreate",
+    "RollingUpdate",
+    "BlueGreen",
+    "strategy_of",
+    "namespace_of",
+    "lesson_of",
+    "build_objects",
+    "old_replicasets_scaled_down",
+    "ROLLOUT_TIMEOUT",
+]
 
 ROLLOUT_TIMEOUT = 300.0
-ALIASES = {"rolling": "rolling-update", "rollingupdate": "rolling-update", "bluegreen": "blue-green"}
+ALIASES = {
+    "rolling": "rolling-update",
+    "rollingupdate": "rolling-update",
+    "bluegreen": "blue-green",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +71,7 @@ class Strategy:
     node_port: ClassVar[int]
     lesson: ClassVar[str]
     deployments: ClassVar[tuple[str, ...]] = ("app",)
-    rolling_knobs: ClassVar[bool] = False     # accepts --max-surge / --max-unavailable
+    rolling_knobs: ClassVar[bool] = False  # accepts --max-surge / --max-unavailable
 
     @property
     def namespace(self) -> str:
@@ -69,7 +85,9 @@ class Strategy:
         """manifests/demo/<name>.yaml with the knobs applied (every Deployment through `deployment`)."""
         from kubetm import manifests
 
-        objs = manifests.load(manifests.manifest_dir("demo") / f"{self.name}.yaml", registry=registry)
+        objs = manifests.load(
+            manifests.manifest_dir("demo") / f"{self.name}.yaml", registry=registry
+        )
         out = []
         for o in objs:
             if o["kind"] == "Deployment":
@@ -78,7 +96,9 @@ class Strategy:
                 if opts.min_ready_seconds is not None:
                     o["spec"]["minReadySeconds"] = opts.min_ready_seconds
                 if name not in self.deployments:
-                    raise KubetmError(f"manifests/demo/{self.name}.yaml: unexpected Deployment {name}")
+                    raise KubetmError(
+                        f"manifests/demo/{self.name}.yaml: unexpected Deployment {name}"
+                    )
             out.append(o)
         return out
 
@@ -107,28 +127,45 @@ class TemplateUpdate(Strategy):
 
         dep = with_image(find(run.objects, "Deployment", "app"), run.opts.to_tag, self.name)
         run.kube.apply([dep])
-        done = run.kube.watch_until("Deployment", "app", conditions.deployment_rolled_out, namespace=run.ns,
-                                    timeout=ROLLOUT_TIMEOUT, what="deployment app rollout to finish")
+        done = run.kube.watch_until(
+            "Deployment",
+            "app",
+            conditions.deployment_rolled_out,
+            namespace=run.ns,
+            timeout=ROLLOUT_TIMEOUT,
+            what="deployment app rollout to finish",
+        )
         t_done = time.monotonic()
         revision = (done["metadata"].get("annotations") or {}).get(REVISION)
         selector = done["spec"]["selector"].get("matchLabels") or {"app": "app"}
-        run.kube.watch_until("ReplicaSet", None, old_replicasets_scaled_down(revision), selector=selector,
-                             namespace=run.ns, timeout=ROLLOUT_TIMEOUT, what="old replicasets scaled to 0")
+        run.kube.watch_until(
+            "ReplicaSet",
+            None,
+            old_replicasets_scaled_down(revision),
+            selector=selector,
+            namespace=run.ns,
+            timeout=ROLLOUT_TIMEOUT,
+            what="old replicasets scaled to 0",
+        )
         return {"complete": t_done, "done": time.monotonic()}
 
 
 class Recreate(TemplateUpdate):
     name = "recreate"
     node_port = 30003
-    lesson = ("Recreate stops every old pod before starting new ones: downtime, and never two versions "
-              "at once (overlap 0).")
+    lesson = (
+        "Recreate stops every old pod before starting new ones: downtime, and never two versions "
+        "at once (overlap 0)."
+    )
 
 
 class RollingUpdate(TemplateUpdate):
     name = "rolling-update"
     node_port = 30004
-    lesson = ("RollingUpdate (readinessProbe, maxUnavailable 0, preStop + graceful SIGTERM): no request "
-              "fails, but old and new versions answer side by side for a while (overlap > 0).")
+    lesson = (
+        "RollingUpdate (readinessProbe, maxUnavailable 0, preStop + graceful SIGTERM): no request "
+        "fails, but old and new versions answer side by side for a while (overlap > 0)."
+    )
     rolling_knobs = True
 
     def deployment(self, dep: dict, opts: DemoOptions) -> dict:
@@ -146,13 +183,17 @@ class BlueGreen(Strategy):
 
     name = "blue-green"
     node_port = 30005
-    lesson = ("Blue/Green: green is started beside blue, then the Service selector switches in one "
-              "step: no request fails and no overlap.")
+    lesson = (
+        "Blue/Green: green is started beside blue, then the Service selector switches in one "
+        "step: no request fails and no overlap."
+    )
     deployments = ("app-blue", "app-green")
 
     def deployment(self, dep: dict, opts: DemoOptions) -> dict:
         if (dep["spec"]["template"]["metadata"].get("labels") or {}).get("color") == "green":
-            return with_replicas(with_image(dep, opts.to_tag, self.name), 0)   # started by the update
+            return with_replicas(
+                with_image(dep, opts.to_tag, self.name), 0
+            )  # started by the update
         return super().deployment(dep, opts)
 
     def update(self, run: Any) -> dict[str, float]:
@@ -161,17 +202,35 @@ class BlueGreen(Strategy):
 
         kube, ns = run.kube, run.ns
         kube.apply([with_replicas(find(run.objects, "Deployment", "app-green"), run.opts.replicas)])
-        kube.watch_until("Deployment", "app-green", conditions.deployment_available, namespace=ns,
-                         timeout=ROLLOUT_TIMEOUT, what="deployment app-green Available")
+        kube.watch_until(
+            "Deployment",
+            "app-green",
+            conditions.deployment_available,
+            namespace=ns,
+            timeout=ROLLOUT_TIMEOUT,
+            what="deployment app-green Available",
+        )
         t_switch = time.monotonic()
         kube.apply([with_selector_color(find(run.objects, "Service"), "green")])
-        kube.watch_until("EndpointSlice", None, conditions.only_ready_endpoints_of("app-green"),
-                         selector={SERVICE_NAME: "app"}, namespace=ns,
-                         timeout=ROLLOUT_TIMEOUT, what="service app endpoints all green")
+        kube.watch_until(
+            "EndpointSlice",
+            None,
+            conditions.only_ready_endpoints_of("app-green"),
+            selector={SERVICE_NAME: "app"},
+            namespace=ns,
+            timeout=ROLLOUT_TIMEOUT,
+            what="service app endpoints all green",
+        )
         t_switched = time.monotonic()
         kube.apply([with_replicas(find(run.objects, "Deployment", "app-blue"), 0)])
-        kube.watch_until("Deployment", "app-blue", conditions.scaled_to_zero, namespace=ns,
-                         timeout=ROLLOUT_TIMEOUT, what="deployment app-blue scaled to 0")
+        kube.watch_until(
+            "Deployment",
+            "app-blue",
+            conditions.scaled_to_zero,
+            namespace=ns,
+            timeout=ROLLOUT_TIMEOUT,
+            what="deployment app-blue scaled to 0",
+        )
         return {"switch": t_switch, "switched": t_switched, "done": time.monotonic()}
 
     def extras(self, marks: dict[str, float], t_update: float) -> dict[str, Any]:
@@ -186,8 +245,11 @@ def strategy_of(name: str) -> Strategy:
     key = (name or "").strip().lower().replace("_", "-")
     key = ALIASES.get(key, key)
     if key not in STRATEGIES:
-        raise KubetmError(f"unknown demo {name!r}", hint="valid: " + ", ".join(STRATEGIES) + ", compare",
-                          exit_code=EXIT_USAGE)
+        raise KubetmError(
+            f"unknown demo {name!r}",
+            hint="valid: " + ", ".join(STRATEGIES) + ", compare",
+            exit_code=EXIT_USAGE,
+        )
     return STRATEGIES[key]
 
 
@@ -220,8 +282,10 @@ def old_replicasets_scaled_down(revision: str | None) -> Callable[[list[dict]], 
         for rs in rss:
             if ((rs["metadata"].get("annotations") or {}).get(REVISION)) == revision:
                 continue
-            if (rs.get("spec") or {}).get("replicas", 0) or (rs.get("status") or {}).get("replicas", 0):
+            if (rs.get("spec") or {}).get("replicas", 0) or (rs.get("status") or {}).get(
+                "replicas", 0
+            ):
                 return False
         return True
-    return pred
 
+    return pred

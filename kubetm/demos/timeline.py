@@ -92,8 +92,8 @@ def summarize(
 ) -> Summary:
     """Summary dict of one run (definitions in the module docstring).
 
-        s = summarize(samples, strategy="rolling-update", update_start_ms=2000.0, old="v1", new="v2")
-        s["downtime_ms"], s["overlap_ms"]
+    s = summarize(samples, strategy="rolling-update", update_start_ms=2000.0, old="v1", new="v2")
+    s["downtime_ms"], s["overlap_ms"]
     """
     ordered = sorted(samples, key=lambda s: s.t_ms)
     if old is None or new is None:
@@ -101,7 +101,9 @@ def summarize(
         last = next((s.version for s in reversed(ordered) if s.ok and s.version is not None), None)
         old = old if old is not None else (seen[0] if seen else None)
         new = new if new is not None else (last if last != old else None)
-    first_new = next((s.t_ms for s in ordered if s.ok and new is not None and s.version == new), None)
+    first_new = next(
+        (s.t_ms for s in ordered if s.ok and new is not None and s.version == new), None
+    )
     last_old = next(
         (s.t_ms for s in reversed(ordered) if s.ok and old is not None and s.version == old), None
     )
@@ -141,9 +143,18 @@ def _seconds(ms: float | None, signed: bool = False) -> str:
 def render_table(summaries: Sequence[Summary]) -> str:
     """A small fixed-width table, one row per run (times in seconds; first/last relative to update).
 
-        print(render_table([recreate, rolling, blue_green]))
+    print(render_table([recreate, rolling, blue_green]))
     """
-    header = ("strategy", "requests", "failures", "downtime", "overlap", "first new", "last old", "rollout")
+    header = (
+        "strategy",
+        "requests",
+        "failures",
+        "downtime",
+        "overlap",
+        "first new",
+        "last old",
+        "rollout",
+    )
     rows = [header] + [
         (
             s["strategy"],
@@ -159,7 +170,9 @@ def render_table(summaries: Sequence[Summary]) -> str:
     ]
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths)))
+        "  ".join(
+            cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths))
+        )
         for r in rows
     ]
     return "\n".join(lines)

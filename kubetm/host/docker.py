@@ -45,27 +45,52 @@ def _reraise(e: CommandFailed) -> KubetmError:
     return Unreachable(DOCKER_DOWN) if engine_down(e.output) else e
 
 
-def run(args: Sequence[str], *, check: bool = True, timeout: float | None = None,
-        env: Mapping[str, str] | None = None, what: str = "", input: str | bytes | None = None) -> Result:
+def run(
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str = "",
+    input: str | bytes | None = None,
+) -> Result:
     """``docker <args>``, output captured; with ``check`` a failure raises one line."""
     try:
-        return hexec.run(["docker", *args], check=check, timeout=timeout, env=env, input=input,
-                         what=what or f"docker {' '.join(args[:2])}")
+        return hexec.run(
+            ["docker", *args],
+            check=check,
+            timeout=timeout,
+            env=env,
+            input=input,
+            what=what or f"docker {' '.join(args[:2])}",
+        )
     except CommandFailed as e:
         raise _reraise(e) from None
 
 
-def stream(args: Sequence[str], on_line: LineFn | None = None, *, check: bool = True,
-           env: Mapping[str, str] | None = None, what: str = "") -> Result:
+def stream(
+    args: Sequence[str],
+    on_line: LineFn | None = None,
+    *,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    what: str = "",
+) -> Result:
     """``docker <args>``, each output line handed to ``on_line``; the result keeps the tail."""
     try:
-        return hexec.stream(["docker", *args], on_line, check=check, env=env,
-                            what=what or f"docker {' '.join(args[:2])}")
+        return hexec.stream(
+            ["docker", *args],
+            on_line,
+            check=check,
+            env=env,
+            what=what or f"docker {' '.join(args[:2])}",
+        )
     except CommandFailed as e:
         raise _reraise(e) from None
 
 
 # ------------------------------------------------------------------------------ the engine
+
 
 def require_docker() -> None:
     """Raise the one-line 'Docker is not installed' / 'Docker is not running' unless an engine answers."""
@@ -84,6 +109,7 @@ def root_dir() -> str:
 
 # ------------------------------------------------------------------------------ images
 
+
 def image_present(image: str) -> bool:
     return run(["image", "inspect", "--format", "{{.Id}}", image], check=False).returncode == 0
 
@@ -95,26 +121,43 @@ def inspect_images(refs: Sequence[str]) -> list[dict]:
 
 def image_label(image: str, key: str) -> str | None:
     """One label of a local image; None when the image is absent."""
-    cp = run(["image", "inspect", "--format", f'{{{{index .Config.Labels "{key}"}}}}', image], check=False)
+    cp = run(
+        ["image", "inspect", "--format", f'{{{{index .Config.Labels "{key}"}}}}', image],
+        check=False,
+    )
     return cp.stdout.strip() if cp.returncode == 0 else None
 
 
 def image_refs(label: str) -> list[str]:
     """``repository:tag`` of every local image carrying ``label``."""
-    return run(["image", "ls", "--filter", f"label={label}", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
+    return run(
+        ["image", "ls", "--filter", f"label={label}", "--format", "{{.Repository}}:{{.Tag}}"]
+    ).stdout.split()
 
 
 def pull(image: str, timeout: float = 600) -> bool:
     """Try to pull ``image``; False when it cannot be pulled (no registry reachable, unknown image)."""
-    return run(["pull", "--quiet", image], check=False, timeout=timeout, what=f"docker pull {image}").returncode == 0
+    return (
+        run(
+            ["pull", "--quiet", image], check=False, timeout=timeout, what=f"docker pull {image}"
+        ).returncode
+        == 0
+    )
 
 
 def tag(source: str, target: str) -> None:
     run(["tag", source, target], what=f"docker tag {target}")
 
 
-def build(context: str, image: str, *, build_args: Mapping[str, str] | None = None,
-          labels: Mapping[str, str] | None = None, on_line: LineFn | None = None, what: str = "") -> Result:
+def build(
+    context: str,
+    image: str,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    on_line: LineFn | None = None,
+    what: str = "",
+) -> Result:
     """``docker build`` with the classic builder (a local base is never looked up remotely)."""
     args = ["build"]
     for k, v in (build_args or {}).items():
@@ -131,6 +174,7 @@ def push(image: str, on_line: LineFn | None = None) -> Result:
 
 
 # ------------------------------------------------------------------------------ containers
+
 
 def inspect_container(name: str) -> dict | None:
     """``docker container inspect``; None when there is no such container."""
@@ -162,11 +206,19 @@ def stop(name: str, grace: int = 10, timeout: float | None = None, what: str = "
     run(["stop", "--time", str(grace), name], timeout=timeout, what=what or f"docker stop {name}")
 
 
-def exec_in(container: str, cmd: Sequence[str], *, input: str | None = None, timeout: float | None = None,
-            what: str = "") -> str:
+def exec_in(
+    container: str,
+    cmd: Sequence[str],
+    *,
+    input: str | None = None,
+    timeout: float | None = None,
+    what: str = "",
+) -> str:
     """``docker exec [-i] <container> <cmd>``: the command's standard output."""
     args = ["exec", *(["-i"] if input is not None else []), container, *cmd]
-    return run(args, input=input, timeout=timeout, what=what or f"docker exec {container} {cmd[0]}").stdout
+    return run(
+        args, input=input, timeout=timeout, what=what or f"docker exec {container} {cmd[0]}"
+    ).stdout
 
 
 def logs_tail(name: str, lines: int = 5) -> str:
@@ -192,6 +244,7 @@ def port_user(port: int) -> str:
 
 
 # ------------------------------------------------------------------------------ networks, volumes
+
 
 def network_exists(network: str) -> bool:
     return run(["network", "inspect", network], check=False).returncode == 0

@@ -47,9 +47,15 @@ class Result:
 
 def last_error_line(output: str) -> str:
     """The most telling line of a command's output: the last one naming an error, else the last."""
-    lines = [ln.strip() for ln in (output or "").splitlines() if ln.strip()
-             and not ln.startswith("DEPRECATED") and "legacy builder is deprecated" not in ln
-             and "BuildKit" not in ln and "docs.docker.com/go/buildx" not in ln]
+    lines = [
+        ln.strip()
+        for ln in (output or "").splitlines()
+        if ln.strip()
+        and not ln.startswith("DEPRECATED")
+        and "legacy builder is deprecated" not in ln
+        and "BuildKit" not in ln
+        and "docs.docker.com/go/buildx" not in ln
+    ]
     for ln in reversed(lines):
         if re.search(r"error|denied|refused|failed|not found|unauthorized", ln, re.IGNORECASE):
             return ln
@@ -63,8 +69,10 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
 def missing(program: str) -> KubetmError:
     """The one-line error for a program that is not installed, with its install hint."""
     name = os.path.basename(program)
-    return KubetmError(f"{DISPLAY_NAMES.get(name, name)} is not installed",
-                       hint=INSTALL_HINTS.get(name, f"install {name}"))
+    return KubetmError(
+        f"{DISPLAY_NAMES.get(name, name)} is not installed",
+        hint=INSTALL_HINTS.get(name, f"install {name}"),
+    )
 
 
 def _label(cmd: Sequence[str], what: str, words: int = 3) -> str:
@@ -72,15 +80,28 @@ def _label(cmd: Sequence[str], what: str, words: int = 3) -> str:
     return what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:words]))
 
 
-def failed(cmd: Sequence[str], output: str, returncode: int | None, what: str = "") -> CommandFailed:
+def failed(
+    cmd: Sequence[str], output: str, returncode: int | None, what: str = ""
+) -> CommandFailed:
     """The one-line error for a failed command: '<what> failed: <most telling line>'."""
-    return CommandFailed(f"{_label(cmd, what)} failed: {last_error_line(output)}", cmd=list(cmd), output=output,
-                         returncode=returncode)
+    return CommandFailed(
+        f"{_label(cmd, what)} failed: {last_error_line(output)}",
+        cmd=list(cmd),
+        output=output,
+        returncode=returncode,
+    )
 
 
-def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
-        env: Mapping[str, str] | None = None, input: str | bytes | None = None,
-        what: str = "", cwd: str | None = None) -> Result:
+def run(
+    cmd: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | bytes | None = None,
+    what: str = "",
+    cwd: str | None = None,
+) -> Result:
     """Run ``cmd`` (an argument list, never a shell string), output captured.
 
     ``check``: raise ``CommandFailed`` on a non-zero exit. ``timeout``: raise ``Timeout`` past it
@@ -88,8 +109,16 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
     """
     text = not isinstance(input, bytes)
     try:
-        cp = subprocess.run(list(cmd), capture_output=True, text=text, timeout=timeout, env=_env(env),
-                            input=input, stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd)
+        cp = subprocess.run(
+            list(cmd),
+            capture_output=True,
+            text=text,
+            timeout=timeout,
+            env=_env(env),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            cwd=cwd,
+        )
     except FileNotFoundError:
         raise missing(cmd[0]) from None
     except subprocess.TimeoutExpired:
@@ -102,17 +131,32 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float | None = None,
     return result
 
 
-def stream(cmd: Sequence[str], on_line: LineFn | None = None, *, check: bool = True,
-           env: Mapping[str, str] | None = None, what: str = "", cwd: str | None = None,
-           keep: int = 40) -> Result:
+def stream(
+    cmd: Sequence[str],
+    on_line: LineFn | None = None,
+    *,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    what: str = "",
+    cwd: str | None = None,
+    keep: int = 40,
+) -> Result:
     """Run ``cmd``, handing each output line (stdout and stderr merged) to ``on_line``.
 
     The last ``keep`` lines are kept for the error and the result. Ctrl-C kills the command.
     """
     tail: list[str] = []
     try:
-        proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, bufsize=1, env=_env(env), cwd=cwd)
+        proc = subprocess.Popen(
+            list(cmd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=_env(env),
+            cwd=cwd,
+        )
     except FileNotFoundError:
         raise missing(cmd[0]) from None
     assert proc.stdout is not None

@@ -21,8 +21,10 @@ from kubetm.host.exec import LineFn
 
 
 def install_hint() -> str:
-    return (f"install kind (go install sigs.k8s.io/kind@{offline.versions()['KIND_VERSION']}) "
-            "or run `make cluster`")
+    return (
+        f"install kind (go install sigs.k8s.io/kind@{offline.versions()['KIND_VERSION']}) "
+        "or run `make cluster`"
+    )
 
 
 def _cached() -> str | None:
@@ -55,25 +57,45 @@ def clusters() -> list[str]:
     return [c for c in out.split() if c]
 
 
-def create_cluster(name: str, config_path: str, image: str | None = None, on_line: LineFn | None = None) -> None:
+def create_cluster(
+    name: str, config_path: str, image: str | None = None, on_line: LineFn | None = None
+) -> None:
     """``kind create cluster --name NAME --config PATH [--image IMAGE]``, output to ``on_line``."""
-    args = [kind_binary(), "create", "cluster", "--name", name, "--config", config_path, "--retain=false"]
+    args = [
+        kind_binary(),
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--config",
+        config_path,
+        "--retain=false",
+    ]
     if image:
         args += ["--image", image]
     hexec.stream(args, on_line, what="kind create cluster")
 
 
 def delete_cluster(name: str, timeout: float | None = 300) -> None:
-    hexec.run([kind_binary(), "delete", "cluster", "--name", name], timeout=timeout, what="kind delete cluster")
+    hexec.run(
+        [kind_binary(), "delete", "cluster", "--name", name],
+        timeout=timeout,
+        what="kind delete cluster",
+    )
 
 
 def load_images(cluster: str, refs: Sequence[str]) -> None:
     """``kind load docker-image``: copy local images into every node of ``cluster``."""
     try:
-        hexec.run([kind_binary(), "load", "docker-image", "--name", cluster, *refs], what="kind load docker-image")
+        hexec.run(
+            [kind_binary(), "load", "docker-image", "--name", cluster, *refs],
+            what="kind load docker-image",
+        )
     except CommandFailed as e:
         if "no nodes found" in e.output:
-            raise NotFound(f"kind cluster {cluster!r} does not exist", hint="kubetm cluster up") from None
+            raise NotFound(
+                f"kind cluster {cluster!r} does not exist", hint="kubetm cluster up"
+            ) from None
         if docker.engine_down(e.output):
             raise Unreachable(docker.DOCKER_DOWN) from None
         raise

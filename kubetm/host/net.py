@@ -38,8 +38,9 @@ def http_get(url: str, timeout: float = 5, limit: int = -1) -> tuple[int, bytes]
         return e.code, e.read(limit)
 
 
-def wait_answer(url: str, alive: Callable[[], None], timeout: float, attempt_timeout: float = 3,
-                what: str = "") -> bytes:
+def wait_answer(
+    url: str, alive: Callable[[], None], timeout: float, attempt_timeout: float = 3, what: str = ""
+) -> bytes:
     """GET ``url`` until it answers HTTP 2xx, retrying (exponential backoff, at most 1 s apart) while
     the server starts. ``alive()`` runs after each failed try and raises to stop early (the server's
     container exited). Past ``timeout``: one line naming the last failure."""
@@ -65,10 +66,16 @@ def wait_answer(url: str, alive: Callable[[], None], timeout: float, attempt_tim
         return body
 
     try:
-        for a in Retrying(retry=retry_if_exception_type(NotYet), stop=stop_after_delay(timeout),
-                          wait=wait_exponential(multiplier=0.05, max=1), reraise=True):
+        for a in Retrying(
+            retry=retry_if_exception_type(NotYet),
+            stop=stop_after_delay(timeout),
+            wait=wait_exponential(multiplier=0.05, max=1),
+            reraise=True,
+        ):
             with a:
                 return attempt()
     except NotYet as e:
-        raise KubetmError(f"{what or url} did not answer within {timeout:.0f} s", hint=str(e)) from None
+        raise KubetmError(
+            f"{what or url} did not answer within {timeout:.0f} s", hint=str(e)
+        ) from None
     raise AssertionError("unreachable")  # pragma: no cover

@@ -56,8 +56,13 @@ def built_version(name: str) -> str | None:
     return stamp.read_text().strip() if stamp.is_file() else None
 
 
-def run_script(script: str, *args: str, what: str, on_line: LineFn | None = None,
-               env: Mapping[str, str] | None = None) -> None:
+def run_script(
+    script: str,
+    *args: str,
+    what: str,
+    on_line: LineFn | None = None,
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Run hack/offline/<script> [args], each output line to ``on_line``.
 
     Fails with one line: '<what> failed (exit N)' (the script's own output, already shown through
@@ -68,13 +73,22 @@ def run_script(script: str, *args: str, what: str, on_line: LineFn | None = None
         raise KubetmError(f"{path} not found", hint="run from a kubetm source checkout")
     result = hexec.stream([str(path), *args], on_line, check=False, env=env, what=what)
     if result.returncode != 0:
-        raise CommandFailed(f"{what} failed (exit {result.returncode})", hint="see the output above",
-                            cmd=[str(path), *args], output=result.stdout, returncode=result.returncode)
+        raise CommandFailed(
+            f"{what} failed (exit {result.returncode})",
+            hint="see the output above",
+            cmd=[str(path), *args],
+            output=result.stdout,
+            returncode=result.returncode,
+        )
 
 
-def decide_offline(images: Sequence[str], offline: bool | None = None, *,
-                   online_reason: str = "public base images available",
-                   on_pull: Callable[[str], None] | None = None) -> tuple[bool, str]:
+def decide_offline(
+    images: Sequence[str],
+    offline: bool | None = None,
+    *,
+    online_reason: str = "public base images available",
+    on_pull: Callable[[str], None] | None = None,
+) -> tuple[bool, str]:
     """Whether to use the offline build, and why.
 
     ``offline`` (an explicit --offline/--online) wins, then KUBETM_OFFLINE=1/0; else offline exactly

@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kubetm.errors import Conflict, Invalid, KubetmError, NotFound, register_secret_object
 from kubetm.k8s import conditions
@@ -51,9 +52,15 @@ class Journal:
             return len(self._results)
 
 
-def apply(kube: Kube, objs: Iterable[dict], namespace: str | None = None, force_conflicts: bool = False,
-          workers: int = APPLY_WORKERS, dry_run_first: bool = False,
-          progress: Callable[[str], None] | None = None) -> list[Result]:
+def apply(
+    kube: Kube,
+    objs: Iterable[dict],
+    namespace: str | None = None,
+    force_conflicts: bool = False,
+    workers: int = APPLY_WORKERS,
+    dry_run_first: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[Result]:
     """Server-side apply (field manager ``kubetm``) of plain dicts; returns one result each.
 
     Namespaces and CRDs go first (and CRDs are waited on until Established), then the rest
@@ -77,37 +84,71 @@ def apply(kube: Kube, objs: Iterable[dict], namespace: str | None = None, force_
         register_secret_object(o)
     first = [o for o in objs if o.get("kind") in FIRST_KINDS]
     rest = [o for o in objs if o.get("kind") not in FIRST_KINDS]
-    crd_kinds = {(((o.get("spec") or {}).get("group")) or "",
-                  ((o.get("spec") or {}).get("names") or {}).get("kind"))
-                 for o in first if o.get("kind") == "CustomResourceDefinition"}
+    crd_kinds = {
+        (
+            ((o.get("spec") or {}).get("group")) or "",
+            ((o.get("spec") or {}).get("names") or {}).get("kind"),
+        )
+        for o in first
+        if o.get("kind") == "CustomResourceDefinition"
+    }
 
     def defined_here(o: dict) -> bool:
         av = o.get("apiVersion") or ""
         return (av.rsplit("/", 1)[0] if "/" in av else "", o.get("kind")) in crd_kinds
 
     # Resolve kinds sequentially (discovery is not thread-safe) and before the first write.
-    resolved = {id(o): kube.resource(o["kind"], o["apiVersion"]) for o in objs if not defined_here(o)}
+    resolved = {
+        id(o): kube.resource(o["kind"], o["apiVersion"]) for o in objs if not defined_here(o)
+    }
     if dry_run_first:
         new_ns = {o["metadata"]["name"] for o in first if o.get("kind") == "Namespace"}
-        checks = [(o, resolved[id(o)]) for o in objs if id(o) in resolved
-                  and not (resolved[id(o)].namespaced and
-                           (o["metadata"].get("namespace") or namespace or kube.namespace) in new_ns)]
-        _parallel([lambda o=o, res=res: _apply_one(kube, o, res, namespace, force_conflicts, dry_run=True)
-                   for o, res in checks], workers)
+        checks = [
+            (o, resolved[id(o)])
+            for o in objs
+            if id(o) in resolved
+            and not (
+                resolved[id(o)].namespaced
+                and (o["metadata"].get("namespace") or namespace or kube.namespace) in new_ns
+            )
+        ]
+        _parallel(
+            [
+                lambda o=o, res=res: _apply_one(
+                    kube, o, res, namespace, force_conflicts, dry_run=True
+                )
+                for o, res in checks
+            ],
+            workers,
+        )
     results: dict[int, Result] = {}
     for phase in (first, rest):
         if not phase:
             continue
-        planned = [(id(o), o, resolved.get(id(o)) or kube.resource(o["kind"], o["apiVersion"])) for o in phase]
-        done = _parallel([lambda o=o, res=res: _apply_one(kube, o, res, namespace, force_conflicts)
-                          for _, o, res in planned], workers)
+        planned = [
+            (id(o), o, resolved.get(id(o)) or kube.resource(o["kind"], o["apiVersion"]))
+            for o in phase
+        ]
+        done = _parallel(
+            [
+                lambda o=o, res=res: _apply_one(kube, o, res, namespace, force_conflicts)
+                for _, o, res in planned
+            ],
+            workers,
+        )
         for (key, _, _), r in zip(planned, done, strict=True):
             results[key] = r
         crds = [o for o in phase if o.get("kind") == "CustomResourceDefinition"]
         for crd in crds:
-            kube.watch_until("CustomResourceDefinition", crd["metadata"]["name"], conditions.crd_established,
-                             api_version="apiextensions.k8s.io/v1", timeout=60,
-                             what=f"CRD {crd['metadata']['name']} established", progress=progress)
+            kube.watch_until(
+                "CustomResourceDefinition",
+                crd["metadata"]["name"],
+                conditions.crd_established,
+                api_version="apiextensions.k8s.io/v1",
+                timeout=60,
+                what=f"CRD {crd['metadata']['name']} established",
+                progress=progress,
+            )
         if crds:
             kube.dynamic.resources.invalidate_cache()
     return [results[id(o)] for o in objs]
@@ -131,8 +172,9 @@ def _parallel(tasks: list[Callable[[], Any]], workers: int) -> list:
     return out
 
 
-def _apply_one(kube: Kube, obj: dict, res, namespace: str | None, force: bool,
-               dry_run: bool = False) -> Result | None:
+def _apply_one(
+    kube: Kube, obj: dict, res, namespace: str | None, force: bool, dry_run: bool = False
+) -> Result | None:
     from kubetm.k8s.client import REQUEST_TIMEOUT
 
     meta = obj["metadata"]
@@ -146,24 +188,40 @@ def _apply_one(kube: Kube, obj: dict, res, namespace: str | None, force: bool,
         before = None if dry_run else _resource_version(kube, res, name, ns, what)
         extra = {"dry_run": "All"} if dry_run else {}
         try:
-            after = kube.call(kube.dynamic.server_side_apply, res, body=obj, name=name, namespace=ns,
-                              field_manager=FIELD_MANAGER, force_conflicts=True if force else None,
-                              query_params=[("fieldValidation", "Strict")],
-                              what=what, _request_timeout=REQUEST_TIMEOUT, **extra)
+            after = kube.call(
+                kube.dynamic.server_side_apply,
+                res,
+                body=obj,
+                name=name,
+                namespace=ns,
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True if force else None,
+                query_params=[("fieldValidation", "Strict")],
+                what=what,
+                _request_timeout=REQUEST_TIMEOUT,
+                **extra,
+            )
         except Conflict as e:
             if attempt < CONFLICT_RETRIES and not dry_run:
                 continue  # re-read and try again
-            raise Conflict(e.message, hint="another field manager owns these fields; re-run with "
-                                           "--force-conflicts to take them over") from e.__cause__
+            raise Conflict(
+                e.message,
+                hint="another field manager owns these fields; re-run with "
+                "--force-conflicts to take them over",
+            ) from e.__cause__
         except UnknownField as e:
             from kubetm.k8s.schema import closest_field
 
             better = closest_field(kube, res, e.path)
-            raise Invalid(e.message, hint=f"did you mean {better}?" if better else None) from e.__cause__
+            raise Invalid(
+                e.message, hint=f"did you mean {better}?" if better else None
+            ) from e.__cause__
         if dry_run:
             return None
         rv_after = ((plain(after) or {}).get("metadata") or {}).get("resourceVersion")
-        action = "created" if before is None else ("unchanged" if before == rv_after else "configured")
+        action = (
+            "created" if before is None else ("unchanged" if before == rv_after else "configured")
+        )
         result = Result(res.kind, name, ns, action, res.group_version)
         kube.journal.add(result)
         return result
@@ -174,7 +232,9 @@ def _resource_version(kube: Kube, res, name: str, ns: str | None, what: str) -> 
     from kubetm.k8s.client import REQUEST_TIMEOUT
 
     try:
-        cur = plain(kube.call(res.get, name=name, namespace=ns, what=what, _request_timeout=REQUEST_TIMEOUT))
+        cur = plain(
+            kube.call(res.get, name=name, namespace=ns, what=what, _request_timeout=REQUEST_TIMEOUT)
+        )
     except NotFound:
         return None
     return (cur.get("metadata") or {}).get("resourceVersion")
@@ -182,9 +242,16 @@ def _resource_version(kube: Kube, res, name: str, ns: str | None, what: str) -> 
 
 # ------------------------------------------------------------------------------- delete
 
-def delete(kube: Kube, target: str | dict | Sequence[dict], namespace: str | None = None, wait: bool = True,
-           timeout: float = 180, propagation: str = "Foreground",
-           progress: Callable[[str], None] | None = None) -> list[Result]:
+
+def delete(
+    kube: Kube,
+    target: str | dict | Sequence[dict],
+    namespace: str | None = None,
+    wait: bool = True,
+    timeout: float = 180,
+    propagation: str = "Foreground",
+    progress: Callable[[str], None] | None = None,
+) -> list[Result]:
     """Delete objects (dicts from manifests, or ``"kind/name"``) with foreground propagation.
 
     With ``wait`` it watches until every object is gone. Missing objects are reported as
@@ -193,7 +260,10 @@ def delete(kube: Kube, target: str | dict | Sequence[dict], namespace: str | Non
     "Orphan" (dependents stay, their ownerReferences removed: ``kubectl delete --cascade=orphan``).
     """
     if propagation not in ("Foreground", "Background", "Orphan"):
-        raise Invalid(f"unknown propagation policy {propagation!r}", hint="use Foreground, Background or Orphan")
+        raise Invalid(
+            f"unknown propagation policy {propagation!r}",
+            hint="use Foreground, Background or Orphan",
+        )
     from concurrent.futures import ThreadPoolExecutor
 
     if isinstance(target, str):
@@ -208,33 +278,60 @@ def delete(kube: Kube, target: str | dict | Sequence[dict], namespace: str | Non
     planned = []
     for o in objs:
         res = kube.resource(o["kind"], o.get("apiVersion") or None)
-        ns = (o["metadata"].get("namespace") or namespace or kube.namespace) if res.namespaced else None
+        ns = (
+            (o["metadata"].get("namespace") or namespace or kube.namespace)
+            if res.namespaced
+            else None
+        )
         planned.append((res, o["metadata"]["name"], ns))
     results: list[Result] = []
     with ThreadPoolExecutor(max_workers=max(1, min(APPLY_WORKERS, len(planned)))) as pool:
-        for res, name, ns, found in pool.map(lambda p: (*p, _delete_one(kube, *p, propagation)), planned):
-            results.append(Result(res.kind, name, ns, "deleted" if found else "not found", res.group_version))
+        for res, name, ns, found in pool.map(
+            lambda p: (*p, _delete_one(kube, *p, propagation)), planned
+        ):
+            results.append(
+                Result(res.kind, name, ns, "deleted" if found else "not found", res.group_version)
+            )
     if wait:
-        pending = [(res, name, ns) for (res, name, ns), r in zip(planned, results) if r.action == "deleted"]
+        pending = [
+            (res, name, ns) for (res, name, ns), r in zip(planned, results) if r.action == "deleted"
+        ]
         if pending:
             if progress is not None:
                 progress(f"waiting for {len(pending)} object(s) to be deleted")
             with ThreadPoolExecutor(max_workers=max(1, min(8, len(pending)))) as pool:
-                futs = [pool.submit(kube.watch_until, res.kind, name, conditions.deleted, namespace=ns,
-                                    api_version=res.group_version, timeout=timeout,
-                                    what=f"{describe(res.kind, name, ns)} deleted")
-                        for res, name, ns in pending]
+                futs = [
+                    pool.submit(
+                        kube.watch_until,
+                        res.kind,
+                        name,
+                        conditions.deleted,
+                        namespace=ns,
+                        api_version=res.group_version,
+                        timeout=timeout,
+                        what=f"{describe(res.kind, name, ns)} deleted",
+                    )
+                    for res, name, ns in pending
+                ]
                 for f in futs:
                     f.result()
     return results
 
 
-def _delete_one(kube: Kube, res, name: str, ns: str | None, propagation: str = "Foreground") -> bool:
+def _delete_one(
+    kube: Kube, res, name: str, ns: str | None, propagation: str = "Foreground"
+) -> bool:
     from kubetm.k8s.client import REQUEST_TIMEOUT
 
     try:
-        kube.call(res.delete, name=name, namespace=ns, propagation_policy=propagation,
-                  what=f"delete {describe(res.kind, name, ns)}", _request_timeout=REQUEST_TIMEOUT)
+        kube.call(
+            res.delete,
+            name=name,
+            namespace=ns,
+            propagation_policy=propagation,
+            what=f"delete {describe(res.kind, name, ns)}",
+            _request_timeout=REQUEST_TIMEOUT,
+        )
         return True
     except NotFound:
         return False
@@ -242,9 +339,11 @@ def _delete_one(kube: Kube, res, name: str, ns: str | None, propagation: str = "
 
 # ----------------------------------------------------------------------- interruption
 
+
 @contextmanager
-def cleanup_on_interrupt(kube, keep: bool = False, report: Callable[[str], None] | None = None,
-                         timeout: float = 90):
+def cleanup_on_interrupt(
+    kube, keep: bool = False, report: Callable[[str], None] | None = None, timeout: float = 90
+):
     """Delete what the block *created* when it is interrupted (Ctrl-C, SIGTERM), unless ``keep``.
 
     Only objects the block created through ``kube.apply`` (action "created") are deleted, and
@@ -264,15 +363,25 @@ def cleanup_on_interrupt(kube, keep: bool = False, report: Callable[[str], None]
             raise
         created = [r for r in kube.applied_since(mark) if r.action == "created"]
         say = report or (lambda _line: None)
-        names = ", ".join(f"{r.kind.lower()}/{r.namespace + '/' if r.namespace else ''}{r.name}" for r in created)
+        names = ", ".join(
+            f"{r.kind.lower()}/{r.namespace + '/' if r.namespace else ''}{r.name}" for r in created
+        )
         if not created:
             say("interrupted before anything was created: nothing to clean up")
         elif keep:
             say(f"interrupted: kept the {len(created)} object(s) it created (--keep): {names}")
         else:
-            objs = [{"apiVersion": r.api_version, "kind": r.kind,
-                     "metadata": {"name": r.name, **({"namespace": r.namespace} if r.namespace else {})}}
-                    for r in reversed(created)]
+            objs = [
+                {
+                    "apiVersion": r.api_version,
+                    "kind": r.kind,
+                    "metadata": {
+                        "name": r.name,
+                        **({"namespace": r.namespace} if r.namespace else {}),
+                    },
+                }
+                for r in reversed(created)
+            ]
             try:
                 kube.delete(objs, wait=True, timeout=timeout, propagation="Background")
                 say(f"interrupted: deleted the {len(created)} object(s) it created: {names}")

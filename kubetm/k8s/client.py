@@ -16,24 +16,32 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from kubetm.errors import KubetmError, NotFound
 from kubetm.k8s import apply as _apply
 from kubetm.k8s import pods as _pods
 from kubetm.k8s import watch as _watch
 from kubetm.k8s.config import contexts, load_configuration
-from kubetm.k8s.errors import (is_api_exception, is_connection_error, is_retryable, is_tls_error,
-                               map_api_error, retry_after_seconds, status_of)
+from kubetm.k8s.errors import (
+    is_api_exception,
+    is_connection_error,
+    is_retryable,
+    is_tls_error,
+    map_api_error,
+    retry_after_seconds,
+    status_of,
+)
 from kubetm.k8s.objects import KINDS, Result, describe, plain, selector_text
 
 __all__ = ["Kube", "Progress", "DEFAULT_RETRY_SECONDS", "FIRST_CONTACT_SECONDS", "REQUEST_TIMEOUT"]
 
-Progress = Callable[[str], None]   # receives short status lines ("waiting for pod p to be Ready")
+Progress = Callable[[str], None]  # receives short status lines ("waiting for pod p to be Ready")
 
 DEFAULT_RETRY_SECONDS = float(os.environ.get("KUBETM_RETRY_SECONDS", "30"))
-FIRST_CONTACT_SECONDS = 5.0   # budget for connection errors before the API server ever answered
-REQUEST_TIMEOUT = (5, 60)     # (connect, read) seconds for ordinary requests
+FIRST_CONTACT_SECONDS = 5.0  # budget for connection errors before the API server ever answered
+REQUEST_TIMEOUT = (5, 60)  # (connect, read) seconds for ordinary requests
 # After an outage this process saw, 401/403 are retried while /readyz is not OK: a restarting
 # kube-apiserver denies requests until its authenticators and RBAC caches are loaded.
 RECOVERY_WINDOW = 120.0
@@ -46,13 +54,20 @@ class Kube:
     object the server refuses is refused before any object is written (`kubetm apply -f`).
     """
 
-    def __init__(self, kubeconfig: str | None = None, context: str | None = None,
-                 namespace: str | None = None, retry_seconds: float | None = None,
-                 dry_run_first: bool = False):
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        retry_seconds: float | None = None,
+        dry_run_first: bool = False,
+    ):
         self.kubeconfig = kubeconfig
         self.context = context
         self._namespace = namespace
-        self.retry_seconds = DEFAULT_RETRY_SECONDS if retry_seconds is None else float(retry_seconds)
+        self.retry_seconds = (
+            DEFAULT_RETRY_SECONDS if retry_seconds is None else float(retry_seconds)
+        )
         self.dry_run_first = bool(dry_run_first)
         self._lock = threading.RLock()
         self._api_client = None
@@ -133,7 +148,9 @@ class Kube:
                 if self._dynamic is None:
                     from kubernetes import dynamic
 
-                    self._dynamic = self.call(dynamic.DynamicClient, self.api_client, what="API discovery")
+                    self._dynamic = self.call(
+                        dynamic.DynamicClient, self.api_client, what="API discovery"
+                    )
         return self._dynamic
 
     # ------------------------------------------------------------------------- the one door
@@ -172,12 +189,15 @@ class Kube:
 
         retryer = tenacity.Retrying(
             retry=tenacity.retry_if_exception(self.transient) if retry else tenacity.retry_never,
-            stop=stop, wait=wait, reraise=True)
+            stop=stop,
+            wait=wait,
+            reraise=True,
+        )
         try:
             result = retryer(fn, *args, **kwargs)
         except KubetmError:
             raise
-        except Exception as exc:  # noqa: BLE001 - mapped to one user-facing error
+        except Exception as exc:
             if is_api_exception(exc) or is_connection_error(exc) or is_tls_error(exc):
                 server = self._configuration.host if self._configuration is not None else ""
                 raise map_api_error(exc, what, server) from exc
@@ -199,10 +219,12 @@ class Kube:
     def _starting_up(self) -> bool:
         """True when /readyz says the server is not ready (5xx), or when it cannot be read at all
         shortly after an outage this process saw (a starting server may deny /readyz too)."""
-        recent = self._last_outage is not None and time.monotonic() - self._last_outage < RECOVERY_WINDOW
+        recent = (
+            self._last_outage is not None and time.monotonic() - self._last_outage < RECOVERY_WINDOW
+        )
         try:
             status = self._raw("/readyz", timeout=(5, 10))[0]
-        except Exception as exc:  # noqa: BLE001 - any failure here only decides whether to retry
+        except Exception as exc:
             status = status_of(exc) or 0
         if 200 <= status < 300:
             return False
@@ -211,9 +233,11 @@ class Kube:
     def _raw(self, path: str, timeout: tuple[float, float] = REQUEST_TIMEOUT) -> tuple[int, bytes]:
         """GET ``path`` on the API server once (no retry, no mapping): (status, body)."""
         client = self.api_client
-        method, url, headers, _, _ = client.param_serialize("GET", path, auth_settings=["BearerToken"])
+        method, url, headers, _, _ = client.param_serialize(
+            "GET", path, auth_settings=["BearerToken"]
+        )
         response = client.call_api(method, url, header_params=headers, _request_timeout=timeout)
-        data = response.read()   # also hands the connection back to the pool
+        data = response.read()  # also hands the connection back to the pool
         return response.status, data
 
     def get_json(self, path: str, what: str = "") -> Any:
@@ -232,7 +256,9 @@ class Kube:
 
     def check_connection(self) -> dict:
         """Contact the API server once; returns its version info (gitVersion, platform ...)."""
-        info = self.call(self.version_api.get_code, what="API server version", _request_timeout=REQUEST_TIMEOUT)
+        info = self.call(
+            self.version_api.get_code, what="API server version", _request_timeout=REQUEST_TIMEOUT
+        )
         return plain(info)
 
     # ------------------------------------------------------------------------- discovery
@@ -255,9 +281,12 @@ class Kube:
                 return self.call(dyn.resources.get, api_version=api_version, kind=kind, what=what)
             found = self.call(dyn.resources.search, kind=kind, what=what)
             if not found:  # plural / short name / other case: scan all resources once
-                found = [r for r in self.call(list, dyn.resources, what=what)
-                         if key in (r.name, r.kind.lower(), getattr(r, "singular_name", None))
-                         or key in (getattr(r, "short_names", None) or [])]
+                found = [
+                    r
+                    for r in self.call(list, dyn.resources, what=what)
+                    if key in (r.name, r.kind.lower(), getattr(r, "singular_name", None))
+                    or key in (getattr(r, "short_names", None) or [])
+                ]
         except (ResourceNotFoundError, ResourceNotUniqueError):
             found = []
         except NotFound:
@@ -268,10 +297,16 @@ class Kube:
             return (preferred or found)[0]
         served = self._served_versions(kind, api_version) if api_version else []
         if served:
-            raise NotFound(f"{kind} is not served as {api_version} on this cluster",
-                           hint=f"use {' or '.join(served)}")
-        raise NotFound(f"unknown kind {kind}" + (f" ({api_version})" if api_version else "") +
-                       " on this cluster", hint="is its CustomResourceDefinition installed?")
+            raise NotFound(
+                f"{kind} is not served as {api_version} on this cluster",
+                hint=f"use {' or '.join(served)}",
+            )
+        raise NotFound(
+            f"unknown kind {kind}"
+            + (f" ({api_version})" if api_version else "")
+            + " on this cluster",
+            hint="is its CustomResourceDefinition installed?",
+        )
 
     def _served_versions(self, kind: str, api_version: str) -> list[str]:
         """The group/versions of ``api_version``'s group in which the server serves ``kind``."""
@@ -279,13 +314,22 @@ class Kube:
 
         group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
         try:
-            found = self.call(self.dynamic.resources.search, group=group, kind=kind,
-                              what=f"discovery of {kind} in {group or 'the core group'}")
+            found = self.call(
+                self.dynamic.resources.search,
+                group=group,
+                kind=kind,
+                what=f"discovery of {kind} in {group or 'the core group'}",
+            )
         except (ResourceNotFoundError, NotFound):
             return []
-        versions = {r.group_version for r in found if "/" not in r.name and r.group_version != api_version}
-        preferred = sorted(r.group_version for r in found if getattr(r, "preferred", False)
-                           and r.group_version in versions)
+        versions = {
+            r.group_version for r in found if "/" not in r.name and r.group_version != api_version
+        }
+        preferred = sorted(
+            r.group_version
+            for r in found
+            if getattr(r, "preferred", False) and r.group_version in versions
+        )
         return list(dict.fromkeys(preferred + sorted(versions)))
 
     def _ns_for(self, resource, namespace: str | None) -> str | None:
@@ -294,26 +338,48 @@ class Kube:
         return namespace or self.namespace
 
     # ------------------------------------------------------------------------- get / list
-    def get(self, kind: str, name: str, namespace: str | None = None, *,
-            api_version: str | None = None) -> dict | None:
+    def get(
+        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
+    ) -> dict | None:
         """One object as a dict, or None when it does not exist."""
         res = self.resource(kind, api_version)
         ns = self._ns_for(res, namespace)
         try:
-            return plain(self.call(res.get, name=name, namespace=ns, what=describe(res.kind, name, ns),
-                                   _request_timeout=REQUEST_TIMEOUT))
+            return plain(
+                self.call(
+                    res.get,
+                    name=name,
+                    namespace=ns,
+                    what=describe(res.kind, name, ns),
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+            )
         except NotFound:
             return None
 
-    def list(self, kind: str, namespace: str | None = None, *, selector: str | dict | None = None,
-             field_selector: str | None = None, api_version: str | None = None,
-             all_namespaces: bool = False) -> list[dict]:
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: str | dict | None = None,
+        field_selector: str | None = None,
+        api_version: str | None = None,
+        all_namespaces: bool = False,
+    ) -> list[dict]:
         """Objects of a kind (label ``selector`` as ``"app=hello"`` or ``{"app": "hello"}``)."""
         res = self.resource(kind, api_version)
         ns = None if all_namespaces else self._ns_for(res, namespace)
-        raw = plain(self.call(res.get, namespace=ns, label_selector=selector_text(selector),
-                              field_selector=field_selector, what=describe(res.kind, None, ns),
-                              _request_timeout=REQUEST_TIMEOUT))
+        raw = plain(
+            self.call(
+                res.get,
+                namespace=ns,
+                label_selector=selector_text(selector),
+                field_selector=field_selector,
+                what=describe(res.kind, None, ns),
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        )
         items = raw.get("items") or []
         for it in items:  # list items lack kind/apiVersion; add them for uniformity
             it.setdefault("kind", res.kind)
@@ -321,20 +387,45 @@ class Kube:
         return items
 
     # ------------------------------------------------------------- apply / delete (apply.py)
-    def apply(self, objs: Iterable[dict], namespace: str | None = None, force_conflicts: bool = False,
-              workers: int = _apply.APPLY_WORKERS, dry_run_first: bool | None = None,
-              progress: Progress | None = None) -> list[Result]:
+    def apply(
+        self,
+        objs: Iterable[dict],
+        namespace: str | None = None,
+        force_conflicts: bool = False,
+        workers: int = _apply.APPLY_WORKERS,
+        dry_run_first: bool | None = None,
+        progress: Progress | None = None,
+    ) -> list[Result]:
         """Server-side apply; see ``kubetm.k8s.apply.apply``."""
-        return _apply.apply(self, objs, namespace=namespace, force_conflicts=force_conflicts, workers=workers,
-                            dry_run_first=self.dry_run_first if dry_run_first is None else dry_run_first,
-                            progress=progress)
+        return _apply.apply(
+            self,
+            objs,
+            namespace=namespace,
+            force_conflicts=force_conflicts,
+            workers=workers,
+            dry_run_first=self.dry_run_first if dry_run_first is None else dry_run_first,
+            progress=progress,
+        )
 
-    def delete(self, target: str | dict | Sequence[dict], namespace: str | None = None, wait: bool = True,
-               timeout: float = 180, propagation: str = "Foreground",
-               progress: Progress | None = None) -> list[Result]:
+    def delete(
+        self,
+        target: str | dict | Sequence[dict],
+        namespace: str | None = None,
+        wait: bool = True,
+        timeout: float = 180,
+        propagation: str = "Foreground",
+        progress: Progress | None = None,
+    ) -> list[Result]:
         """Delete objects; see ``kubetm.k8s.apply.delete``."""
-        return _apply.delete(self, target, namespace=namespace, wait=wait, timeout=timeout,
-                             propagation=propagation, progress=progress)
+        return _apply.delete(
+            self,
+            target,
+            namespace=namespace,
+            wait=wait,
+            timeout=timeout,
+            propagation=propagation,
+            progress=progress,
+        )
 
     @property
     def applied(self) -> list[Result]:
@@ -345,28 +436,63 @@ class Kube:
         """Objects written since ``mark = len(kube.applied)``."""
         return self.journal.since(mark)
 
-    def cleanup_on_interrupt(self, keep: bool = False, report: Progress | None = None, timeout: float = 90):
+    def cleanup_on_interrupt(
+        self, keep: bool = False, report: Progress | None = None, timeout: float = 90
+    ):
         """See ``kubetm.k8s.apply.cleanup_on_interrupt``."""
         return _apply.cleanup_on_interrupt(self, keep=keep, report=report, timeout=timeout)
 
     # --------------------------------------------------------------------- watch (watch.py)
-    def watch_until(self, kind: str, name: str | None = None,
-                    predicate: Callable[[Any], bool] = lambda o: o is not None, *,
-                    selector: str | dict | None = None, namespace: str | None = None,
-                    api_version: str | None = None, timeout: float = 120, what: str | None = None,
-                    progress: Progress | None = None) -> Any:
+    def watch_until(
+        self,
+        kind: str,
+        name: str | None = None,
+        predicate: Callable[[Any], bool] = lambda o: o is not None,
+        *,
+        selector: str | dict | None = None,
+        namespace: str | None = None,
+        api_version: str | None = None,
+        timeout: float = 120,
+        what: str | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
         """Read, test ``predicate``, then watch until it holds; see ``kubetm.k8s.watch.watch_until``."""
-        return _watch.watch_until(self, kind, name, predicate, selector=selector, namespace=namespace,
-                                  api_version=api_version, timeout=timeout, what=what, progress=progress)
+        return _watch.watch_until(
+            self,
+            kind,
+            name,
+            predicate,
+            selector=selector,
+            namespace=namespace,
+            api_version=api_version,
+            timeout=timeout,
+            what=what,
+            progress=progress,
+        )
 
-    def wait_ready(self, kind: str, name: str, namespace: str | None = None, timeout: float = 180,
-                   api_version: str | None = None, progress: Progress | None = None) -> dict:
+    def wait_ready(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        timeout: float = 180,
+        api_version: str | None = None,
+        progress: Progress | None = None,
+    ) -> dict:
         """Watch until an object is ready the way its kind defines it; returns the object."""
-        return _watch.wait_ready(self, kind, name, namespace=namespace, timeout=timeout,
-                                 api_version=api_version, progress=progress)
+        return _watch.wait_ready(
+            self,
+            kind,
+            name,
+            namespace=namespace,
+            timeout=timeout,
+            api_version=api_version,
+            progress=progress,
+        )
 
-    def wait_nodes_ready(self, count: int | None = None, timeout: float = 300,
-                         progress: Progress | None = None) -> list[dict]:
+    def wait_nodes_ready(
+        self, count: int | None = None, timeout: float = 300, progress: Progress | None = None
+    ) -> list[dict]:
         """Watch until every node (and at least ``count`` of them) reports Ready=True."""
         return _watch.wait_nodes_ready(self, count=count, timeout=timeout, progress=progress)
 
@@ -376,15 +502,36 @@ class Kube:
         return watcher.stream(res.get, serialize=False, **params)
 
     # ---------------------------------------------------------------------- pods (pods.py)
-    def exec(self, pod: str, cmd: Sequence[str], container: str | None = None,
-             namespace: str | None = None, timeout: float = 60, stdin: str | None = None) -> tuple[int, str, str]:
+    def exec(
+        self,
+        pod: str,
+        cmd: Sequence[str],
+        container: str | None = None,
+        namespace: str | None = None,
+        timeout: float = 60,
+        stdin: str | None = None,
+    ) -> tuple[int, str, str]:
         """Run ``cmd`` in a pod: (exit_code, stdout, stderr); see ``kubetm.k8s.pods.exec_in``."""
-        return _pods.exec_in(self, pod, cmd, container=container, namespace=namespace, timeout=timeout, stdin=stdin)
+        return _pods.exec_in(
+            self, pod, cmd, container=container, namespace=namespace, timeout=timeout, stdin=stdin
+        )
 
-    def pod_logs(self, pod: str, namespace: str | None = None, container: str | None = None,
-                 tail_lines: int | None = None, previous: bool = False) -> str:
-        return _pods.logs(self, pod, namespace=namespace, container=container, tail_lines=tail_lines,
-                          previous=previous)
+    def pod_logs(
+        self,
+        pod: str,
+        namespace: str | None = None,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        previous: bool = False,
+    ) -> str:
+        return _pods.logs(
+            self,
+            pod,
+            namespace=namespace,
+            container=container,
+            tail_lines=tail_lines,
+            previous=previous,
+        )
 
     def events(self, namespace: str | None = None, involved_name: str | None = None) -> list[dict]:
         """Core events (oldest first), optionally only those about one object name."""

@@ -11,40 +11,71 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kubetm.errors import KubetmError
 
 __all__ = [
-    "Predicate", "condition", "deleted", "exists", "pod_problem", "pod_ready", "is_ready",
-    "deployment_rolled_out", "deployment_available", "scaled_to_zero", "replicas_ready",
-    "daemonset_ready", "job_complete", "crd_established", "all_pods_ready", "node_ready",
-    "nodes_ready", "endpoint_pods", "has_ready_endpoint", "only_ready_endpoints_of", "PREDICATES",
-    "READY_WORD", "FATAL_WAITING",
+    "Predicate",
+    "condition",
+    "deleted",
+    "exists",
+    "pod_problem",
+    "pod_ready",
+    "is_ready",
+    "deployment_rolled_out",
+    "deployment_available",
+    "scaled_to_zero",
+    "replicas_ready",
+    "daemonset_ready",
+    "job_complete",
+    "crd_established",
+    "all_pods_ready",
+    "node_ready",
+    "nodes_ready",
+    "endpoint_pods",
+    "has_ready_endpoint",
+    "only_ready_endpoints_of",
+    "PREDICATES",
+    "READY_WORD",
+    "FATAL_WAITING",
 ]
 
 Predicate = Callable[[Any], bool]
 
 # Waiting reasons that do not heal by waiting longer.
-FATAL_WAITING = {"ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
-                 "CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff"}
+FATAL_WAITING = {
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "CrashLoopBackOff",
+}
 
 
 def _conditions(obj: dict | None) -> dict[str, str]:
     if not obj:
         return {}
-    return {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
+    return {
+        c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []
+    }
 
 
 def _observed(obj: dict) -> bool:
     """The controller has seen the latest spec (status.observedGeneration >= metadata.generation)."""
-    return (obj.get("status") or {}).get("observedGeneration", 0) >= (obj.get("metadata") or {}).get("generation", 0)
+    return (obj.get("status") or {}).get("observedGeneration", 0) >= (
+        obj.get("metadata") or {}
+    ).get("generation", 0)
 
 
 def condition(type_: str, status: str = "True") -> Predicate:
     """``condition("Ready")`` -> predicate true when status.conditions[type] == status."""
+
     def pred(obj: dict | None) -> bool:
         return _conditions(obj).get(type_) == status
+
     pred.__name__ = f"condition={type_}"
     return pred
 
@@ -58,6 +89,7 @@ def exists(obj: Any) -> bool:
 
 
 # ------------------------------------------------------------------------------------ pods
+
 
 def pod_problem(pod: dict) -> str | None:
     """A reason why this pod will not become Ready by itself, else None."""
@@ -86,23 +118,29 @@ def pod_ready(obj: dict | None) -> bool:
     problem = pod_problem(obj)
     if problem:
         name = (obj.get("metadata") or {}).get("name")
-        hint = "is the image built and pushed? try `kubetm image push`" if "Image" in problem else \
-            f"see `kubectl describe pod {name}`"
+        hint = (
+            "is the image built and pushed? try `kubetm image push`"
+            if "Image" in problem
+            else f"see `kubectl describe pod {name}`"
+        )
         raise KubetmError(f"pod {name} will not become Ready: {problem}", hint=hint)
     return False
 
 
 def all_pods_ready(count: int | None = None) -> Predicate:
     """For selector waits: every matching pod Ready (and at least ``count`` of them)."""
+
     def pred(pods: list[dict]) -> bool:
         live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
         if count is not None and len(live) < count or not live:
             return False
         return all(pod_ready(p) for p in live)
+
     return pred
 
 
 # ----------------------------------------------------------------------------- workloads
+
 
 def deployment_rolled_out(dep: dict | None) -> bool:
     """`kubectl rollout status` done: generation observed, updated == replicas == available ==
@@ -112,11 +150,16 @@ def deployment_rolled_out(dep: dict | None) -> bool:
     status = dep.get("status") or {}
     for c in status.get("conditions") or []:
         if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
-            raise KubetmError(f"deployment {dep['metadata']['name']} exceeded its progress deadline",
-                              hint=c.get("message"))
+            raise KubetmError(
+                f"deployment {dep['metadata']['name']} exceeded its progress deadline",
+                hint=c.get("message"),
+            )
     want = (dep.get("spec") or {}).get("replicas", 1)
-    return (status.get("updatedReplicas", 0) == want and status.get("replicas", 0) == want
-            and status.get("availableReplicas", 0) == want)
+    return (
+        status.get("updatedReplicas", 0) == want
+        and status.get("replicas", 0) == want
+        and status.get("availableReplicas", 0) == want
+    )
 
 
 def deployment_available(obj: dict | None) -> bool:
@@ -145,7 +188,9 @@ def daemonset_ready(obj: dict | None) -> bool:
         return False
     s = obj.get("status") or {}
     want = s.get("desiredNumberScheduled", -1)
-    return want >= 0 and s.get("numberReady", 0) == want and s.get("updatedNumberScheduled", 0) == want
+    return (
+        want >= 0 and s.get("numberReady", 0) == want and s.get("updatedNumberScheduled", 0) == want
+    )
 
 
 def job_complete(obj: dict | None) -> bool:
@@ -161,20 +206,24 @@ def crd_established(obj: dict | None) -> bool:
 
 # --------------------------------------------------------------------------------- nodes
 
+
 def node_ready(node: dict | None) -> bool:
     return _conditions(node).get("Ready") == "True"
 
 
 def nodes_ready(count: int | None = None) -> Predicate:
     """For a wait on all Nodes: every node Ready (and at least ``count`` of them)."""
+
     def pred(nodes: list[dict]) -> bool:
         if not nodes or (count is not None and len(nodes) < count):
             return False
         return all(node_ready(n) for n in nodes)
+
     return pred
 
 
 # ------------------------------------------------------------------------ EndpointSlices
+
 
 def endpoint_pods(slices: list[dict] | None, ready_only: bool = True) -> dict[str, str]:
     """{pod name: node name} of the (ready) endpoints in a Service's EndpointSlices. An endpoint
@@ -192,7 +241,9 @@ def endpoint_pods(slices: list[dict] | None, ready_only: bool = True) -> dict[st
 
 def has_ready_endpoint(slices: list[dict]) -> bool:
     """Some endpoint of the Service reports ready=True."""
-    return any((ep.get("conditions") or {}).get("ready") for s in slices for ep in s.get("endpoints") or [])
+    return any(
+        (ep.get("conditions") or {}).get("ready") for s in slices for ep in s.get("endpoints") or []
+    )
 
 
 def only_ready_endpoints_of(deployment: str) -> Predicate:
@@ -201,10 +252,17 @@ def only_ready_endpoints_of(deployment: str) -> Predicate:
     prefix = deployment + "-"
 
     def pred(slices: list[dict]) -> bool:
-        ready = [ep for sl in slices for ep in sl.get("endpoints") or []
-                 if (ep.get("conditions") or {}).get("ready") is not False]
+        ready = [
+            ep
+            for sl in slices
+            for ep in sl.get("endpoints") or []
+            if (ep.get("conditions") or {}).get("ready") is not False
+        ]
         names = [((ep.get("targetRef") or {}).get("name") or "") for ep in ready]
-        return bool(names) and all(n.startswith(prefix) and n[len(prefix):].count("-") == 1 for n in names)
+        return bool(names) and all(
+            n.startswith(prefix) and n[len(prefix) :].count("-") == 1 for n in names
+        )
+
     return pred
 
 

@@ -34,8 +34,10 @@ def read_kubeconfig(kubeconfig: str | None) -> dict:
     paths = kubeconfig_paths(kubeconfig)
     existing = [p for p in paths if os.path.isfile(p)]
     if not existing:
-        raise NotFound(f"no kubeconfig found at {os.pathsep.join(paths)}",
-                       hint="create a cluster with `kubetm cluster up` or pass --kubeconfig")
+        raise NotFound(
+            f"no kubeconfig found at {os.pathsep.join(paths)}",
+            hint="create a cluster with `kubetm cluster up` or pass --kubeconfig",
+        )
     merged: dict = {"contexts": [], "clusters": {}, "current-context": None}
     for p in existing:
         try:
@@ -51,11 +53,15 @@ def read_kubeconfig(kubeconfig: str | None) -> dict:
         if not isinstance(data, dict):
             raise Invalid(f"broken kubeconfig {p}: expected a mapping")
         for c in data.get("contexts") or []:
-            if isinstance(c, dict) and c.get("name") not in {x.get("name") for x in merged["contexts"]}:
+            if isinstance(c, dict) and c.get("name") not in {
+                x.get("name") for x in merged["contexts"]
+            }:
                 merged["contexts"].append(c)
         for c in data.get("clusters") or []:
             if isinstance(c, dict) and isinstance(c.get("name"), str):
-                merged["clusters"].setdefault(c["name"], c.get("cluster") if isinstance(c.get("cluster"), dict) else {})
+                merged["clusters"].setdefault(
+                    c["name"], c.get("cluster") if isinstance(c.get("cluster"), dict) else {}
+                )
         if not merged["current-context"] and data.get("current-context"):
             merged["current-context"] = data["current-context"]
     return merged
@@ -64,7 +70,9 @@ def read_kubeconfig(kubeconfig: str | None) -> dict:
 def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
     """(context names, current context) of the kubeconfig."""
     cfg = read_kubeconfig(kubeconfig)
-    names = [c.get("name") for c in cfg.get("contexts") or [] if isinstance(c, dict) and c.get("name")]
+    names = [
+        c.get("name") for c in cfg.get("contexts") or [] if isinstance(c, dict) and c.get("name")
+    ]
     return names, cfg.get("current-context") or None
 
 
@@ -75,10 +83,13 @@ def load_configuration(kubeconfig: str | None, context: str | None) -> tuple[Any
     wanted = context or cfg.get("current-context")
     valid = ", ".join(names) if names else "none"
     if not wanted:
-        raise KubetmError("the kubeconfig has no current context",
-                          hint=f"pass --context; valid contexts: {valid}")
+        raise KubetmError(
+            "the kubeconfig has no current context", hint=f"pass --context; valid contexts: {valid}"
+        )
     if wanted not in names:
-        raise NotFound(f"context {wanted!r} not found in kubeconfig", hint=f"valid contexts: {valid}")
+        raise NotFound(
+            f"context {wanted!r} not found in kubeconfig", hint=f"valid contexts: {valid}"
+        )
     entry = next(c for c in cfg["contexts"] if c.get("name") == wanted)
     namespace = ((entry.get("context") or {}).get("namespace")) or None
     from kubernetes import client, config
@@ -86,18 +97,25 @@ def load_configuration(kubeconfig: str | None, context: str | None) -> tuple[Any
 
     configuration = client.Configuration()
     try:
-        config.load_kube_config(config_file=os.pathsep.join(kubeconfig_paths(kubeconfig)),
-                                context=wanted, client_configuration=configuration,
-                                persist_config=False)
+        config.load_kube_config(
+            config_file=os.pathsep.join(kubeconfig_paths(kubeconfig)),
+            context=wanted,
+            client_configuration=configuration,
+            persist_config=False,
+        )
     except (ConfigException, ValueError, KeyError, TypeError, OSError) as e:
-        raise Invalid(f"broken kubeconfig for context {wanted!r}: {' '.join(str(e).split())}") from None
+        raise Invalid(
+            f"broken kubeconfig for context {wanted!r}: {' '.join(str(e).split())}"
+        ) from None
     from urllib.parse import urlsplit
 
     url = urlsplit(configuration.host or "")
     declared = (cfg.get("clusters") or {}).get((entry.get("context") or {}).get("cluster")) or {}
     if url.scheme not in ("http", "https") or not url.hostname or not declared.get("server"):
-        raise Invalid(f"broken kubeconfig for context {wanted!r}: its cluster has no server URL",
-                      hint="expected clusters[].cluster.server like https://127.0.0.1:6443")
+        raise Invalid(
+            f"broken kubeconfig for context {wanted!r}: its cluster has no server URL",
+            hint="expected clusters[].cluster.server like https://127.0.0.1:6443",
+        )
     # urllib3 must not retry on its own: Kube.call is the one retry place.
     configuration.retries = False
     return configuration, wanted, namespace

@@ -19,13 +19,31 @@ from typing import Any
 
 from kubetm.errors import Conflict, Forbidden, Invalid, KubetmError, NotFound, Unreachable
 
-__all__ = ["map_api_error", "is_api_exception", "status_of", "api_message", "is_connection_error",
-           "is_tls_error", "is_retryable", "is_schema_error", "unknown_fields", "retry_after_seconds",
-           "RETRY_STATUSES"]
+__all__ = [
+    "map_api_error",
+    "is_api_exception",
+    "status_of",
+    "api_message",
+    "is_connection_error",
+    "is_tls_error",
+    "is_retryable",
+    "is_schema_error",
+    "unknown_fields",
+    "retry_after_seconds",
+    "RETRY_STATUSES",
+]
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-TRANSIENT_STATUS0 = ("EOF occurred", "UNEXPECTED_EOF", "Connection reset", "ConnectionReset",
-                     "Connection refused", "ConnectionRefused", "Connection aborted", "RemoteDisconnected")
+TRANSIENT_STATUS0 = (
+    "EOF occurred",
+    "UNEXPECTED_EOF",
+    "Connection reset",
+    "ConnectionReset",
+    "Connection refused",
+    "ConnectionRefused",
+    "Connection aborted",
+    "RemoteDisconnected",
+)
 
 # What the API server says about a field its schema does not have. Server-side apply answers
 # HTTP 500 "failed to create typed patch object (/v1, Kind=Pod): .spec.x: field not declared in
@@ -71,13 +89,19 @@ def is_tls_error(exc: BaseException) -> bool:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or "EOF occurred" in str(cur) \
-                or "UNEXPECTED_EOF" in str(cur):
+        if (
+            isinstance(cur, (ssl.SSLEOFError, ssl.SSLZeroReturnError))
+            or "EOF occurred" in str(cur)
+            or "UNEXPECTED_EOF" in str(cur)
+        ):
             return False  # the server dropped the connection (restarting): a connection error
         if isinstance(cur, (ssl.SSLError, urllib3.exceptions.SSLError)):
             return True
-        cur = getattr(cur, "reason", None) if isinstance(getattr(cur, "reason", None), BaseException) \
+        cur = (
+            getattr(cur, "reason", None)
+            if isinstance(getattr(cur, "reason", None), BaseException)
             else cur.__cause__ or cur.__context__
+        )
     return False
 
 
@@ -92,11 +116,15 @@ def is_connection_error(exc: BaseException) -> bool:
 
     if is_api_exception(exc) and not status_of(exc):
         reason = str(getattr(exc, "reason", "") or exc)
-        return any(t in reason for t in TRANSIENT_STATUS0) and "CERTIFICATE_VERIFY_FAILED" not in reason
+        return (
+            any(t in reason for t in TRANSIENT_STATUS0)
+            and "CERTIFICATE_VERIFY_FAILED" not in reason
+        )
     if is_tls_error(exc):
         return False
-    return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)) \
-        and not is_api_exception(exc)
+    return isinstance(
+        exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+    ) and not is_api_exception(exc)
 
 
 def unknown_fields(message: str) -> list[str]:
@@ -112,8 +140,11 @@ def is_schema_error(exc: BaseException) -> bool:
     if not is_api_exception(exc) or status_of(exc) not in (400, 422, 500):
         return False
     msg = api_message(exc)
-    return "strict decoding error" in msg or "field not declared in schema" in msg \
+    return (
+        "strict decoding error" in msg
+        or "field not declared in schema" in msg
         or "failed to create typed patch object" in msg
+    )
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -159,14 +190,21 @@ def map_api_error(exc: BaseException, what: str = "", server: str = "") -> Kubet
             return Invalid(f"{what}: rejected by the API server: {msg}")
         if status == 404 and msg.startswith('namespaces "') and msg.endswith('" not found'):
             missing = msg.split('"')[1]
-            return NotFound(f"{what}: namespace {missing} does not exist",
-                            hint=f"create it (kubectl create namespace {missing}) or choose another with -n")
+            return NotFound(
+                f"{what}: namespace {missing} does not exist",
+                hint=f"create it (kubectl create namespace {missing}) or choose another with -n",
+            )
         if status == 404:
-            return NotFound(f"{what}: not found ({msg})" if msg and "not found" not in msg
-                            else f"{what}: {msg or 'not found'}")
+            return NotFound(
+                f"{what}: not found ({msg})"
+                if msg and "not found" not in msg
+                else f"{what}: {msg or 'not found'}"
+            )
         if status == 401:
-            return Forbidden(f"{what}: unauthorized: the API server rejected the credentials",
-                             hint="check --kubeconfig/--context")
+            return Forbidden(
+                f"{what}: unauthorized: the API server rejected the credentials",
+                hint="check --kubeconfig/--context",
+            )
         if status == 403:
             return Forbidden(f"{what}: forbidden: {msg}")
         if status == 409:
@@ -176,13 +214,19 @@ def map_api_error(exc: BaseException, what: str = "", server: str = "") -> Kubet
         if status == 410:
             return KubetmError(f"{what}: resource version too old: {msg}")
         if status in RETRY_STATUSES:
-            return KubetmError(f"{what}: the API server kept failing (HTTP {status}: {msg})",
-                               hint="is the cluster overloaded? try again")
+            return KubetmError(
+                f"{what}: the API server kept failing (HTTP {status}: {msg})",
+                hint="is the cluster overloaded? try again",
+            )
         return KubetmError(f"{what}: API error (HTTP {status}): {msg}")
     if is_tls_error(exc):
-        return Unreachable(f"TLS error talking to the API server at {server or '?'}: {exc.__class__.__name__}",
-                           hint="is the kubeconfig for this cluster current? try `kubetm cluster up`")
+        return Unreachable(
+            f"TLS error talking to the API server at {server or '?'}: {exc.__class__.__name__}",
+            hint="is the kubeconfig for this cluster current? try `kubetm cluster up`",
+        )
     if is_connection_error(exc):
-        return Unreachable(f"cannot reach the API server at {server or '?'}: is the cluster running?",
-                           hint="try `kubetm cluster up`")
+        return Unreachable(
+            f"cannot reach the API server at {server or '?'}: is the cluster running?",
+            hint="try `kubetm cluster up`",
+        )
     return KubetmError(f"{what}: {exc.__class__.__name__}: {exc}")

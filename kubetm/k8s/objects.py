@@ -14,8 +14,16 @@ from typing import Any
 from kubetm.errors import Invalid, KubetmError
 from kubetm.labels import MANAGED_BY, MANAGED_BY_VALUE
 
-__all__ = ["KINDS", "Result", "parse_target", "plain", "describe", "selector_text", "with_label",
-           "looks_like_api_version"]
+__all__ = [
+    "KINDS",
+    "Result",
+    "parse_target",
+    "plain",
+    "describe",
+    "selector_text",
+    "with_label",
+    "looks_like_api_version",
+]
 
 # Common kinds -> apiVersion, so "pod/x" works without discovery guesses. Keys are lower-case
 # singular, plural and short names; values are (apiVersion, Kind).
@@ -41,17 +49,28 @@ for _names, _av, _kind in [
     (("statefulset", "statefulsets", "sts"), "apps/v1", "StatefulSet"),
     (("job", "jobs"), "batch/v1", "Job"),
     (("cronjob", "cronjobs", "cj"), "batch/v1", "CronJob"),
-    (("horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"), "autoscaling/v2", "HorizontalPodAutoscaler"),
+    (
+        ("horizontalpodautoscaler", "horizontalpodautoscalers", "hpa"),
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+    ),
     (("ingress", "ingresses", "ing"), "networking.k8s.io/v1", "Ingress"),
     (("networkpolicy", "networkpolicies", "netpol"), "networking.k8s.io/v1", "NetworkPolicy"),
     (("storageclass", "storageclasses", "sc"), "storage.k8s.io/v1", "StorageClass"),
     (("endpointslice", "endpointslices"), "discovery.k8s.io/v1", "EndpointSlice"),
-    (("customresourcedefinition", "customresourcedefinitions", "crd", "crds"),
-     "apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    (
+        ("customresourcedefinition", "customresourcedefinitions", "crd", "crds"),
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+    ),
     (("role", "roles"), "rbac.authorization.k8s.io/v1", "Role"),
     (("rolebinding", "rolebindings"), "rbac.authorization.k8s.io/v1", "RoleBinding"),
     (("clusterrole", "clusterroles"), "rbac.authorization.k8s.io/v1", "ClusterRole"),
-    (("clusterrolebinding", "clusterrolebindings"), "rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    (
+        ("clusterrolebinding", "clusterrolebindings"),
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+    ),
     (("poddisruptionbudget", "poddisruptionbudgets", "pdb"), "policy/v1", "PodDisruptionBudget"),
 ]:
     for _n in _names:
@@ -112,7 +131,11 @@ def plain(obj: Any) -> Any:
 def describe(kind: str, name: str | None, namespace: str | None) -> str:
     """``pod default/p`` for one object, ``pods in default`` for a list (error messages)."""
     ns = f"{namespace}/" if namespace else ""
-    return f"{kind.lower()} {ns}{name}" if name else f"{kind.lower()}s{' in ' + namespace if namespace else ''}"
+    return (
+        f"{kind.lower()} {ns}{name}"
+        if name
+        else f"{kind.lower()}s{' in ' + namespace if namespace else ''}"
+    )
 
 
 def selector_text(selector: str | dict | None) -> str | None:

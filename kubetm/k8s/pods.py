@@ -7,7 +7,8 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from kubetm.errors import Timeout
 
@@ -17,8 +18,15 @@ if TYPE_CHECKING:
 __all__ = ["exec_in", "logs", "events", "state_hint"]
 
 
-def exec_in(kube: Kube, pod: str, cmd: Sequence[str], container: str | None = None,
-            namespace: str | None = None, timeout: float = 60, stdin: str | None = None) -> tuple[int, str, str]:
+def exec_in(
+    kube: Kube,
+    pod: str,
+    cmd: Sequence[str],
+    container: str | None = None,
+    namespace: str | None = None,
+    timeout: float = 60,
+    stdin: str | None = None,
+) -> tuple[int, str, str]:
     """Run ``cmd`` in a pod through the exec stream API: (exit_code, stdout, stderr)."""
     from kubernetes import client
     from kubernetes.stream import stream
@@ -29,9 +37,18 @@ def exec_in(kube: Kube, pod: str, cmd: Sequence[str], container: str | None = No
     core = client.CoreV1Api(client.ApiClient(kube.configuration))
 
     def open_stream():
-        return stream(core.connect_get_namespaced_pod_exec, pod, ns, command=list(cmd),
-                      container=container, stderr=True, stdin=stdin is not None, stdout=True,
-                      tty=False, _preload_content=False)
+        return stream(
+            core.connect_get_namespaced_pod_exec,
+            pod,
+            ns,
+            command=list(cmd),
+            container=container,
+            stderr=True,
+            stdin=stdin is not None,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+        )
 
     resp = kube.call(open_stream, what=what)
     out: list[str] = []
@@ -57,8 +74,14 @@ def exec_in(kube: Kube, pod: str, cmd: Sequence[str], container: str | None = No
     return (rc if rc is not None else -1), "".join(out), "".join(err)
 
 
-def logs(kube: Kube, pod: str, namespace: str | None = None, container: str | None = None,
-         tail_lines: int | None = None, previous: bool = False) -> str:
+def logs(
+    kube: Kube,
+    pod: str,
+    namespace: str | None = None,
+    container: str | None = None,
+    tail_lines: int | None = None,
+    previous: bool = False,
+) -> str:
     from kubetm.k8s.client import REQUEST_TIMEOUT
 
     ns = namespace or kube.namespace
@@ -67,19 +90,31 @@ def logs(kube: Kube, pod: str, namespace: str | None = None, container: str | No
         kwargs["container"] = container
     if tail_lines is not None:
         kwargs["tail_lines"] = tail_lines
-    return kube.call(kube.core.read_namespaced_pod_log, pod, ns, what=f"logs of pod {ns}/{pod}",
-                     _request_timeout=REQUEST_TIMEOUT, **kwargs)
+    return kube.call(
+        kube.core.read_namespaced_pod_log,
+        pod,
+        ns,
+        what=f"logs of pod {ns}/{pod}",
+        _request_timeout=REQUEST_TIMEOUT,
+        **kwargs,
+    )
 
 
-def events(kube: Kube, namespace: str | None = None, involved_name: str | None = None) -> list[dict]:
+def events(
+    kube: Kube, namespace: str | None = None, involved_name: str | None = None
+) -> list[dict]:
     """Core events (oldest first), optionally only those about one object name."""
     ns = namespace or kube.namespace
     field = f"involvedObject.name={involved_name}" if involved_name else None
     items = kube.list("Event", namespace=ns, field_selector=field)
 
     def when(e: dict) -> str:
-        return str(e.get("lastTimestamp") or e.get("eventTime") or
-                   (e.get("metadata") or {}).get("creationTimestamp") or "")
+        return str(
+            e.get("lastTimestamp")
+            or e.get("eventTime")
+            or (e.get("metadata") or {}).get("creationTimestamp")
+            or ""
+        )
 
     return sorted(items, key=when)
 

@@ -38,13 +38,19 @@ def _resolve(schemas: dict, node: Any) -> dict:
     return node if isinstance(node, dict) else {}
 
 
-def field_names_at(document: dict, group: str, version: str, kind: str, parents: list[str]) -> list[str]:
+def field_names_at(
+    document: dict, group: str, version: str, kind: str, parents: list[str]
+) -> list[str]:
     """The property names of the object at ``parents`` inside ``kind``'s schema ([] if unknown)."""
     schemas = ((document or {}).get("components") or {}).get("schemas") or {}
     node = None
     for schema in schemas.values():
         for gvk in schema.get("x-kubernetes-group-version-kind") or []:
-            if (gvk.get("group", ""), gvk.get("version"), gvk.get("kind")) == (group, version, kind):
+            if (gvk.get("group", ""), gvk.get("version"), gvk.get("kind")) == (
+                group,
+                version,
+                kind,
+            ):
                 node = schema
                 break
         if node is not None:
@@ -67,11 +73,13 @@ def closest_field(kube: Kube, resource: Any, path: str) -> str | None:
     if not parts or parts[-1] == "[]":
         return None
     gv = resource.group_version
-    group, version = (gv.rsplit("/", 1) if "/" in gv else ("", gv))
+    group, version = gv.rsplit("/", 1) if "/" in gv else ("", gv)
     key = f"apis/{gv}" if group else f"api/{version}"
     try:
         index = kube.get_json("/openapi/v3", what="OpenAPI index") or {}
-        url = ((index.get("paths") or {}).get(key) or {}).get("serverRelativeURL") or f"/openapi/v3/{key}"
+        url = ((index.get("paths") or {}).get(key) or {}).get(
+            "serverRelativeURL"
+        ) or f"/openapi/v3/{key}"
         document = kube.get_json(url, what=f"OpenAPI schema of {gv}")
     except (KubetmError, ValueError):
         return None

@@ -70,7 +70,15 @@ def delete(kube, name: str, registry: str | None = None, on_event=None) -> list:
     return runner.delete(kube, name, registry_name=registry, on_event=on_event)
 
 
-def run(kube, names: str | Iterable[str], keep: bool = False, registry: str | None = None,
-        workers: int = runner.DEFAULT_WORKERS, on_event=None) -> list[LabResult]:
+def run(
+    kube,
+    names: str | Iterable[str],
+    keep: bool = False,
+    registry: str | None = None,
+    workers: int = runner.DEFAULT_WORKERS,
+    on_event=None,
+) -> list[LabResult]:
     """apply + verify + delete for "all", one lab or several; delete also on failure/Ctrl-C unless keep."""
-    return runner.run(kube, names, keep=keep, registry_name=registry, workers=workers, on_event=on_event)
+    return runner.run(
+        kube, names, keep=keep, registry_name=registry, workers=workers, on_event=on_event
+    )

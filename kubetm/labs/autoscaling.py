@@ -68,21 +68,37 @@ def hpa_reads_metrics(ctx: LabContext) -> tuple[bool, str]:
     from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    kube.watch_until("Deployment", DEPLOYMENT, conditions.deployment_available, namespace=ns, timeout=ctx.timeout / 3,
-                     what=f"deployment {DEPLOYMENT} Available")
+    kube.watch_until(
+        "Deployment",
+        DEPLOYMENT,
+        conditions.deployment_available,
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"deployment {DEPLOYMENT} Available",
+    )
     t0 = time.monotonic()
     try:
-        hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: cpu_utilization(h) is not None, namespace=ns,
-                               timeout=ctx.timeout * 2 / 3,
-                               what=f"hpa {HPA} to report CPU utilization (is metrics-server running?)")
+        hpa = kube.watch_until(
+            "HorizontalPodAutoscaler",
+            HPA,
+            lambda h: cpu_utilization(h) is not None,
+            namespace=ns,
+            timeout=ctx.timeout * 2 / 3,
+            what=f"hpa {HPA} to report CPU utilization (is metrics-server running?)",
+        )
     except KubetmError as e:
         ctx.state["autoscaling.metrics"] = False
-        return False, f"{e.message}; {_why_no_metrics(kube.get('HorizontalPodAutoscaler', HPA, namespace=ns))}"
+        return (
+            False,
+            f"{e.message}; {_why_no_metrics(kube.get('HorizontalPodAutoscaler', HPA, namespace=ns))}",
+        )
     spec = hpa["spec"]
     ctx.state["autoscaling.metrics"] = True
-    return True, (f"{HPA} reads CPU {cpu_utilization(hpa)}% of the request (target {_target(hpa)}) with "
-                  f"{_replicas(hpa)} replica(s), min {spec.get('minReplicas', 1)} max {spec.get('maxReplicas')}; "
-                  f"first metric after {time.monotonic() - t0:.0f}s")
+    return True, (
+        f"{HPA} reads CPU {cpu_utilization(hpa)}% of the request (target {_target(hpa)}) with "
+        f"{_replicas(hpa)} replica(s), min {spec.get('minReplicas', 1)} max {spec.get('maxReplicas')}; "
+        f"first metric after {time.monotonic() - t0:.0f}s"
+    )
 
 
 NO_METRICS = "skipped: the HPA reads no CPU metric (see hpa-reads-metrics), so it cannot scale"
@@ -104,21 +120,37 @@ def hpa_scales_out(ctx: LabContext) -> tuple[bool, str]:
 
     t0 = time.monotonic()
     ctx.apply_step(LOAD_STEP)
-    hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, scaled_out, namespace=ns, timeout=ctx.timeout * 3 / 4,
-                           what=f"hpa {HPA} to scale out under load")
+    hpa = kube.watch_until(
+        "HorizontalPodAutoscaler",
+        HPA,
+        scaled_out,
+        namespace=ns,
+        timeout=ctx.timeout * 3 / 4,
+        what=f"hpa {HPA} to scale out under load",
+    )
     decided = time.monotonic() - t0
     want = _desired(hpa)
 
     def ready(d: dict | None) -> bool:
         s = (d or {}).get("status") or {}
-        return (d or {}).get("spec", {}).get("replicas", 0) >= want and s.get("readyReplicas", 0) >= want
+        return (d or {}).get("spec", {}).get("replicas", 0) >= want and s.get(
+            "readyReplicas", 0
+        ) >= want
 
-    kube.watch_until("Deployment", DEPLOYMENT, ready, namespace=ns, timeout=ctx.timeout / 4,
-                     what=f"{want} Ready pods of {DEPLOYMENT}")
+    kube.watch_until(
+        "Deployment",
+        DEPLOYMENT,
+        ready,
+        namespace=ns,
+        timeout=ctx.timeout / 4,
+        what=f"{want} Ready pods of {DEPLOYMENT}",
+    )
     events = _rescales(ctx)
-    return True, (f"under load CPU reached {seen['max_cpu']}% (target {_target(hpa)}): {HPA} scaled {start} -> {want} "
-                  f"replicas after {decided:.0f}s, all Ready after {time.monotonic() - t0:.0f}s"
-                  + (f"; event: {events[-1]}" if events else ""))
+    return True, (
+        f"under load CPU reached {seen['max_cpu']}% (target {_target(hpa)}): {HPA} scaled {start} -> {want} "
+        f"replicas after {decided:.0f}s, all Ready after {time.monotonic() - t0:.0f}s"
+        + (f"; event: {events[-1]}" if events else "")
+    )
 
 
 def hpa_scales_in(ctx: LabContext) -> tuple[bool, str]:
@@ -129,19 +161,37 @@ def hpa_scales_in(ctx: LabContext) -> tuple[bool, str]:
     t0 = time.monotonic()
     ctx.delete_step(LOAD_STEP)
     stopped = time.monotonic() - t0
-    hpa = kube.watch_until("HorizontalPodAutoscaler", HPA, lambda h: _desired(h) == 1, namespace=ns,
-                           timeout=max(30.0, ctx.timeout - stopped),
-                           what=f"hpa {HPA} to decide 1 replica")
+    hpa = kube.watch_until(
+        "HorizontalPodAutoscaler",
+        HPA,
+        lambda h: _desired(h) == 1,
+        namespace=ns,
+        timeout=max(30.0, ctx.timeout - stopped),
+        what=f"hpa {HPA} to decide 1 replica",
+    )
     decided = time.monotonic() - t0
-    dep = kube.watch_until("Deployment", DEPLOYMENT,
-                           lambda d: bool(d) and d["spec"].get("replicas") == 1 and (d.get("status") or {}).get("replicas", 0) <= 1,
-                           namespace=ns, timeout=60, what=f"deployment {DEPLOYMENT} at 1 pod")
+    dep = kube.watch_until(
+        "Deployment",
+        DEPLOYMENT,
+        lambda d: (
+            bool(d)
+            and d["spec"].get("replicas") == 1
+            and (d.get("status") or {}).get("replicas", 0) <= 1
+        ),
+        namespace=ns,
+        timeout=60,
+        what=f"deployment {DEPLOYMENT} at 1 pod",
+    )
     events = _rescales(ctx)
-    window = (((hpa["spec"].get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds"))
+    window = ((hpa["spec"].get("behavior") or {}).get("scaleDown") or {}).get(
+        "stabilizationWindowSeconds"
+    )
     ok = (dep.get("spec") or {}).get("replicas") == 1
-    return ok, (f"load stopped: CPU {cpu_utilization(hpa)}%, {HPA} scaled {before} -> 1 after {decided:.0f}s "
-                f"(scale-down stabilization {window}s), deployment at 1 pod after {time.monotonic() - t0:.0f}s"
-                + (f"; event: {events[-1]}" if events else ""))
+    return ok, (
+        f"load stopped: CPU {cpu_utilization(hpa)}%, {HPA} scaled {before} -> 1 after {decided:.0f}s "
+        f"(scale-down stabilization {window}s), deployment at 1 pod after {time.monotonic() - t0:.0f}s"
+        + (f"; event: {events[-1]}" if events else "")
+    )
 
 
 LAB = Lab(
@@ -149,11 +199,23 @@ LAB = Lab(
     title="오토스케일러 — HPA (HorizontalPodAutoscaler)",
     lesson="HPA: replicas follow average CPU utilization (relative to requests) between minReplicas and maxReplicas",
     checks=(
-        Check("hpa-reads-metrics", hpa_reads_metrics,
-              "hpa-app reports a current CPU utilization (metrics-server works) with 1 replica", timeout=150),
-        Check("hpa-scales-out", hpa_scales_out,
-              "with steps/load applied, utilization goes above 50% and hpa-app scales out (up to 4)", timeout=240),
-        Check("hpa-scales-in", hpa_scales_in,
-              "with steps/load deleted, hpa-app scales back to 1 after the 30 s stabilization window", timeout=240),
+        Check(
+            "hpa-reads-metrics",
+            hpa_reads_metrics,
+            "hpa-app reports a current CPU utilization (metrics-server works) with 1 replica",
+            timeout=150,
+        ),
+        Check(
+            "hpa-scales-out",
+            hpa_scales_out,
+            "with steps/load applied, utilization goes above 50% and hpa-app scales out (up to 4)",
+            timeout=240,
+        ),
+        Check(
+            "hpa-scales-in",
+            hpa_scales_in,
+            "with steps/load deleted, hpa-app scales back to 1 after the 30 s stabilization window",
+            timeout=240,
+        ),
     ),
 )

@@ -212,7 +212,12 @@ class CheckResult:
     seconds: float
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 2)}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail,
+            "seconds": round(self.seconds, 2),
+        }
 
     def line(self) -> str:
         """``✓ name (1.2s): detail`` — one line per check, as ``lab verify`` prints it."""
@@ -263,7 +268,7 @@ def run_check(check: Check, ctx: LabContext) -> CheckResult:
         raise
     except KubetmError as e:
         ok, detail = False, format_error(e, prefix="")
-    except Exception as e:  # noqa: BLE001 - a broken check must not stop the others
+    except Exception as e:
         ok, detail = False, format_error(e, prefix="")
     from kubetm.errors import one_line
 

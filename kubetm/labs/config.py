@@ -18,7 +18,7 @@ from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import exec_ok, ready_pod, short, token
 
-REFRESH_SECONDS = 110   # the kubelet refreshes ConfigMap volumes on its sync (~1 min) plus cache TTL
+REFRESH_SECONDS = 110  # the kubelet refreshes ConfigMap volumes on its sync (~1 min) plus cache TTL
 
 
 def _show(ctx) -> bool:
@@ -40,7 +40,10 @@ def _secret(ctx, name: str) -> dict[str, str]:
     sec = ctx.kube.get("Secret", name, namespace=ctx.namespace)
     if sec is None:
         raise KubetmError(f"secret {name} not found in {ctx.namespace}")
-    return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (sec.get("data") or {}).items()}
+    return {
+        k: base64.b64decode(v).decode("utf-8", "replace")
+        for k, v in (sec.get("data") or {}).items()
+    }
 
 
 def _env(ctx, pod: str) -> dict[str, str]:
@@ -61,13 +64,22 @@ def env_from_literals(ctx) -> tuple[bool, str]:
             data = _configmap(ctx, name)
             good = all(env.get(k) == v for k, v in data.items())
             shown = ", ".join(f"{k}={env.get(k, '<missing>')}" for k in sorted(data))
-            parts.append(f"from configmap {name}: {shown}" + ("" if good else " (DIFFERS from the configmap)"))
+            parts.append(
+                f"from configmap {name}: {shown}"
+                + ("" if good else " (DIFFERS from the configmap)")
+            )
         elif src.get("secretRef"):
             name = src["secretRef"]["name"]
             data = _secret(ctx, name)
             good = all(env.get(k) == v for k, v in data.items())
-            shown = ", ".join(f"{k}={_secret_text(ctx, env[k]) if k in env else '<missing>'}" for k in sorted(data))
-            parts.append(f"from secret {name}: {shown}" + (" (matches)" if good else " (DIFFERS from the secret)"))
+            shown = ", ".join(
+                f"{k}={_secret_text(ctx, env[k]) if k in env else '<missing>'}"
+                for k in sorted(data)
+            )
+            parts.append(
+                f"from secret {name}: {shown}"
+                + (" (matches)" if good else " (DIFFERS from the secret)")
+            )
         else:
             continue
         ok &= good
@@ -82,7 +94,7 @@ def env_from_files(ctx) -> tuple[bool, str]:
     env = _env(ctx, "pod-file")
     ok, parts = True, []
     for var in pod["spec"]["containers"][0].get("env") or []:
-        ref = (var.get("valueFrom") or {})
+        ref = var.get("valueFrom") or {}
         if ref.get("configMapKeyRef"):
             r = ref["configMapKeyRef"]
             want, secret = _configmap(ctx, r["name"]).get(r["key"]), False
@@ -94,9 +106,15 @@ def env_from_files(ctx) -> tuple[bool, str]:
         got = env.get(var["name"])
         good = want is not None and got == want
         ok &= good
-        shown = _secret_text(ctx, got) if secret and got is not None else repr(short(got or "<missing>", 50))
+        shown = (
+            _secret_text(ctx, got)
+            if secret and got is not None
+            else repr(short(got or "<missing>", 50))
+        )
         kind = "secret" if secret else "configmap"
-        parts.append(f"{var['name']}={shown} (file {r['key']} of {kind} {r['name']}{'' if good else ', DIFFERS'})")
+        parts.append(
+            f"{var['name']}={shown} (file {r['key']} of {kind} {r['name']}{'' if good else ', DIFFERS'})"
+        )
     if not parts:
         return False, "pod-file has no valueFrom variables"
     return ok, "pod-file env " + "; ".join(parts)
@@ -109,11 +127,17 @@ def _wait_file(ctx, pod: str, path: str, expected: str, timeout: float) -> float
     wait runs next to the file; kubetm itself just waits on the exec (bounded by ``timeout``).
     """
     start = time.monotonic()
-    script = ('end=$(( $(date +%s) + $3 )); '
-              'until [ "$(cat "$2" 2>/dev/null)" = "$1" ]; do '
-              '[ "$(date +%s)" -ge "$end" ] && exit 1; sleep 1; done')
-    rc, _, _ = ctx.kube.exec(pod, ["sh", "-c", script, "sh", expected.rstrip("\n"), path, str(int(timeout))],
-                             namespace=ctx.namespace, timeout=timeout + 15)
+    script = (
+        "end=$(( $(date +%s) + $3 )); "
+        'until [ "$(cat "$2" 2>/dev/null)" = "$1" ]; do '
+        '[ "$(date +%s)" -ge "$end" ] && exit 1; sleep 1; done'
+    )
+    rc, _, _ = ctx.kube.exec(
+        pod,
+        ["sh", "-c", script, "sh", expected.rstrip("\n"), path, str(int(timeout))],
+        namespace=ctx.namespace,
+        timeout=timeout + 15,
+    )
     if rc != 0:
         raise KubetmError(f"{path} in {pod} did not show the expected content within {timeout:g}s")
     return time.monotonic() - start
@@ -123,21 +147,38 @@ def _nudge_kubelet(ctx, pod: str, value: str) -> None:
     """Touch the pod's annotations: the kubelet re-syncs the pod (and its ConfigMap volumes) now
     instead of at its next periodic sync."""
     body = {"metadata": {"annotations": {CONFIGMAP_CHANGED: value}}}
-    ctx.kube.call(ctx.kube.core.patch_namespaced_pod, pod, ctx.namespace, body,
-                  what=f"annotate pod {ctx.namespace}/{pod}")
+    ctx.kube.call(
+        ctx.kube.core.patch_namespaced_pod,
+        pod,
+        ctx.namespace,
+        body,
+        what=f"annotate pod {ctx.namespace}/{pod}",
+    )
 
 
 def _apply_configmap_data(ctx, name: str, data: dict[str, str]) -> None:
-    ctx.kube.apply([{"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": name, "namespace": ctx.namespace,
-                                  "labels": {MANAGED_BY: MANAGED_BY_VALUE, LAB_KEY: ctx.lab.name}},
-                     "data": data}])
+    ctx.kube.apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "namespace": ctx.namespace,
+                    "labels": {MANAGED_BY: MANAGED_BY_VALUE, LAB_KEY: ctx.lab.name},
+                },
+                "data": data,
+            }
+        ]
+    )
 
 
 def volume_mount_files(ctx) -> tuple[bool, str]:
     """pod-mount sees cm-file and sec-file as files; after cm-file changes the file follows, env does not."""
     pod = ready_pod(ctx, "pod-mount")
-    mounts = {m["name"]: m["mountPath"] for m in pod["spec"]["containers"][0].get("volumeMounts") or []}
+    mounts = {
+        m["name"]: m["mountPath"] for m in pod["spec"]["containers"][0].get("volumeMounts") or []
+    }
     cm_name = sec_name = None
     cm_dir = sec_dir = ""
     for v in pod["spec"].get("volumes") or []:
@@ -150,16 +191,20 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
     original = _configmap(ctx, cm_name)
     key = min(original)
     path = f"{cm_dir}/{key}"
-    _wait_file(ctx, "pod-mount", path, original[key], 30)   # an earlier verify may have changed it
+    _wait_file(ctx, "pod-mount", path, original[key], 30)  # an earlier verify may have changed it
     parts = [f"{path} = configmap {cm_name}'s {key} ({len(original[key].encode())} bytes)"]
     ok = True
     if sec_name:
         for skey, svalue in sorted(_secret(ctx, sec_name).items()):
-            rc, out, _ = ctx.kube.exec("pod-mount", ["cat", f"{sec_dir}/{skey}"], namespace=ctx.namespace, timeout=30)
+            rc, out, _ = ctx.kube.exec(
+                "pod-mount", ["cat", f"{sec_dir}/{skey}"], namespace=ctx.namespace, timeout=30
+            )
             good = rc == 0 and out == svalue
             ok &= good
-            parts.append(f"{sec_dir}/{skey} = secret {sec_name}'s {skey} ({_secret_text(ctx, out) if rc == 0 else 'missing'})"
-                         + ("" if good else " DIFFERS"))
+            parts.append(
+                f"{sec_dir}/{skey} = secret {sec_name}'s {skey} ({_secret_text(ctx, out) if rc == 0 else 'missing'})"
+                + ("" if good else " DIFFERS")
+            )
     # The env var made from the same key in pod-file, before the change.
     env_pod, env_var = _env_consumer(ctx, cm_name, key)
     env_before = _env(ctx, env_pod).get(env_var) if env_pod else None
@@ -169,16 +214,24 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
         _apply_configmap_data(ctx, cm_name, {**original, key: changed})
         _nudge_kubelet(ctx, "pod-mount", changed.strip())
         waited = _wait_file(ctx, "pod-mount", path, changed, min(REFRESH_SECONDS, ctx.timeout - 20))
-        parts.append(f"after {cm_name} changed, {path} followed in {waited:.0f}s (kubetm annotated pod-mount so "
-                     "the kubelet re-synced it at once; by itself that takes up to about a minute)")
+        parts.append(
+            f"after {cm_name} changed, {path} followed in {waited:.0f}s (kubetm annotated pod-mount so "
+            "the kubelet re-synced it at once; by itself that takes up to about a minute)"
+        )
         if env_pod:
             env_after = _env(ctx, env_pod).get(env_var)
             same = env_after == env_before == original[key]
             ok &= same
-            parts.append(f"{env_pod}'s env {env_var} " + ("kept the old value (env is read at container start)"
-                                                          if same else f"is now {short(env_after or '', 40)!r}"))
+            parts.append(
+                f"{env_pod}'s env {env_var} "
+                + (
+                    "kept the old value (env is read at container start)"
+                    if same
+                    else f"is now {short(env_after or '', 40)!r}"
+                )
+            )
     finally:
-        _apply_configmap_data(ctx, cm_name, original)   # leave the lab as it was applied
+        _apply_configmap_data(ctx, cm_name, original)  # leave the lab as it was applied
         try:
             _nudge_kubelet(ctx, "pod-mount", "restored")
         except KubetmError:
@@ -202,13 +255,25 @@ LAB = Lab(
     title="컨피그맵, 시크릿 — ConfigMap, Secret",
     lesson="Env (Literal), Env (File), Volume Mount (File): configuration kept out of the image",
     checks=(
-        Check("env-from-literals", env_from_literals,
-              "pod-1's environment has SSH and User from cm-dev and Key from sec-dev", timeout=90),
-        Check("env-from-files", env_from_files,
-              "pod-file's file-c / file-s variables hold the contents of file-c.txt and file-s.txt", timeout=90),
-        Check("volume-mount-files", volume_mount_files,
-              "pod-mount sees /mount/file-c.txt and /mount-secret/file-s.txt; a change to cm-file reaches the file, "
-              "not pod-file's env", timeout=150),
+        Check(
+            "env-from-literals",
+            env_from_literals,
+            "pod-1's environment has SSH and User from cm-dev and Key from sec-dev",
+            timeout=90,
+        ),
+        Check(
+            "env-from-files",
+            env_from_files,
+            "pod-file's file-c / file-s variables hold the contents of file-c.txt and file-s.txt",
+            timeout=90,
+        ),
+        Check(
+            "volume-mount-files",
+            volume_mount_files,
+            "pod-mount sees /mount/file-c.txt and /mount-secret/file-s.txt; a change to cm-file reaches the file, "
+            "not pod-file's env",
+            timeout=150,
+        ),
     ),
 )
 

@@ -43,8 +43,12 @@ def remove_ds_labels(ctx: LabContext) -> None:
     kube = ctx.kube
     for node in kube.list("Node", selector=DS_LABEL):
         name = node["metadata"]["name"]
-        kube.call(kube.core.patch_node, name, {"metadata": {"labels": {DS_LABEL: None}}},
-                  what=f"remove label {DS_LABEL} from node {name}")
+        kube.call(
+            kube.core.patch_node,
+            name,
+            {"metadata": {"labels": {DS_LABEL: None}}},
+            what=f"remove label {DS_LABEL} from node {name}",
+        )
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -91,7 +95,9 @@ def schedulable_nodes(nodes: list[dict], pod_spec: dict) -> tuple[list[str], dic
     ok, skipped = [], {}
     for n in sorted(nodes, key=_name):
         labels = n["metadata"].get("labels") or {}
-        blocking = [t for t in (n.get("spec") or {}).get("taints") or [] if not tolerates(t, tolerations)]
+        blocking = [
+            t for t in (n.get("spec") or {}).get("taints") or [] if not tolerates(t, tolerations)
+        ]
         if blocking:
             t = blocking[0]
             skipped[_name(n)] = f"taint {t.get('key')}:{t.get('effect')}"
@@ -103,7 +109,10 @@ def schedulable_nodes(nodes: list[dict], pod_spec: dict) -> tuple[list[str], dic
 
 
 def _owned_by(obj: dict, kind: str, name: str) -> bool:
-    return any(r.get("kind") == kind and r.get("name") == name for r in obj["metadata"].get("ownerReferences") or [])
+    return any(
+        r.get("kind") == kind and r.get("name") == name
+        for r in obj["metadata"].get("ownerReferences") or []
+    )
 
 
 def _job_condition(job: dict, type_: str) -> dict | None:
@@ -127,8 +136,12 @@ def scheduled_time(job: dict, cronjob: str) -> datetime | None:
 
 def _cron_jobs(jobs: list[dict], cronjob: str, scheduled_only: bool = True) -> list[dict]:
     """Jobs the CronJob made (oldest first); without hand-made ones when ``scheduled_only``."""
-    out = [j for j in jobs or [] if _owned_by(j, "CronJob", cronjob)
-           and not (scheduled_only and scheduled_time(j, cronjob) is None)]
+    out = [
+        j
+        for j in jobs or []
+        if _owned_by(j, "CronJob", cronjob)
+        and not (scheduled_only and scheduled_time(j, cronjob) is None)
+    ]
     return sorted(out, key=lambda j: (j["metadata"].get("creationTimestamp") or "", _name(j)))
 
 
@@ -150,7 +163,7 @@ def overlapping(jobs: list[dict]) -> tuple[dict, dict] | None:
     spans = [(j, *_interval(j)) for j in jobs]
     far = datetime.max.replace(tzinfo=timezone.utc)
     for i, (a, a0, a1) in enumerate(spans):
-        for b, b0, b1 in spans[i + 1:]:
+        for b, b0, b1 in spans[i + 1 :]:
             if a0 and b0 and a0 < (b1 or far) and b0 < (a1 or far):
                 return (a, b) if a0 <= b0 else (b, a)
     return None
@@ -158,7 +171,9 @@ def overlapping(jobs: list[dict]) -> tuple[dict, dict] | None:
 
 def max_concurrency(intervals: list[tuple[datetime, datetime]]) -> int:
     """Most intervals open at once; an interval ending at t does not overlap one starting at t."""
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    events = sorted(
+        [(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1])
+    )
     cur = best = 0
     for _, step in events:
         cur += step
@@ -168,12 +183,19 @@ def max_concurrency(intervals: list[tuple[datetime, datetime]]) -> int:
 
 # ------------------------------------------------------------------------------- DaemonSet
 
+
 def _ds_state(ctx: LabContext, name: str, timeout: float) -> tuple[dict, list[dict]]:
     from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    ds = kube.watch_until("DaemonSet", name, conditions.daemonset_ready, namespace=ns, timeout=timeout,
-                          what=f"daemonset {name} ready on every node it wants")
+    ds = kube.watch_until(
+        "DaemonSet",
+        name,
+        conditions.daemonset_ready,
+        namespace=ns,
+        timeout=timeout,
+        what=f"daemonset {name} ready on every node it wants",
+    )
     sel = ds["spec"]["selector"]["matchLabels"]
     pods = _live(kube.list("Pod", namespace=ns, selector=sel))
     return ds, pods
@@ -185,13 +207,22 @@ def daemonset_one_per_node(ctx: LabContext) -> tuple[bool, str]:
     per_node: dict[str, list[str]] = {}
     for p in pods:
         per_node.setdefault(p["spec"].get("nodeName") or "?", []).append(_name(p))
-    problems = [f"{n}: {len(per_node.get(n, []))} pods" for n in expected if len(per_node.get(n, [])) != 1]
-    problems += [f"{n}: unexpected pod {', '.join(v)}" for n, v in per_node.items() if n not in expected]
+    problems = [
+        f"{n}: {len(per_node.get(n, []))} pods" for n in expected if len(per_node.get(n, [])) != 1
+    ]
+    problems += [
+        f"{n}: unexpected pod {', '.join(v)}" for n, v in per_node.items() if n not in expected
+    ]
     why = "; ".join(f"{n} skipped ({r})" for n, r in skipped.items())
     if problems:
-        return False, f"daemonset-1: {'; '.join(problems)} (schedulable: {', '.join(expected)}{'; ' + why if why else ''})"
-    return True, (f"1 pod on each of the {len(expected)} schedulable nodes ({', '.join(expected)})"
-                  + (f"; {why}" if why else ""))
+        return (
+            False,
+            f"daemonset-1: {'; '.join(problems)} (schedulable: {', '.join(expected)}{'; ' + why if why else ''})",
+        )
+    return True, (
+        f"1 pod on each of the {len(expected)} schedulable nodes ({', '.join(expected)})"
+        + (f"; {why}" if why else "")
+    )
 
 
 def daemonset_hostport(ctx: LabContext) -> tuple[bool, str]:
@@ -211,12 +242,16 @@ def daemonset_hostport(ctx: LabContext) -> tuple[bool, str]:
             problems.append(f"{addr}:{HOST_PORT} ({node}): {e.message}")
             continue
         if status != 200 or body.strip() != _name(p):
-            problems.append(f"{addr}:{HOST_PORT} ({node}) answered HTTP {status} {body.strip()[:60]!r}, expected {_name(p)}")
+            problems.append(
+                f"{addr}:{HOST_PORT} ({node}) answered HTTP {status} {body.strip()[:60]!r}, expected {_name(p)}"
+            )
         else:
             answers.append(f"{addr}:{HOST_PORT} -> {body.strip()} ({node})")
     if problems or not answers:
         return False, "; ".join(problems) or "daemonset-1 has no pod to reach"
-    return True, f"{len(answers)}/{len(pods)} nodes answered from their own pod: " + ", ".join(answers)
+    return True, f"{len(answers)}/{len(pods)} nodes answered from their own pod: " + ", ".join(
+        answers
+    )
 
 
 def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
@@ -225,40 +260,80 @@ def daemonset_node_selector(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     sel = {"type": "ds"}
     target = nodes.course_nodes(kube)["k8s-node1"]
-    remove_ds_labels(ctx)  # start from "no node labelled" (a previous run may have been interrupted)
-    kube.watch_until("Pod", None, lambda ps: not _live(ps), selector=sel, namespace=ns, timeout=ctx.timeout / 4,
-                     what="daemonset-2 without pods (no node labelled)")
+    remove_ds_labels(
+        ctx
+    )  # start from "no node labelled" (a previous run may have been interrupted)
+    kube.watch_until(
+        "Pod",
+        None,
+        lambda ps: not _live(ps),
+        selector=sel,
+        namespace=ns,
+        timeout=ctx.timeout / 4,
+        what="daemonset-2 without pods (no node labelled)",
+    )
     t0 = time.monotonic()
     try:
-        kube.call(kube.core.patch_node, target, {"metadata": {"labels": {DS_LABEL: "true"}}},
-                  what=f"label node {target} {DS_LABEL}=true")
+        kube.call(
+            kube.core.patch_node,
+            target,
+            {"metadata": {"labels": {DS_LABEL: "true"}}},
+            what=f"label node {target} {DS_LABEL}=true",
+        )
 
         def one_there(ps: list[dict]) -> bool:
             live = _live(ps)
             return len(live) == 1 and live[0]["spec"].get("nodeName") == target and _ready(live[0])
 
-        pods = kube.watch_until("Pod", None, one_there, selector=sel, namespace=ns, timeout=ctx.timeout / 3,
-                                what=f"one daemonset-2 pod on {target}")
+        pods = kube.watch_until(
+            "Pod",
+            None,
+            one_there,
+            selector=sel,
+            namespace=ns,
+            timeout=ctx.timeout / 3,
+            what=f"one daemonset-2 pod on {target}",
+        )
         added = time.monotonic() - t0
         pod = _name(_live(pods)[0])
     finally:
-        kube.call(kube.core.patch_node, target, {"metadata": {"labels": {DS_LABEL: None}}},
-                  what=f"remove label {DS_LABEL} from node {target}")
+        kube.call(
+            kube.core.patch_node,
+            target,
+            {"metadata": {"labels": {DS_LABEL: None}}},
+            what=f"remove label {DS_LABEL} from node {target}",
+        )
     t1 = time.monotonic()
-    kube.watch_until("Pod", None, lambda ps: not _live(ps), selector=sel, namespace=ns, timeout=ctx.timeout / 3,
-                     what=f"daemonset-2's pod removed from {target}")
-    return True, (f"no pod while no node is labelled; {DS_LABEL}=true on {target} (k8s-node1): pod {pod} Ready there "
-                  f"after {added:.0f}s; label removed: the DaemonSet deleted it after {time.monotonic() - t1:.0f}s")
+    kube.watch_until(
+        "Pod",
+        None,
+        lambda ps: not _live(ps),
+        selector=sel,
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"daemonset-2's pod removed from {target}",
+    )
+    return True, (
+        f"no pod while no node is labelled; {DS_LABEL}=true on {target} (k8s-node1): pod {pod} Ready there "
+        f"after {added:.0f}s; label removed: the DaemonSet deleted it after {time.monotonic() - t1:.0f}s"
+    )
 
 
 # ------------------------------------------------------------------------------------- Job
+
 
 def job_completions_parallelism(ctx: LabContext) -> tuple[bool, str]:
     from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    job = kube.watch_until("Job", "job-1", conditions.job_complete, namespace=ns, timeout=ctx.timeout,
-                           what="job-1 Complete")
+    job = kube.watch_until(
+        "Job",
+        "job-1",
+        conditions.job_complete,
+        namespace=ns,
+        timeout=ctx.timeout,
+        what="job-1 Complete",
+    )
     spec = job["spec"]
     pods = kube.list("Pod", namespace=ns, selector={"job-name": "job-1"})
     spans, restarts, unfinished = [], 0, []
@@ -273,11 +348,20 @@ def job_completions_parallelism(ctx: LabContext) -> tuple[bool, str]:
                 unfinished.append(_name(p))
     succeeded = (job.get("status") or {}).get("succeeded", 0)
     most = max_concurrency(spans)
-    first, last = min(s for s, _ in spans) if spans else None, max(e for _, e in spans) if spans else None
-    detail = (f"job-1 Complete: {succeeded}/{spec.get('completions')} pods succeeded, at most {most} running at once "
-              f"(parallelism {spec.get('parallelism')}), {_hms(first)}-{_hms(last)}, restarts {restarts}")
-    ok = (succeeded == spec.get("completions") and len(spans) == succeeded and 1 <= most <= spec.get("parallelism", 1)
-          and restarts == 0)
+    first, last = (
+        min(s for s, _ in spans) if spans else None,
+        max(e for _, e in spans) if spans else None,
+    )
+    detail = (
+        f"job-1 Complete: {succeeded}/{spec.get('completions')} pods succeeded, at most {most} running at once "
+        f"(parallelism {spec.get('parallelism')}), {_hms(first)}-{_hms(last)}, restarts {restarts}"
+    )
+    ok = (
+        succeeded == spec.get("completions")
+        and len(spans) == succeeded
+        and 1 <= most <= spec.get("parallelism", 1)
+        and restarts == 0
+    )
     if unfinished:
         detail += f"; not Completed: {', '.join(sorted(unfinished))}"
     return ok, detail
@@ -293,33 +377,55 @@ def job_active_deadline(ctx: LabContext) -> tuple[bool, str]:
             raise KubetmError("job job-deadline completed: its deadline did not stop it")
         return _job_condition(job, "Failed") is not None
 
-    job = kube.watch_until("Job", "job-deadline", failed, namespace=ns, timeout=ctx.timeout / 2,
-                           what="job-deadline Failed")
+    job = kube.watch_until(
+        "Job",
+        "job-deadline",
+        failed,
+        namespace=ns,
+        timeout=ctx.timeout / 2,
+        what="job-deadline Failed",
+    )
     cond = _job_condition(job, "Failed")
     start = _ts((job.get("status") or {}).get("startTime"))
     at = _ts(cond.get("lastTransitionTime"))
-    pods = kube.watch_until("Pod", None, lambda ps: all((p.get("status") or {}).get("phase") in ("Failed", "Succeeded")
-                                                          or p["metadata"].get("deletionTimestamp") for p in ps),
-                            selector={"job-name": "job-deadline"}, namespace=ns, timeout=ctx.timeout / 2,
-                            what="job-deadline's pods stopped")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        lambda ps: all(
+            (p.get("status") or {}).get("phase") in ("Failed", "Succeeded")
+            or p["metadata"].get("deletionTimestamp")
+            for p in ps
+        ),
+        selector={"job-name": "job-deadline"},
+        namespace=ns,
+        timeout=ctx.timeout / 2,
+        what="job-deadline's pods stopped",
+    )
     after = f"{(at - start).total_seconds():.0f}s" if at and start else "?"
     deadline = job["spec"].get("activeDeadlineSeconds")
     ok = cond.get("reason") == "DeadlineExceeded"
-    return ok, (f"job-deadline Failed, reason {cond.get('reason')} after {after} (activeDeadlineSeconds {deadline}); "
-                + (f"{len(pods)} pod(s) stopped, none running" if pods else "its pod was deleted"))
+    return ok, (
+        f"job-deadline Failed, reason {cond.get('reason')} after {after} (activeDeadlineSeconds {deadline}); "
+        + (f"{len(pods)} pod(s) stopped, none running" if pods else "its pod was deleted")
+    )
 
 
 # --------------------------------------------------------------------------------- CronJob
 
+
 def _watch_jobs(ctx: LabContext, pred, what: str, timeout: float) -> list[dict]:
-    return ctx.kube.watch_until("Job", None, pred, namespace=ctx.namespace, timeout=timeout, what=what)
+    return ctx.kube.watch_until(
+        "Job", None, pred, namespace=ctx.namespace, timeout=timeout, what=what
+    )
 
 
 def cronjob_every_minute(ctx: LabContext) -> tuple[bool, str]:
     def done(jobs: list[dict]) -> bool:
         return any(_job_condition(j, "Complete") for j in _cron_jobs(jobs, "cron-job"))
 
-    jobs = _cron_jobs(_watch_jobs(ctx, done, "a Job of cron-job to complete", ctx.timeout), "cron-job")
+    jobs = _cron_jobs(
+        _watch_jobs(ctx, done, "a Job of cron-job to complete", ctx.timeout), "cron-job"
+    )
     complete = [j for j in jobs if _job_condition(j, "Complete")]
     j = complete[0]
     when = scheduled_time(j, "cron-job")
@@ -327,8 +433,10 @@ def cronjob_every_minute(ctx: LabContext) -> tuple[bool, str]:
     took = f"{(end - start).total_seconds():.0f}s" if start and end else "?"
     cj = ctx.kube.get("CronJob", "cron-job", namespace=ctx.namespace) or {}
     ok = when is not None and when.second == 0
-    return ok, (f"cron-job ({cj.get('spec', {}).get('schedule')}) made {len(jobs)} Job(s); {_name(j)} scheduled "
-                f"{_hms(when)}, Complete in {took}")
+    return ok, (
+        f"cron-job ({cj.get('spec', {}).get('schedule')}) made {len(jobs)} Job(s); {_name(j)} scheduled "
+        f"{_hms(when)}, Complete in {took}"
+    )
 
 
 def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
@@ -343,30 +451,52 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
     meta = template.get("metadata") or {}
     name = f"cron-job-manual-{int(time.time()) % 100000:05d}"
     job = {
-        "apiVersion": "batch/v1", "kind": "Job",
+        "apiVersion": "batch/v1",
+        "kind": "Job",
         "metadata": {
-            "name": name, "namespace": ns,
+            "name": name,
+            "namespace": ns,
             "labels": {**(meta.get("labels") or {}), LAB_KEY: ctx.lab.name},
             "annotations": {**(meta.get("annotations") or {}), MANUAL_ANNOTATION: "manual"},
-            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "cron-job",
-                                 "uid": cj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "CronJob",
+                    "name": "cron-job",
+                    "uid": cj["metadata"]["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
         },
         "spec": template["spec"],
     }
     kube.apply([job])
-    done = kube.watch_until("Job", name, conditions.job_complete, namespace=ns, timeout=ctx.timeout,
-                            what=f"job {name} Complete")
+    done = kube.watch_until(
+        "Job",
+        name,
+        conditions.job_complete,
+        namespace=ns,
+        timeout=ctx.timeout,
+        what=f"job {name} Complete",
+    )
     start, end = _interval(done)
     took = f"{(end - start).total_seconds():.0f}s" if start and end else "?"
     pods = kube.list("Pod", namespace=ns, selector={"job-name": name})
     logs = ""
     if pods:
         logs = " ".join(kube.pod_logs(_name(pods[0]), namespace=ns, tail_lines=1).split())[:80]
-    return True, f"job {name} made by hand from cron-job's jobTemplate Complete in {took}" + (f" (log: {logs!r})" if logs else "")
+    return True, f"job {name} made by hand from cron-job's jobTemplate Complete in {took}" + (
+        f" (log: {logs!r})" if logs else ""
+    )
 
 
 def _patch_time(cj: dict, manager: str) -> datetime | None:
-    times = [_ts(m.get("time")) for m in cj["metadata"].get("managedFields") or [] if m.get("manager") == manager]
+    times = [
+        _ts(m.get("time"))
+        for m in cj["metadata"].get("managedFields") or []
+        if m.get("manager") == manager
+    ]
     times = [t for t in times if t]
     return max(times) if times else None
 
@@ -375,8 +505,14 @@ def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
     """suspend: true on cron-job, then watch one schedule tick pass (cron-allow, never suspended, is the clock)."""
     kube, ns = ctx.kube, ctx.namespace
     manager = "kubetm-lab-suspend"
-    cj = kube.call(kube.batch.patch_namespaced_cron_job, "cron-job", ns, {"spec": {"suspend": True}},
-                   field_manager=manager, what="suspend cronjob cron-job")
+    cj = kube.call(
+        kube.batch.patch_namespaced_cron_job,
+        "cron-job",
+        ns,
+        {"spec": {"suspend": True}},
+        field_manager=manager,
+        what="suspend cronjob cron-job",
+    )
     cj = kube.get("CronJob", "cron-job", namespace=ns) or {}
     since = _patch_time(cj, manager)
     if since is None or not cj.get("spec", {}).get("suspend"):
@@ -384,7 +520,9 @@ def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
     ctx.log(f"cron-job suspended at {_hms(since)}; waiting for the next schedule tick")
 
     def after(jobs: list[dict], cronjob: str) -> list[dict]:
-        return [j for j in _cron_jobs(jobs, cronjob) if (scheduled_time(j, cronjob) or since) > since]
+        return [
+            j for j in _cron_jobs(jobs, cronjob) if (scheduled_time(j, cronjob) or since) > since
+        ]
 
     def tick_passed(jobs: list[dict]) -> bool:
         bad = after(jobs, "cron-job")
@@ -392,7 +530,9 @@ def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
             raise KubetmError(f"cron-job created {_name(bad[0])} after it was suspended")
         return bool(after(jobs, "cron-allow"))
 
-    jobs = _watch_jobs(ctx, tick_passed, "the next schedule tick (a new cron-allow Job)", ctx.timeout)
+    jobs = _watch_jobs(
+        ctx, tick_passed, "the next schedule tick (a new cron-allow Job)", ctx.timeout
+    )
     witness = after(jobs, "cron-allow")[0]
     # The controller handles both CronJobs in the same tick; give cron-job a few seconds to (not) show up.
     seen: list[str] = []
@@ -408,30 +548,46 @@ def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
             raise
     if seen:
         return False, f"cron-job created {seen[0]} while suspended"
-    return True, (f"cron-job suspended at {_hms(since)}: the {_hms(scheduled_time(witness, 'cron-allow'))} tick "
-                  f"started {_name(witness)} but no cron-job Job (it stays suspended)")
+    return True, (
+        f"cron-job suspended at {_hms(since)}: the {_hms(scheduled_time(witness, 'cron-allow'))} tick "
+        f"started {_name(witness)} but no cron-job Job (it stays suspended)"
+    )
 
 
 def cronjob_concurrency_allow(ctx: LabContext) -> tuple[bool, str]:
-    jobs = _watch_jobs(ctx, lambda js: overlapping(_cron_jobs(js, "cron-allow")) is not None,
-                       "two cron-allow Jobs running at once", ctx.timeout)
+    jobs = _watch_jobs(
+        ctx,
+        lambda js: overlapping(_cron_jobs(js, "cron-allow")) is not None,
+        "two cron-allow Jobs running at once",
+        ctx.timeout,
+    )
     a, b = overlapping(_cron_jobs(jobs, "cron-allow"))
-    return True, (f"Allow: {_name(b)} started {_hms(_interval(b)[0])} while {_name(a)} "
-                  f"(started {_hms(_interval(a)[0])}, runs 80 s) was still running")
+    return True, (
+        f"Allow: {_name(b)} started {_hms(_interval(b)[0])} while {_name(a)} "
+        f"(started {_hms(_interval(a)[0])}, runs 80 s) was still running"
+    )
 
 
 def _events(ctx: LabContext, involved: str, reason: str, timeout: float) -> list[dict]:
     def found(evs: list[dict]) -> bool:
         return any(_event_match(e, involved, reason) for e in evs)
 
-    evs = ctx.kube.watch_until("Event", None, found, namespace=ctx.namespace, timeout=timeout,
-                               what=f"event {reason} on cronjob {involved}")
+    evs = ctx.kube.watch_until(
+        "Event",
+        None,
+        found,
+        namespace=ctx.namespace,
+        timeout=timeout,
+        what=f"event {reason} on cronjob {involved}",
+    )
     return [e for e in evs if _event_match(e, involved, reason)]
 
 
 def _event_match(e: dict, involved: str, reason: str) -> bool:
     obj = e.get("involvedObject") or e.get("regarding") or {}
-    return obj.get("name") == involved and obj.get("kind") == "CronJob" and e.get("reason") == reason
+    return (
+        obj.get("name") == involved and obj.get("kind") == "CronJob" and e.get("reason") == reason
+    )
 
 
 def cronjob_concurrency_forbid(ctx: LabContext) -> tuple[bool, str]:
@@ -441,8 +597,10 @@ def cronjob_concurrency_forbid(ctx: LabContext) -> tuple[bool, str]:
     if pair:
         return False, f"Forbid: {_name(pair[0])} and {_name(pair[1])} ran at the same time"
     count = sum(int(e.get("count") or 1) for e in evs)
-    return True, (f"Forbid: {count} run(s) skipped while a Job was still running (event JobAlreadyActive); "
-                  f"its {len(jobs)} Job(s) never overlapped: " + ", ".join(_name(j) for j in jobs))
+    return True, (
+        f"Forbid: {count} run(s) skipped while a Job was still running (event JobAlreadyActive); "
+        f"its {len(jobs)} Job(s) never overlapped: " + ", ".join(_name(j) for j in jobs)
+    )
 
 
 def cronjob_concurrency_replace(ctx: LabContext) -> tuple[bool, str]:
@@ -454,15 +612,22 @@ def cronjob_concurrency_replace(ctx: LabContext) -> tuple[bool, str]:
         mine = _cron_jobs(jobs, "cron-replace")
         return bool(mine) and not any(_name(j) == deleted for j in _live(mine))
 
-    jobs = _cron_jobs(_watch_jobs(ctx, replaced, f"{deleted} gone and a newer cron-replace Job", ctx.timeout / 2),
-                      "cron-replace")
+    jobs = _cron_jobs(
+        _watch_jobs(ctx, replaced, f"{deleted} gone and a newer cron-replace Job", ctx.timeout / 2),
+        "cron-replace",
+    )
     old = scheduled_time({"metadata": {"name": deleted}}, "cron-replace")
     newer = [j for j in jobs if old and (scheduled_time(j, "cron-replace") or old) > old]
     if not newer:
-        return False, f"Replace: {deleted} was deleted but no newer cron-replace Job exists ({', '.join(_name(j) for j in jobs)})"
+        return (
+            False,
+            f"Replace: {deleted} was deleted but no newer cron-replace Job exists ({', '.join(_name(j) for j in jobs)})",
+        )
     n = newer[0]
-    return True, (f"Replace: at the {_hms(scheduled_time(n, 'cron-replace'))} tick the still-running {deleted} "
-                  f"was deleted ({msg!r}) and {_name(n)} started")
+    return True, (
+        f"Replace: at the {_hms(scheduled_time(n, 'cron-replace'))} tick the still-running {deleted} "
+        f"was deleted ({msg!r}) and {_name(n)} started"
+    )
 
 
 LAB = Lab(
@@ -473,27 +638,71 @@ LAB = Lab(
     exclusive_reason="a check labels nodes (kubetm.io/ds) and daemonset-1 holds hostPort 18080 on every worker",
     cleanup=remove_ds_labels,
     checks=(
-        Check("daemonset-one-per-node", daemonset_one_per_node,
-              "daemonset-1 runs exactly one pod on each schedulable node (taints it tolerates; not the control plane)", timeout=90),
-        Check("daemonset-hostport", daemonset_hostport,
-              "every node with a pod answers on hostPort 18080 (127.0.0.x:18080 on kind) from its own pod", timeout=90),
-        Check("daemonset-node-selector", daemonset_node_selector,
-              "daemonset-2 has no pod until k8s-node1 gets kubetm.io/ds=true, then exactly one there; removing the label removes it", timeout=120),
-        Check("job-completions-parallelism", job_completions_parallelism,
-              "job-1 completes 6 pods, never more than 2 running at once (container start/finish times); none restarted", timeout=120),
-        Check("job-active-deadline", job_active_deadline,
-              "job-deadline fails with reason DeadlineExceeded after 15 s and its pod is stopped", timeout=90),
-        Check("cronjob-every-minute", cronjob_every_minute,
-              "cron-job creates a Job on the minute and it completes", timeout=150),
-        Check("cronjob-manual-job", cronjob_manual_job,
-              "a Job made by hand from cron-job (kubectl create job --from=cronjob/cron-job) runs to completion", timeout=60),
-        Check("cronjob-suspend", cronjob_suspend,
-              "with suspend: true cron-job starts no Job at the next tick (cron-allow's new Job shows the tick passed)", timeout=150),
-        Check("cronjob-concurrency-allow", cronjob_concurrency_allow,
-              "cron-allow runs two Jobs at once when the 80 s run overlaps the next minute", timeout=180),
-        Check("cronjob-concurrency-forbid", cronjob_concurrency_forbid,
-              "cron-forbid skips the overlapping run (event JobAlreadyActive): its Jobs never overlap", timeout=180),
-        Check("cronjob-concurrency-replace", cronjob_concurrency_replace,
-              "cron-replace deletes the still-running Job (event SuccessfulDelete) and starts the new one", timeout=180),
+        Check(
+            "daemonset-one-per-node",
+            daemonset_one_per_node,
+            "daemonset-1 runs exactly one pod on each schedulable node (taints it tolerates; not the control plane)",
+            timeout=90,
+        ),
+        Check(
+            "daemonset-hostport",
+            daemonset_hostport,
+            "every node with a pod answers on hostPort 18080 (127.0.0.x:18080 on kind) from its own pod",
+            timeout=90,
+        ),
+        Check(
+            "daemonset-node-selector",
+            daemonset_node_selector,
+            "daemonset-2 has no pod until k8s-node1 gets kubetm.io/ds=true, then exactly one there; removing the label removes it",
+            timeout=120,
+        ),
+        Check(
+            "job-completions-parallelism",
+            job_completions_parallelism,
+            "job-1 completes 6 pods, never more than 2 running at once (container start/finish times); none restarted",
+            timeout=120,
+        ),
+        Check(
+            "job-active-deadline",
+            job_active_deadline,
+            "job-deadline fails with reason DeadlineExceeded after 15 s and its pod is stopped",
+            timeout=90,
+        ),
+        Check(
+            "cronjob-every-minute",
+            cronjob_every_minute,
+            "cron-job creates a Job on the minute and it completes",
+            timeout=150,
+        ),
+        Check(
+            "cronjob-manual-job",
+            cronjob_manual_job,
+            "a Job made by hand from cron-job (kubectl create job --from=cronjob/cron-job) runs to completion",
+            timeout=60,
+        ),
+        Check(
+            "cronjob-suspend",
+            cronjob_suspend,
+            "with suspend: true cron-job starts no Job at the next tick (cron-allow's new Job shows the tick passed)",
+            timeout=150,
+        ),
+        Check(
+            "cronjob-concurrency-allow",
+            cronjob_concurrency_allow,
+            "cron-allow runs two Jobs at once when the 80 s run overlaps the next minute",
+            timeout=180,
+        ),
+        Check(
+            "cronjob-concurrency-forbid",
+            cronjob_concurrency_forbid,
+            "cron-forbid skips the overlapping run (event JobAlreadyActive): its Jobs never overlap",
+            timeout=180,
+        ),
+        Check(
+            "cronjob-concurrency-replace",
+            cronjob_concurrency_replace,
+            "cron-replace deletes the still-running Job (event SuccessfulDelete) and starts the new one",
+            timeout=180,
+        ),
     ),
 )

@@ -32,8 +32,9 @@ def same_name_two_namespaces(ctx) -> tuple[bool, str]:
         image = pod["spec"]["containers"][0]["image"].rsplit("/", 1)[-1]
         found.append((ns, pod["metadata"]["uid"], image))
     ok = found[0][1] != found[1][1]
-    return ok, " and ".join(f"{ns}/pod-1 (uid {uid[:8]}, {image})" for ns, uid, image in found) + \
-        (": two different pods with one name" if ok else ": the same pod?")
+    return ok, " and ".join(f"{ns}/pod-1 (uid {uid[:8]}, {image})" for ns, uid, image in found) + (
+        ": two different pods with one name" if ok else ": the same pod?"
+    )
 
 
 def service_selects_own_namespace(ctx) -> tuple[bool, str]:
@@ -41,15 +42,28 @@ def service_selects_own_namespace(ctx) -> tuple[bool, str]:
     own = ready_pod(ctx, "pod-1", namespace=NS1)
     other = ready_pod(ctx, "pod-1", namespace=NS2)
     wait_endpoints(ctx, "svc-1", lambda found: "pod-1" in found, namespace=NS1)
-    slices = ctx.kube.list("EndpointSlice", namespace=NS1, selector={SERVICE_NAME: "svc-1"},
-                           api_version="discovery.k8s.io/v1")
-    refs = [((ep.get("targetRef") or {}).get("namespace") or NS1, (ep.get("targetRef") or {}).get("uid"),
-             (ep.get("addresses") or ["?"])[0]) for s in slices for ep in s.get("endpoints") or []]
+    slices = ctx.kube.list(
+        "EndpointSlice",
+        namespace=NS1,
+        selector={SERVICE_NAME: "svc-1"},
+        api_version="discovery.k8s.io/v1",
+    )
+    refs = [
+        (
+            (ep.get("targetRef") or {}).get("namespace") or NS1,
+            (ep.get("targetRef") or {}).get("uid"),
+            (ep.get("addresses") or ["?"])[0],
+        )
+        for s in slices
+        for ep in s.get("endpoints") or []
+    ]
     uids = {uid for _, uid, _ in refs}
     ok = uids == {own["metadata"]["uid"]}
     other_labels = other["metadata"].get("labels") or {}
-    return ok, (f"svc-1 endpoints: {', '.join(f'{ns}/pod-1 {ip}' for ns, _, ip in refs) or 'none'}; "
-                f"{NS2}/pod-1 ({other['status'].get('podIP')}, app={other_labels.get('app')}) is not selected")
+    return ok, (
+        f"svc-1 endpoints: {', '.join(f'{ns}/pod-1 {ip}' for ns, _, ip in refs) or 'none'}; "
+        f"{NS2}/pod-1 ({other['status'].get('podIP')}, app={other_labels.get('app')}) is not selected"
+    )
 
 
 def cross_namespace_dns(ctx) -> tuple[bool, str]:
@@ -59,8 +73,24 @@ def cross_namespace_dns(ctx) -> tuple[bool, str]:
     wait_endpoints(ctx, "svc-1", lambda found: "pod-1" in found, namespace=NS1)
     name = f"svc-1.{NS1}.svc.cluster.local"
     # The trailing dot makes the name absolute: no search-domain queries leave the cluster's DNS.
-    out = exec_ok(ctx, "pod-1", ["curl", "-sS", "-m", "5", "--retry", "5", "--retry-delay", "1", "--retry-all-errors",
-                                 f"http://{name}.:9000/"], namespace=NS2, timeout=60)
+    out = exec_ok(
+        ctx,
+        "pod-1",
+        [
+            "curl",
+            "-sS",
+            "-m",
+            "5",
+            "--retry",
+            "5",
+            "--retry-delay",
+            "1",
+            "--retry-all-errors",
+            f"http://{name}.:9000/",
+        ],
+        namespace=NS2,
+        timeout=60,
+    )
     ok = "hostname=pod-1" in out
     return ok, f"{NS2}/pod-1: curl http://{name}:9000/ answered {short(out, 60)!r}"
 
@@ -69,27 +99,44 @@ def limitrange_defaults(ctx) -> tuple[bool, str]:
     """pod-default named no resources: lr-1 filled in its default request/limit; rq-1 counts them."""
     pod = ready_pod(ctx, "pod-default", namespace=NS3)
     lr = ctx.kube.get("LimitRange", "lr-1", namespace=NS3)
-    item = next((i for i in (lr or {}).get("spec", {}).get("limits") or [] if i.get("type") == "Container"), {})
+    item = next(
+        (i for i in (lr or {}).get("spec", {}).get("limits") or [] if i.get("type") == "Container"),
+        {},
+    )
     res = pod["spec"]["containers"][0].get("resources") or {}
     req = (res.get("requests") or {}).get("memory")
     lim = (res.get("limits") or {}).get("memory")
     want_req = (item.get("defaultRequest") or {}).get("memory")
     want_lim = (item.get("default") or {}).get("memory")
-    filled = (req and want_req and quantity_bytes(req) == quantity_bytes(want_req)
-              and lim and want_lim and quantity_bytes(lim) == quantity_bytes(want_lim))
+    filled = (
+        req
+        and want_req
+        and quantity_bytes(req) == quantity_bytes(want_req)
+        and lim
+        and want_lim
+        and quantity_bytes(lim) == quantity_bytes(want_lim)
+    )
     note = (pod["metadata"].get("annotations") or {}).get("kubernetes.io/limit-ranger", "")
 
     def counted(rq: dict | None) -> bool:
         used = ((rq or {}).get("status") or {}).get("used") or {}
         return bool(req) and quantity_bytes(used.get("requests.memory", "0")) >= quantity_bytes(req)
 
-    rq = ctx.kube.watch_until("ResourceQuota", "rq-1", counted, namespace=NS3, timeout=ctx.timeout,
-                              what="rq-1 counting pod-default")
+    rq = ctx.kube.watch_until(
+        "ResourceQuota",
+        "rq-1",
+        counted,
+        namespace=NS3,
+        timeout=ctx.timeout,
+        what="rq-1 counting pod-default",
+    )
     used, hard = rq["status"].get("used") or {}, rq["status"].get("hard") or {}
-    return bool(filled), (f"pod-default got requests.memory={req}, limits.memory={lim} (lr-1 defaults "
-                          f"{want_req}/{want_lim}){'; ' + short(note, 100) if note else ''}; rq-1 used "
-                          f"requests.memory {used.get('requests.memory')}/{hard.get('requests.memory')}, "
-                          f"limits.memory {used.get('limits.memory')}/{hard.get('limits.memory')}")
+    return bool(filled), (
+        f"pod-default got requests.memory={req}, limits.memory={lim} (lr-1 defaults "
+        f"{want_req}/{want_lim}){'; ' + short(note, 100) if note else ''}; rq-1 used "
+        f"requests.memory {used.get('requests.memory')}/{hard.get('requests.memory')}, "
+        f"limits.memory {used.get('limits.memory')}/{hard.get('limits.memory')}"
+    )
 
 
 def _refused(ctx, step: str, expect: str, intro: str) -> tuple[bool, str]:
@@ -103,12 +150,16 @@ def quota_requires_resources(ctx) -> tuple[bool, str]:
     lrs = ctx.kube.list("LimitRange", namespace=NS4)
     if lrs:
         return False, f"{NS4} should have no LimitRange (found {lrs[0]['metadata']['name']})"
-    return _refused(ctx, "pod-no-resources", "must specify", f"{NS4} (rq-2, no LimitRange) pod-no-resources")
+    return _refused(
+        ctx, "pod-no-resources", "must specify", f"{NS4} (rq-2, no LimitRange) pod-no-resources"
+    )
 
 
 def quota_refuses_excess(ctx) -> tuple[bool, str]:
     """steps/pod-over-quota (450Mi more on top of pod-default's 100Mi of 500Mi) is refused by rq-1."""
-    return _refused(ctx, "pod-over-quota", "exceeded quota", f"{NS3} pod-over-quota (requests 450Mi)")
+    return _refused(
+        ctx, "pod-over-quota", "exceeded quota", f"{NS3} pod-over-quota (requests 450Mi)"
+    )
 
 
 def limitrange_refuses_max(ctx) -> tuple[bool, str]:
@@ -116,12 +167,20 @@ def limitrange_refuses_max(ctx) -> tuple[bool, str]:
 
 
 def limitrange_refuses_ratio(ctx) -> tuple[bool, str]:
-    return _refused(ctx, "pod-over-ratio", "ratio", f"{NS3} pod-over-ratio (limit 300Mi / request 50Mi)")
+    return _refused(
+        ctx, "pod-over-ratio", "ratio", f"{NS3} pod-over-ratio (limit 300Mi / request 50Mi)"
+    )
 
 
 def _contents(ctx, kinds: tuple[str, ...]) -> dict[str, list[str]]:
-    return {k: sorted(o["metadata"]["name"] for o in ctx.kube.list(k, namespace=NS5)
-                      if not (k == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt")) for k in kinds}
+    return {
+        k: sorted(
+            o["metadata"]["name"]
+            for o in ctx.kube.list(k, namespace=NS5)
+            if not (k == "ConfigMap" and o["metadata"]["name"] == "kube-root-ca.crt")
+        )
+        for k in kinds
+    }
 
 
 def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
@@ -135,28 +194,52 @@ def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
     before = _contents(ctx, kinds)
     held = ", ".join(f"{k.lower()} {n}" for k in kinds for n in before[k])
     start = time.monotonic()
-    ctx.kube.delete([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS5}}], wait=False)
+    ctx.kube.delete(
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS5}}], wait=False
+    )
     # The namespace controller deletes kind after kind, in no fixed order: watch each one empty.
     for kind in kinds:
         names = set(before[kind])
-        ctx.kube.watch_until(kind, None, lambda objs, names=names: not names & {o["metadata"]["name"] for o in objs or []},
-                             namespace=NS5, timeout=ctx.timeout / 2,
-                             what=f"the {kind.lower()}s of {NS5} deleted")
+        ctx.kube.watch_until(
+            kind,
+            None,
+            lambda objs, names=names: not names & {o["metadata"]["name"] for o in objs or []},
+            namespace=NS5,
+            timeout=ctx.timeout / 2,
+            what=f"the {kind.lower()}s of {NS5} deleted",
+        )
     emptied = time.monotonic() - start
-    left = ", ".join(f"{k.lower()} {n}" for k, names in _contents(ctx, kinds).items() for n in names)
+    left = ", ".join(
+        f"{k.lower()} {n}" for k, names in _contents(ctx, kinds).items() for n in names
+    )
     if left:
-        return False, f"{NS5} held {held}; {emptied:.0f}s after deleting the namespace, still there: {left}"
+        return (
+            False,
+            f"{NS5} held {held}; {emptied:.0f}s after deleting the namespace, still there: {left}",
+        )
     try:
-        ctx.kube.watch_until("Namespace", NS5, lambda o: o is None, timeout=max(5.0, ctx.timeout / 2),
-                             what=f"namespace {NS5} deleted")
+        ctx.kube.watch_until(
+            "Namespace",
+            NS5,
+            lambda o: o is None,
+            timeout=max(5.0, ctx.timeout / 2),
+            what=f"namespace {NS5} deleted",
+        )
     except Timeout:
         ns = ctx.kube.get("Namespace", NS5) or {}
-        why = [c.get("message", "") for c in (ns.get("status") or {}).get("conditions") or []
-               if c.get("status") == "True"]
-        return False, (f"{NS5} held {held}; its contents were deleted in {emptied:.0f}s but the namespace stays "
-                       f"Terminating: {short('; '.join(why) or 'no reason given', 200)} (a cluster problem)")
-    return bool(before["Pod"]), (f"{NS5} held {held}; deleting the namespace deleted all of them "
-                                 f"({emptied:.0f}s) and then the namespace ({time.monotonic() - start:.0f}s)")
+        why = [
+            c.get("message", "")
+            for c in (ns.get("status") or {}).get("conditions") or []
+            if c.get("status") == "True"
+        ]
+        return False, (
+            f"{NS5} held {held}; its contents were deleted in {emptied:.0f}s but the namespace stays "
+            f"Terminating: {short('; '.join(why) or 'no reason given', 200)} (a cluster problem)"
+        )
+    return bool(before["Pod"]), (
+        f"{NS5} held {held}; deleting the namespace deleted all of them "
+        f"({emptied:.0f}s) and then the namespace ({time.monotonic() - start:.0f}s)"
+    )
 
 
 LAB = Lab(
@@ -165,26 +248,61 @@ LAB = Lab(
     lesson="Namespace, ResourceQuota, LimitRange: names and selection are per namespace, the network is not; quotas and limits bound resources",
     namespaces=(NS1, NS2, NS3, NS4, NS5),
     checks=(
-        Check("same-name-two-namespaces", same_name_two_namespaces,
-              "pod-1 exists in kubetm-lab-namespace and kubetm-lab-namespace-2 (two different pods)", timeout=90),
-        Check("service-selects-own-namespace", service_selects_own_namespace,
-              "svc-1's endpoints hold only the pod-1 of its own namespace, though both carry app=pod", timeout=60),
-        Check("cross-namespace-dns", cross_namespace_dns,
-              "from kubetm-lab-namespace-2/pod-1, svc-1.kubetm-lab-namespace.svc.cluster.local:9000 answers", timeout=90),
-        Check("limitrange-defaults", limitrange_defaults,
-              "pod-default got lr-1's default request 100Mi / limit 200Mi and counts in rq-1's used", timeout=60),
-        Check("quota-requires-resources", quota_requires_resources,
-              "steps/pod-no-resources is refused in kubetm-lab-namespace-4 (quota rq-2, no LimitRange): "
-              "must specify requests.memory/limits.memory", timeout=30),
-        Check("quota-refuses-excess", quota_refuses_excess,
-              "steps/pod-over-quota is refused: exceeded quota rq-1 (requests.memory)", timeout=30),
-        Check("limitrange-refuses-max", limitrange_refuses_max,
-              "steps/pod-over-max is refused: limit 600Mi above lr-1's max 512Mi", timeout=30),
-        Check("limitrange-refuses-ratio", limitrange_refuses_ratio,
-              "steps/pod-over-ratio is refused: limit/request 6 above maxLimitRequestRatio 3", timeout=30),
-        Check("namespace-delete-deletes-contents", namespace_delete_deletes_contents,
-              "steps/namespace-delete: deleting kubetm-lab-namespace-5 deletes its pod, service and configmap",
-              timeout=120),
+        Check(
+            "same-name-two-namespaces",
+            same_name_two_namespaces,
+            "pod-1 exists in kubetm-lab-namespace and kubetm-lab-namespace-2 (two different pods)",
+            timeout=90,
+        ),
+        Check(
+            "service-selects-own-namespace",
+            service_selects_own_namespace,
+            "svc-1's endpoints hold only the pod-1 of its own namespace, though both carry app=pod",
+            timeout=60,
+        ),
+        Check(
+            "cross-namespace-dns",
+            cross_namespace_dns,
+            "from kubetm-lab-namespace-2/pod-1, svc-1.kubetm-lab-namespace.svc.cluster.local:9000 answers",
+            timeout=90,
+        ),
+        Check(
+            "limitrange-defaults",
+            limitrange_defaults,
+            "pod-default got lr-1's default request 100Mi / limit 200Mi and counts in rq-1's used",
+            timeout=60,
+        ),
+        Check(
+            "quota-requires-resources",
+            quota_requires_resources,
+            "steps/pod-no-resources is refused in kubetm-lab-namespace-4 (quota rq-2, no LimitRange): "
+            "must specify requests.memory/limits.memory",
+            timeout=30,
+        ),
+        Check(
+            "quota-refuses-excess",
+            quota_refuses_excess,
+            "steps/pod-over-quota is refused: exceeded quota rq-1 (requests.memory)",
+            timeout=30,
+        ),
+        Check(
+            "limitrange-refuses-max",
+            limitrange_refuses_max,
+            "steps/pod-over-max is refused: limit 600Mi above lr-1's max 512Mi",
+            timeout=30,
+        ),
+        Check(
+            "limitrange-refuses-ratio",
+            limitrange_refuses_ratio,
+            "steps/pod-over-ratio is refused: limit/request 6 above maxLimitRequestRatio 3",
+            timeout=30,
+        ),
+        Check(
+            "namespace-delete-deletes-contents",
+            namespace_delete_deletes_contents,
+            "steps/namespace-delete: deleting kubetm-lab-namespace-5 deletes its pod, service and configmap",
+            timeout=120,
+        ),
     ),
 )
 

@@ -68,15 +68,33 @@ def _budget(ctx, timeout: float | None) -> float:
 
 def ready_pod(ctx, name: str, namespace: str | None = None, timeout: float | None = None) -> dict:
     """Watch until pod ``name`` is Ready; raises KubetmError (image pull, crash loop, timeout)."""
-    return ctx.kube.watch_until("Pod", name, conditions.pod_ready, namespace=namespace or ctx.namespace,
-                                timeout=_budget(ctx, timeout), what=f"pod {name} to be Ready")
+    return ctx.kube.watch_until(
+        "Pod",
+        name,
+        conditions.pod_ready,
+        namespace=namespace or ctx.namespace,
+        timeout=_budget(ctx, timeout),
+        what=f"pod {name} to be Ready",
+    )
 
 
-def wait_pod(ctx, name: str, predicate: Callable[[dict | None], bool], what: str,
-             namespace: str | None = None, timeout: float | None = None) -> dict | None:
+def wait_pod(
+    ctx,
+    name: str,
+    predicate: Callable[[dict | None], bool],
+    what: str,
+    namespace: str | None = None,
+    timeout: float | None = None,
+) -> dict | None:
     """Watch pod ``name`` until ``predicate(pod_or_None)`` holds."""
-    return ctx.kube.watch_until("Pod", name, predicate, namespace=namespace or ctx.namespace,
-                                timeout=_budget(ctx, timeout), what=what)
+    return ctx.kube.watch_until(
+        "Pod",
+        name,
+        predicate,
+        namespace=namespace or ctx.namespace,
+        timeout=_budget(ctx, timeout),
+        what=what,
+    )
 
 
 def container_status(pod: dict | None, container: str) -> dict:
@@ -86,14 +104,23 @@ def container_status(pod: dict | None, container: str) -> dict:
     return {}
 
 
-def exec_ok(ctx, pod: str, cmd: Sequence[str], container: str | None = None,
-            namespace: str | None = None, timeout: float = 30) -> str:
+def exec_ok(
+    ctx,
+    pod: str,
+    cmd: Sequence[str],
+    container: str | None = None,
+    namespace: str | None = None,
+    timeout: float = 30,
+) -> str:
     """Run ``cmd`` in a pod; its stdout, or KubetmError naming the command and its stderr."""
-    rc, out, err = ctx.kube.exec(pod, list(cmd), container=container, namespace=namespace or ctx.namespace,
-                                 timeout=timeout)
+    rc, out, err = ctx.kube.exec(
+        pod, list(cmd), container=container, namespace=namespace or ctx.namespace, timeout=timeout
+    )
     if rc != 0:
         where = f"{pod}/{container}" if container else pod
-        raise KubetmError(f"`{' '.join(cmd)[:80]}` in {where} exited {rc}: {short(err or out, 160)}")
+        raise KubetmError(
+            f"`{' '.join(cmd)[:80]}` in {where} exited {rc}: {short(err or out, 160)}"
+        )
     return out
 
 
@@ -109,28 +136,50 @@ req.on('error',e=>{{out.push([0,String(e.code||e.message)]);one(i+1);}});}}
 one(0);"""
 
 
-def fetch_many_in_pod(ctx, pod: str, url: str, count: int = 1, container: str | None = None,
-                      namespace: str | None = None, timeout: float = 5.0) -> list[tuple[int, str]]:
+def fetch_many_in_pod(
+    ctx,
+    pod: str,
+    url: str,
+    count: int = 1,
+    container: str | None = None,
+    namespace: str | None = None,
+    timeout: float = 5.0,
+) -> list[tuple[int, str]]:
     """``count`` GETs of ``url`` from inside a Node.js container (ports/app images), one exec.
 
     Returns [(status, body)]; status 0 = the request failed (body = the error code).
     """
     script = _NODE_GET.format(url=json.dumps(url), n=int(count), ms=int(timeout * 1000))
-    out = exec_ok(ctx, pod, ["node", "-e", script], container=container, namespace=namespace,
-                  timeout=count * timeout + 15)
+    out = exec_ok(
+        ctx,
+        pod,
+        ["node", "-e", script],
+        container=container,
+        namespace=namespace,
+        timeout=count * timeout + 15,
+    )
     try:
         return [(int(s), str(b)) for s, b in json.loads(out)]
     except (ValueError, TypeError) as e:
         raise KubetmError(f"GET {url} in pod {pod}: unexpected output {short(out, 80)!r}") from e
 
 
-def fetch_in_pod(ctx, pod: str, url: str, container: str | None = None, namespace: str | None = None,
-                 timeout: float = 5.0) -> tuple[int, str]:
+def fetch_in_pod(
+    ctx,
+    pod: str,
+    url: str,
+    container: str | None = None,
+    namespace: str | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, str]:
     """One GET of ``url`` from inside a Node.js container: (status, body); status 0 = failed."""
-    return fetch_many_in_pod(ctx, pod, url, 1, container=container, namespace=namespace, timeout=timeout)[0]
+    return fetch_many_in_pod(
+        ctx, pod, url, 1, container=container, namespace=namespace, timeout=timeout
+    )[0]
 
 
 # ------------------------------------------------------------------------------ from the host
+
 
 def host_http(url: str, timeout: float = 2.0) -> tuple[int, str]:
     """One GET from the host: (status, body); raises OSError on refused/reset/timeout."""
@@ -140,8 +189,13 @@ def host_http(url: str, timeout: float = 2.0) -> tuple[int, str]:
     return status, body.decode("utf-8", "replace")
 
 
-def host_http_answer(url: str, accept: Callable[[int, str], bool], attempts: int = 10,
-                     timeout: float = 2.0, pause: float = 0.5) -> tuple[bool, str]:
+def host_http_answer(
+    url: str,
+    accept: Callable[[int, str], bool],
+    attempts: int = 10,
+    timeout: float = 2.0,
+    pause: float = 0.5,
+) -> tuple[bool, str]:
     """A short bounded retry of ``host_http`` until ``accept(status, body)``: (ok, last outcome).
 
     The retry only covers kube-proxy programming a new port; it is bounded (``attempts``).
@@ -164,17 +218,29 @@ def host_http_answer(url: str, accept: Callable[[int, str], bool], attempts: int
 # ------------------------------------------------------------------------------ services
 
 
-def wait_endpoints(ctx, service: str, predicate: Callable[[dict[str, str]], bool],
-                   namespace: str | None = None, timeout: float | None = None) -> dict[str, str]:
+def wait_endpoints(
+    ctx,
+    service: str,
+    predicate: Callable[[dict[str, str]], bool],
+    namespace: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, str]:
     """Watch the Service's EndpointSlices until ``predicate({pod: node})`` holds; returns that map."""
-    slices = ctx.kube.watch_until("EndpointSlice", None, lambda items: predicate(endpoint_pods(items)),
-                                  selector={SERVICE_NAME: service}, namespace=namespace or ctx.namespace,
-                                  api_version="discovery.k8s.io/v1", timeout=_budget(ctx, timeout),
-                                  what=f"endpoints of service {service}")
+    slices = ctx.kube.watch_until(
+        "EndpointSlice",
+        None,
+        lambda items: predicate(endpoint_pods(items)),
+        selector={SERVICE_NAME: service},
+        namespace=namespace or ctx.namespace,
+        api_version="discovery.k8s.io/v1",
+        timeout=_budget(ctx, timeout),
+        what=f"endpoints of service {service}",
+    )
     return endpoint_pods(slices)
 
 
 # ------------------------------------------------------------------------------ objects
+
 
 def api_refusal(ctx, step: str) -> tuple[bool, str]:
     """Apply a step that the API must refuse: (refused, the API's message or what got created).
@@ -183,7 +249,7 @@ def api_refusal(ctx, step: str) -> tuple[bool, str]:
     """
     try:
         ctx.apply_step(step)
-    except (Forbidden, Invalid) as e:   # admission (quota, LimitRange) or validation said no
+    except (Forbidden, Invalid) as e:  # admission (quota, LimitRange) or validation said no
         msg = e.message
         # "apply pod ns/name: forbidden: pods "x" is forbidden: <reason>" -> keep the API's reason
         m = re.search(r"is forbidden: (.*)$", msg)
@@ -200,19 +266,34 @@ def recreate_pod(ctx, file: str, name: str, namespace: str | None = None) -> dic
     from kubetm import manifests
 
     ns = namespace or ctx.namespace
-    objs = [o for o in manifests.load(ctx.lab.folder / file, registry=ctx.registry)
-            if o.get("kind") == "Pod" and o["metadata"]["name"] == name]
+    objs = [
+        o
+        for o in manifests.load(ctx.lab.folder / file, registry=ctx.registry)
+        if o.get("kind") == "Pod" and o["metadata"]["name"] == name
+    ]
     if not objs:
         raise KubetmError(f"lab {ctx.lab.name}: no pod {name} in {file}")
-    ctx.kube.delete([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}}],
-                    wait=True, timeout=ctx.timeout)
+    ctx.kube.delete(
+        [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}}],
+        wait=True,
+        timeout=ctx.timeout,
+    )
     ctx.check_cancelled()
     ctx.kube.apply(objs)
     return ready_pod(ctx, name, namespace=ns)
 
 
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
 
 
 def quantity_bytes(value: Any) -> float:

@@ -42,9 +42,13 @@ function once(left, done) {
 
 def pod_get(kube, pod: str, namespace: str, url: str, times: int = 1) -> list[dict]:
     """GET ``url`` ``times`` times from inside ``pod``: [{"status": 200, "body": "..."}|{"error": ...}]."""
-    rc, out, err = kube.exec(pod, ["node", "-e", _NODE_GET, url, str(times)], namespace=namespace, timeout=60)
+    rc, out, err = kube.exec(
+        pod, ["node", "-e", _NODE_GET, url, str(times)], namespace=namespace, timeout=60
+    )
     if rc != 0:
-        raise KubetmError(f"GET {url} inside pod {pod} failed (exit {rc}): {' '.join((err or out).split())[:200]}")
+        raise KubetmError(
+            f"GET {url} inside pod {pod} failed (exit {rc}): {' '.join((err or out).split())[:200]}"
+        )
     try:
         return json.loads(out)
     except ValueError:
@@ -60,12 +64,17 @@ def _name(obj: dict) -> str:
 
 
 def _ready(pod: dict | None) -> bool:
-    return bool(pod) and any(c.get("type") == "Ready" and c.get("status") == "True"
-                             for c in (pod.get("status") or {}).get("conditions") or [])
+    return bool(pod) and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _restarts(pod: dict | None) -> int:
-    return sum(cs.get("restartCount", 0) for cs in ((pod or {}).get("status") or {}).get("containerStatuses") or [])
+    return sum(
+        cs.get("restartCount", 0)
+        for cs in ((pod or {}).get("status") or {}).get("containerStatuses") or []
+    )
 
 
 def endpoint_state(slices: list[dict]) -> dict[str, bool]:
@@ -85,9 +94,16 @@ def _serving(state: dict[str, bool]) -> list[str]:
 
 
 def _watch_endpoints(ctx: LabContext, pred, what: str, timeout: float) -> dict[str, bool]:
-    slices = ctx.kube.watch_until("EndpointSlice", None, lambda ss: pred(endpoint_state(ss)),
-                                  selector={SERVICE_NAME: SERVICE}, namespace=ctx.namespace,
-                                  api_version="discovery.k8s.io/v1", timeout=timeout, what=what)
+    slices = ctx.kube.watch_until(
+        "EndpointSlice",
+        None,
+        lambda ss: pred(endpoint_state(ss)),
+        selector={SERVICE_NAME: SERVICE},
+        namespace=ctx.namespace,
+        api_version="discovery.k8s.io/v1",
+        timeout=timeout,
+        what=what,
+    )
     return endpoint_state(slices)
 
 
@@ -95,22 +111,39 @@ def _readiness_pods(ctx: LabContext, timeout: float) -> list[dict]:
     from kubetm.k8s import conditions
 
     kube, ns = ctx.kube, ctx.namespace
-    kube.watch_until("Deployment", DEPLOYMENT, conditions.deployment_available, namespace=ns, timeout=timeout,
-                     what=f"deployment {DEPLOYMENT} Available")
-    pods = [p for p in kube.list("Pod", namespace=ns, selector={"app": DEPLOYMENT})
-            if not p["metadata"].get("deletionTimestamp")]
+    kube.watch_until(
+        "Deployment",
+        DEPLOYMENT,
+        conditions.deployment_available,
+        namespace=ns,
+        timeout=timeout,
+        what=f"deployment {DEPLOYMENT} Available",
+    )
+    pods = [
+        p
+        for p in kube.list("Pod", namespace=ns, selector={"app": DEPLOYMENT})
+        if not p["metadata"].get("deletionTimestamp")
+    ]
     return sorted(pods, key=_name)
 
 
 # ------------------------------------------------------------------------------------ checks
 
+
 def readiness_gates_endpoints(ctx: LabContext) -> tuple[bool, str]:
     pods = _readiness_pods(ctx, ctx.timeout / 2)
     names = {_name(p) for p in pods}
-    state = _watch_endpoints(ctx, lambda st: set(_serving(st)) == names, f"{SERVICE} to list both pods as ready",
-                             ctx.timeout / 2)
+    state = _watch_endpoints(
+        ctx,
+        lambda st: set(_serving(st)) == names,
+        f"{SERVICE} to list both pods as ready",
+        ctx.timeout / 2,
+    )
     ips = ", ".join(f"{_name(p)} ({(p.get('status') or {}).get('podIP')})" for p in pods)
-    return True, f"{len(pods)} pods Ready, {len(_serving(state))} ready in {SERVICE}'s endpoints: {ips}"
+    return (
+        True,
+        f"{len(pods)} pods Ready, {len(_serving(state))} ready in {SERVICE}'s endpoints: {ips}",
+    )
 
 
 def readiness_off_removes_endpoint(ctx: LabContext) -> tuple[bool, str]:
@@ -126,22 +159,37 @@ def readiness_off_removes_endpoint(ctx: LabContext) -> tuple[bool, str]:
     answer = _local(kube, name, ns, "/ready/off")
     if answer.get("status") != 200:
         return False, f"GET /ready/off in {name} answered {answer}"
-    pod = kube.watch_until("Pod", name, lambda p: p is not None and not _ready(p), namespace=ns,
-                           timeout=ctx.timeout / 3, what=f"pod {name} NotReady")
+    pod = kube.watch_until(
+        "Pod",
+        name,
+        lambda p: p is not None and not _ready(p),
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"pod {name} NotReady",
+    )
     not_ready = time.monotonic() - t0
-    state = _watch_endpoints(ctx, lambda st: not st.get(name, False) and st.get(_name(other), False),
-                             f"{name} out of {SERVICE}'s ready endpoints", ctx.timeout / 3)
+    state = _watch_endpoints(
+        ctx,
+        lambda st: not st.get(name, False) and st.get(_name(other), False),
+        f"{name} out of {SERVICE}'s ready endpoints",
+        ctx.timeout / 3,
+    )
     removed = time.monotonic() - t0
     # Traffic through the Service now reaches only the ready pod.
     svc = kube.get("Service", SERVICE, namespace=ns) or {}
-    ip, port = (svc.get("spec") or {}).get("clusterIP"), ((svc.get("spec") or {}).get("ports") or [{}])[0].get("port")
+    ip, port = (
+        (svc.get("spec") or {}).get("clusterIP"),
+        ((svc.get("spec") or {}).get("ports") or [{}])[0].get("port"),
+    )
     answers = pod_get(kube, _name(other), ns, f"http://{ip}:{port}/hostname", times=6)
     hosts = sorted({a.get("body", a.get("error", "?")) for a in answers})
     restarts = _restarts(kube.get("Pod", name, namespace=ns) or pod)
     ok = restarts == before and hosts == [_name(other)]
-    return ok, (f"{name}: /ready/off -> NotReady after {not_ready:.0f}s, out of {SERVICE}'s endpoints after "
-                f"{removed:.0f}s (ready: {', '.join(_serving(state))}); 6 requests to {SERVICE} answered by "
-                f"{', '.join(hosts)}; restarts {before} -> {restarts}")
+    return ok, (
+        f"{name}: /ready/off -> NotReady after {not_ready:.0f}s, out of {SERVICE}'s endpoints after "
+        f"{removed:.0f}s (ready: {', '.join(_serving(state))}); 6 requests to {SERVICE} answered by "
+        f"{', '.join(hosts)}; restarts {before} -> {restarts}"
+    )
 
 
 def readiness_on_restores_endpoint(ctx: LabContext) -> tuple[bool, str]:
@@ -157,42 +205,64 @@ def readiness_on_restores_endpoint(ctx: LabContext) -> tuple[bool, str]:
     answer = _local(kube, name, ns, "/ready/on")
     if answer.get("status") != 200:
         return False, f"GET /ready/on in {name} answered {answer}"
-    pod = kube.watch_until("Pod", name, _ready, namespace=ns, timeout=ctx.timeout / 2,
-                           what=f"pod {name} Ready")
+    pod = kube.watch_until(
+        "Pod", name, _ready, namespace=ns, timeout=ctx.timeout / 2, what=f"pod {name} Ready"
+    )
     ready_after = time.monotonic() - t0
-    state = _watch_endpoints(ctx, lambda st: st.get(name, False) and len(_serving(st)) >= 2,
-                             f"{name} back in {SERVICE}'s ready endpoints", ctx.timeout / 2)
+    state = _watch_endpoints(
+        ctx,
+        lambda st: st.get(name, False) and len(_serving(st)) >= 2,
+        f"{name} back in {SERVICE}'s ready endpoints",
+        ctx.timeout / 2,
+    )
     restarts = _restarts(pod)
-    return restarts == before, (f"{name}: /ready/on -> Ready after {ready_after:.0f}s and back in {SERVICE}'s "
-                                f"endpoints after {time.monotonic() - t0:.0f}s (ready: {', '.join(_serving(state))}); "
-                                f"restarts {before} -> {restarts}")
+    return restarts == before, (
+        f"{name}: /ready/on -> Ready after {ready_after:.0f}s and back in {SERVICE}'s "
+        f"endpoints after {time.monotonic() - t0:.0f}s (ready: {', '.join(_serving(state))}); "
+        f"restarts {before} -> {restarts}"
+    )
 
 
 def liveness_restarts_container(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     from kubetm.k8s import conditions
 
-    pod = kube.watch_until("Pod", LIVENESS_POD, conditions.pod_ready, namespace=ns, timeout=ctx.timeout / 3,
-                           what=f"pod {LIVENESS_POD} Ready")
+    pod = kube.watch_until(
+        "Pod",
+        LIVENESS_POD,
+        conditions.pod_ready,
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"pod {LIVENESS_POD} Ready",
+    )
     before = _restarts(pod)
     health = _local(kube, LIVENESS_POD, ns, "/health")
     t0 = time.monotonic()
     answer = _local(kube, LIVENESS_POD, ns, "/status500")
     if answer.get("status") != 200:
         return False, f"GET /status500 in {LIVENESS_POD} answered {answer}"
-    pod = kube.watch_until("Pod", LIVENESS_POD, lambda p: _restarts(p) > before and _ready(p), namespace=ns,
-                           timeout=ctx.timeout * 2 / 3,
-                           what=f"the kubelet to restart {LIVENESS_POD}'s container")
+    pod = kube.watch_until(
+        "Pod",
+        LIVENESS_POD,
+        lambda p: _restarts(p) > before and _ready(p),
+        namespace=ns,
+        timeout=ctx.timeout * 2 / 3,
+        what=f"the kubelet to restart {LIVENESS_POD}'s container",
+    )
     restarted = time.monotonic() - t0
     after = _local(kube, LIVENESS_POD, ns, "/health")
     events = kube.events(namespace=ns, involved_name=LIVENESS_POD)
     unhealthy = sum(int(e.get("count") or 1) for e in events if e.get("reason") == "Unhealthy")
     killing = [e.get("message") for e in events if e.get("reason") == "Killing"]
-    last = ((pod["status"].get("containerStatuses") or [{}])[0].get("lastState") or {}).get("terminated") or {}
+    last = ((pod["status"].get("containerStatuses") or [{}])[0].get("lastState") or {}).get(
+        "terminated"
+    ) or {}
     ok = after.get("status") == 200 and health.get("status") == 200
-    detail = (f"{LIVENESS_POD}: /health {health.get('status')} -> /status500 -> {unhealthy} failed liveness probe(s), "
-              f"container restarted after {restarted:.0f}s (restartCount {before} -> {_restarts(pod)}, last exit "
-              f"{last.get('reason', '?')}/{last.get('exitCode', '?')}); /health answers {after.get('status')} again")
+    detail = (
+        f"{LIVENESS_POD}: /health {health.get('status')} -> /status500 -> {unhealthy} failed liveness probe(s), "
+        f"container restarted after {restarted:.0f}s (restartCount {before} -> {_restarts(pod)}, last exit "
+        f"{last.get('reason', '?')}/{last.get('exitCode', '?')}); /health answers {after.get('status')} again"
+    )
     if killing:
         detail += f"; kubelet: {' '.join(str(killing[-1]).split())[:90]}"
     return ok, detail
@@ -203,13 +273,29 @@ LAB = Lab(
     title="레디니스, 라이브니스 프로브 — ReadinessProbe, LivenessProbe",
     lesson="ReadinessProbe removes a pod from service traffic while it is not ready; LivenessProbe restarts a broken container",
     checks=(
-        Check("readiness-gates-endpoints", readiness_gates_endpoints,
-              "both readiness pods are Ready and listed in svc-readiness's endpoints", timeout=90),
-        Check("readiness-off-removes-endpoint", readiness_off_removes_endpoint,
-              "GET /ready/off on one pod: it turns NotReady and leaves the endpoints (Service traffic goes to the other), without a restart", timeout=60),
-        Check("readiness-on-restores-endpoint", readiness_on_restores_endpoint,
-              "GET /ready/on: the pod is Ready and back in the endpoints", timeout=60),
-        Check("liveness-restarts-container", liveness_restarts_container,
-              "GET /status500 on pod-liveness: the kubelet restarts it (restartCount +1) and /health answers 200 again", timeout=90),
+        Check(
+            "readiness-gates-endpoints",
+            readiness_gates_endpoints,
+            "both readiness pods are Ready and listed in svc-readiness's endpoints",
+            timeout=90,
+        ),
+        Check(
+            "readiness-off-removes-endpoint",
+            readiness_off_removes_endpoint,
+            "GET /ready/off on one pod: it turns NotReady and leaves the endpoints (Service traffic goes to the other), without a restart",
+            timeout=60,
+        ),
+        Check(
+            "readiness-on-restores-endpoint",
+            readiness_on_restores_endpoint,
+            "GET /ready/on: the pod is Ready and back in the endpoints",
+            timeout=60,
+        ),
+        Check(
+            "liveness-restarts-container",
+            liveness_restarts_container,
+            "GET /status500 on pod-liveness: the kubelet restarts it (restartCount +1) and /health answers 200 again",
+            timeout=90,
+        ),
     ),
 )

@@ -40,7 +40,9 @@ def names() -> list[str]:
 def _unknown(name: str):
     from kubetm.errors import KubetmError
 
-    return KubetmError(f"unknown lab {name!r}", hint="valid labs: " + ", ".join(names()) + "; or all", exit_code=2)
+    return KubetmError(
+        f"unknown lab {name!r}", hint="valid labs: " + ", ".join(names()) + "; or all", exit_code=2
+    )
 
 
 def get(name: str) -> Lab:
@@ -51,7 +53,9 @@ def get(name: str) -> Lab:
         module = importlib.import_module(f"kubetm.labs.{LAB_MODULES[name]}")
         lab = module.LAB
         if lab.name != name:
-            raise AssertionError(f"kubetm.labs.{LAB_MODULES[name]} defines lab {lab.name!r}, not {name!r}")
+            raise AssertionError(
+                f"kubetm.labs.{LAB_MODULES[name]} defines lab {lab.name!r}, not {name!r}"
+            )
         _cache[name] = lab
     return _cache[name]
 

@@ -51,9 +51,11 @@ def _names(pods: list[dict]) -> list[str]:
 
 def _ready_count(n: int):
     """Predicate over a pod list: exactly ``n`` live pods, all Ready."""
+
     def pred(pods: list[dict]) -> bool:
         live = _live(pods)
         return len(live) == n and all(_ready(p) for p in live)
+
     return pred
 
 
@@ -61,29 +63,57 @@ def _scale(kube, kind: str, name: str, namespace: str, replicas: int) -> None:
     """Patch spec.replicas (like `kubectl scale`)."""
     body = {"spec": {"replicas": replicas}}
     if kind == "ReplicationController":
-        kube.call(kube.core.patch_namespaced_replication_controller, name, namespace, body,
-                  what=f"scale replicationcontroller {name}")
+        kube.call(
+            kube.core.patch_namespaced_replication_controller,
+            name,
+            namespace,
+            body,
+            what=f"scale replicationcontroller {name}",
+        )
     else:
-        kube.call(kube.apps.patch_namespaced_replica_set, name, namespace, body, what=f"scale replicaset {name}")
+        kube.call(
+            kube.apps.patch_namespaced_replica_set,
+            name,
+            namespace,
+            body,
+            what=f"scale replicaset {name}",
+        )
 
 
 # ------------------------------------------------------------------------------------ checks
 
+
 def rc_keeps_replicas(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
-    pods = kube.watch_until("Pod", None, _ready_count(2), selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 2, what=f"2 Ready pods of {RC}")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        _ready_count(2),
+        selector=CASCADE,
+        namespace=ns,
+        timeout=ctx.timeout / 2,
+        what=f"2 Ready pods of {RC}",
+    )
     victim = _live(pods)[0]
-    kube.delete({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": _name(victim), "namespace": ns}},
-                wait=False)
+    kube.delete(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": _name(victim), "namespace": ns}},
+        wait=False,
+    )
     gone_uid = victim["metadata"]["uid"]
 
     def replaced(ps: list[dict]) -> bool:
         live = _live(ps)
         return _ready_count(2)(ps) and all(p["metadata"]["uid"] != gone_uid for p in live)
 
-    pods = kube.watch_until("Pod", None, replaced, selector=CASCADE, namespace=ns, timeout=ctx.timeout / 2,
-                            what=f"{RC} to replace pod {_name(victim)}")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        replaced,
+        selector=CASCADE,
+        namespace=ns,
+        timeout=ctx.timeout / 2,
+        what=f"{RC} to replace pod {_name(victim)}",
+    )
     new = [_name(p) for p in _live(pods) if p["metadata"]["name"] != _name(victim)]
     return True, f"deleted pod {_name(victim)}; {RC} keeps 2 Ready pods ({', '.join(sorted(new))})"
 
@@ -92,26 +122,61 @@ def rc_scale_out_in(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     _scale(kube, "ReplicationController", RC, ns, 3)
     try:
-        kube.watch_until("Pod", None, _ready_count(3), selector=CASCADE, namespace=ns, timeout=ctx.timeout / 2,
-                         what=f"{RC} scaled out to 3 Ready pods")
+        kube.watch_until(
+            "Pod",
+            None,
+            _ready_count(3),
+            selector=CASCADE,
+            namespace=ns,
+            timeout=ctx.timeout / 2,
+            what=f"{RC} scaled out to 3 Ready pods",
+        )
     finally:
         _scale(kube, "ReplicationController", RC, ns, 2)
-    pods = kube.watch_until("Pod", None, lambda ps: len(_live(ps)) == 2, selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 2, what=f"{RC} scaled in to 2 pods")
-    return True, f"replicas 2 -> 3: a 3rd pod made from the template, 3 Ready; 3 -> 2: one deleted, {len(_live(pods))} left"
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        lambda ps: len(_live(ps)) == 2,
+        selector=CASCADE,
+        namespace=ns,
+        timeout=ctx.timeout / 2,
+        what=f"{RC} scaled in to 2 pods",
+    )
+    return (
+        True,
+        f"replicas 2 -> 3: a 3rd pod made from the template, 3 Ready; 3 -> 2: one deleted, {len(_live(pods))} left",
+    )
 
 
 def rs_adopts_orphans(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
-    pods = kube.watch_until("Pod", None, _ready_count(2), selector=CASCADE, namespace=ns,
-                            timeout=ctx.timeout / 3, what=f"2 Ready pods of {RC}")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        _ready_count(2),
+        selector=CASCADE,
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"2 Ready pods of {RC}",
+    )
     before = {p["metadata"]["uid"]: _name(p) for p in _live(pods)}
-    kube.delete({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": RC, "namespace": ns}},
-                wait=True, timeout=ctx.timeout / 3, propagation="Orphan")
+    kube.delete(
+        {
+            "apiVersion": "v1",
+            "kind": "ReplicationController",
+            "metadata": {"name": RC, "namespace": ns},
+        },
+        wait=True,
+        timeout=ctx.timeout / 3,
+        propagation="Orphan",
+    )
     orphans = kube.list("Pod", namespace=ns, selector=CASCADE)
     left = {p["metadata"]["uid"] for p in _live(orphans)}
     if left != set(before):
-        return False, f"after deleting {RC} with propagation Orphan its pods changed: {_names(_live(orphans))}"
+        return (
+            False,
+            f"after deleting {RC} with propagation Orphan its pods changed: {_names(_live(orphans))}",
+        )
     owned = [f"{_name(p)} ({_owner(p)})" for p in orphans if _owner(p)]
     if owned:
         return False, f"{RC} is gone but its pods still have an owner: {', '.join(owned)}"
@@ -119,17 +184,32 @@ def rs_adopts_orphans(ctx: LabContext) -> tuple[bool, str]:
 
     def adopted(ps: list[dict]) -> bool:
         live = _live(ps)
-        return bool(live) and all(_owner(p) == f"ReplicaSet/{RS_ADOPT}" for p in live) and len(live) >= 2
+        return (
+            bool(live)
+            and all(_owner(p) == f"ReplicaSet/{RS_ADOPT}" for p in live)
+            and len(live) >= 2
+        )
 
-    pods = kube.watch_until("Pod", None, adopted, selector=CASCADE, namespace=ns, timeout=ctx.timeout / 3,
-                            what=f"{RS_ADOPT} to adopt the orphaned pods")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        adopted,
+        selector=CASCADE,
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"{RS_ADOPT} to adopt the orphaned pods",
+    )
     now = {p["metadata"]["uid"] for p in _live(pods)}
     created = now - set(before)
     if now != set(before):
-        return False, (f"{RS_ADOPT} owns {_names(_live(pods))}, expected exactly the orphans "
-                       f"{sorted(before.values())} ({len(created)} new)")
-    return True, (f"{RC} deleted with propagation Orphan: pods {', '.join(sorted(before.values()))} stayed ownerless; "
-                  f"{RS_ADOPT} adopted both and created no new pod")
+        return False, (
+            f"{RS_ADOPT} owns {_names(_live(pods))}, expected exactly the orphans "
+            f"{sorted(before.values())} ({len(created)} new)"
+        )
+    return True, (
+        f"{RC} deleted with propagation Orphan: pods {', '.join(sorted(before.values()))} stayed ownerless; "
+        f"{RS_ADOPT} adopted both and created no new pod"
+    )
 
 
 def _select(kube, ns: str, selector: str) -> list[str]:
@@ -139,8 +219,14 @@ def _select(kube, ns: str, selector: str) -> list[str]:
 def _selector_cases(kube, ns: str, cases: list[tuple[str, str, set[str]]]) -> tuple[bool, str]:
     """(label, selector, expected pod names) -> one line: which selected what, and what went wrong."""
     # The practice pods exist (lab apply created them); wait until all four are there.
-    kube.watch_until("Pod", None, lambda ps: {_name(p) for p in _live(ps)} >= set(SELECTOR_PODS),
-                     namespace=ns, timeout=30, what="the 4 selector practice pods")
+    kube.watch_until(
+        "Pod",
+        None,
+        lambda ps: {_name(p) for p in _live(ps)} >= set(SELECTOR_PODS),
+        namespace=ns,
+        timeout=30,
+        what="the 4 selector practice pods",
+    )
     parts, ok = [], True
     for label, selector, expected in cases:
         got = _select(kube, ns, selector)
@@ -153,10 +239,14 @@ def _selector_cases(kube, ns: str, cases: list[tuple[str, str, set[str]]]) -> tu
 
 
 def selector_match_labels(ctx: LabContext) -> tuple[bool, str]:
-    return _selector_cases(ctx.kube, ctx.namespace, [
-        ("type=web", "type=web", {"pod-web-v1", "pod-web-v2"}),
-        ("type=db", "type=db", {"pod-db-v3", "pod-db"}),
-    ])
+    return _selector_cases(
+        ctx.kube,
+        ctx.namespace,
+        [
+            ("type=web", "type=web", {"pod-web-v1", "pod-web-v2"}),
+            ("type=db", "type=db", {"pod-db-v3", "pod-db"}),
+        ],
+    )
 
 
 # The practice pods are type=web|db; other pods of the namespace (controllers' pods) carry no `type` in
@@ -166,34 +256,61 @@ _PRACTICE = "type in (web,db)"
 
 
 def selector_match_expressions(ctx: LabContext) -> tuple[bool, str]:
-    return _selector_cases(ctx.kube, ctx.namespace, [
-        ("ver In (v1,v2)", f"{_PRACTICE},ver in (v1,v2)", {"pod-web-v1", "pod-web-v2"}),
-        ("ver NotIn (v2)", f"{_PRACTICE},ver notin (v2)", {"pod-web-v1", "pod-db-v3", "pod-db"}),
-        ("ver Exists", f"{_PRACTICE},ver", {"pod-web-v1", "pod-web-v2", "pod-db-v3"}),
-        ("ver DoesNotExist", f"{_PRACTICE},!ver", {"pod-db"}),
-    ])
+    return _selector_cases(
+        ctx.kube,
+        ctx.namespace,
+        [
+            ("ver In (v1,v2)", f"{_PRACTICE},ver in (v1,v2)", {"pod-web-v1", "pod-web-v2"}),
+            (
+                "ver NotIn (v2)",
+                f"{_PRACTICE},ver notin (v2)",
+                {"pod-web-v1", "pod-db-v3", "pod-db"},
+            ),
+            ("ver Exists", f"{_PRACTICE},ver", {"pod-web-v1", "pod-web-v2", "pod-db-v3"}),
+            ("ver DoesNotExist", f"{_PRACTICE},!ver", {"pod-db"}),
+        ],
+    )
 
 
 def replicaset_expressions_template(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
-    rs = kube.watch_until("ReplicaSet", RS_EXP, lambda o: bool(o) and (o.get("status") or {}).get("readyReplicas") == 1,
-                          namespace=ns, timeout=ctx.timeout, what=f"{RS_EXP} with 1 Ready pod")
+    rs = kube.watch_until(
+        "ReplicaSet",
+        RS_EXP,
+        lambda o: bool(o) and (o.get("status") or {}).get("readyReplicas") == 1,
+        namespace=ns,
+        timeout=ctx.timeout,
+        what=f"{RS_EXP} with 1 Ready pod",
+    )
     sel = rs["spec"]["selector"]
     parts = [f"{k}={v}" for k, v in (sel.get("matchLabels") or {}).items()]
     for e in sel.get("matchExpressions") or []:
         op, key, values = e["operator"], e["key"], e.get("values") or []
-        parts.append({"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
-                      "Exists": key, "DoesNotExist": f"!{key}"}[op])
+        parts.append(
+            {
+                "In": f"{key} in ({','.join(values)})",
+                "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key,
+                "DoesNotExist": f"!{key}",
+            }[op]
+        )
     selector = ",".join(parts)
     pods = _live(kube.list("Pod", namespace=ns, selector=selector))
     mine = [p for p in pods if _owner(p) == f"ReplicaSet/{RS_EXP}"]
     if len(pods) != 1 or len(mine) != 1:
-        return False, f"selector {selector} matches {_names(pods)}; {RS_EXP} owns {_names(mine)} (expected 1 pod)"
+        return (
+            False,
+            f"selector {selector} matches {_names(pods)}; {RS_EXP} owns {_names(mine)} (expected 1 pod)",
+        )
     labels = {k: v for k, v in mine[0]["metadata"]["labels"].items() if k != "pod-template-hash"}
-    return True, f"{RS_EXP}'s selector {selector} matches its 1 pod {_name(mine[0])} made from the template {labels}"
+    return (
+        True,
+        f"{RS_EXP}'s selector {selector} matches its 1 pod {_name(mine[0])} made from the template {labels}",
+    )
 
 
 # --------------------------------------------------------------------------------- node down
+
 
 def kind_node_container(node: dict) -> str:
     """The Docker container behind a kind node, from providerID ``kind://docker/<cluster>/<node>``.
@@ -204,13 +321,17 @@ def kind_node_container(node: dict) -> str:
     pid = str((node.get("spec") or {}).get("providerID") or "")
     parts = pid.removeprefix("kind://").split("/")
     if not pid.startswith("kind://") or len(parts) != 3 or not all(parts):
-        raise KubetmError(f"node {_name(node)} is not a kind node (providerID {pid or 'empty'!r}): "
-                          "the auto-healing check only stops kind nodes",
-                          hint="run this lab on the kind cluster (`kubetm cluster up`), or stop a node yourself")
+        raise KubetmError(
+            f"node {_name(node)} is not a kind node (providerID {pid or 'empty'!r}): "
+            "the auto-healing check only stops kind nodes",
+            hint="run this lab on the kind cluster (`kubetm cluster up`), or stop a node yourself",
+        )
     provider, _cluster, container = parts
     if provider != "docker":
-        raise KubetmError(f"node {_name(node)} runs on {provider}, not docker: the auto-healing check only "
-                          "stops kind nodes on Docker")
+        raise KubetmError(
+            f"node {_name(node)} runs on {provider}, not docker: the auto-healing check only "
+            "stops kind nodes on Docker"
+        )
     return container
 
 
@@ -218,8 +339,16 @@ def _registry_config(container: str) -> str:
     """The node's containerd registry config (every certs.d/*/hosts.toml), as one text."""
     from kubetm.host import docker
 
-    return docker.exec_in(container, ["sh", "-c", "for f in /etc/containerd/certs.d/*/hosts.toml; do "
-                                      "[ -f \"$f\" ] && echo \"# $f\" && cat \"$f\"; done; true"], timeout=60)
+    return docker.exec_in(
+        container,
+        [
+            "sh",
+            "-c",
+            "for f in /etc/containerd/certs.d/*/hosts.toml; do "
+            '[ -f "$f" ] && echo "# $f" && cat "$f"; done; true',
+        ],
+        timeout=60,
+    )
 
 
 def stop_kind_node(node: dict) -> str:
@@ -231,8 +360,13 @@ def stop_kind_node(node: dict) -> str:
     return container
 
 
-def restore_kind_node(kube, node_name: str, container: str, registry_config: str | None,
-                      timeout: float = NODE_READY_TIMEOUT) -> str:
+def restore_kind_node(
+    kube,
+    node_name: str,
+    container: str,
+    registry_config: str | None,
+    timeout: float = NODE_READY_TIMEOUT,
+) -> str:
     """``docker start`` the node again, watch the Node until Ready, check the registry config survived."""
     from kubetm.k8s import conditions
 
@@ -240,15 +374,22 @@ def restore_kind_node(kube, node_name: str, container: str, registry_config: str
     from kubetm.host import docker
 
     docker.start(container, timeout=90)
-    kube.watch_until("Node", node_name, conditions.node_ready, timeout=timeout,
-                     what=f"node {node_name} Ready again after docker start")
+    kube.watch_until(
+        "Node",
+        node_name,
+        conditions.node_ready,
+        timeout=timeout,
+        what=f"node {node_name} Ready again after docker start",
+    )
     note = f"node {node_name} Ready again {time.monotonic() - start:.0f}s after docker start"
     if registry_config is not None:
         after = _registry_config(container)
         if after != registry_config:
-            raise KubetmError(f"node {node_name} came back but its registry config changed "
-                              f"(/etc/containerd/certs.d/*/hosts.toml): pulls from the local registry may fail",
-                              hint="re-run `kubetm cluster up` to rewire the registry")
+            raise KubetmError(
+                f"node {node_name} came back but its registry config changed "
+                f"(/etc/containerd/certs.d/*/hosts.toml): pulls from the local registry may fail",
+                hint="re-run `kubetm cluster up` to rewire the registry",
+            )
         if registry_config.strip():
             note += ", registry hosts.toml intact"
     return note
@@ -258,12 +399,22 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
     kube, ns = ctx.kube, ctx.namespace
     from kubetm import nodes as nodes_mod
 
-    pods = kube.watch_until("Pod", None, _ready_count(2), selector=HEAL, namespace=ns, timeout=60,
-                            what=f"2 Ready pods of {RS_HEAL}")
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        _ready_count(2),
+        selector=HEAL,
+        namespace=ns,
+        timeout=60,
+        what=f"2 Ready pods of {RS_HEAL}",
+    )
     all_nodes = {_name(n): n for n in nodes_mod.list_nodes(kube)}
     workers = [_name(n) for n in nodes_mod.workers(list(all_nodes.values()))]
     if len(workers) < 2:
-        return False, f"needs 2 worker nodes (one goes down, the other takes its pods); found {workers or 'none'}"
+        return (
+            False,
+            f"needs 2 worker nodes (one goes down, the other takes its pods); found {workers or 'none'}",
+        )
     on_node: dict[str, list[str]] = {}
     for p in _live(pods):
         on_node.setdefault(p["spec"].get("nodeName"), []).append(_name(p))
@@ -272,10 +423,16 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
     if not candidates:
         return False, f"{RS_HEAL}'s pods run on {sorted(on_node)}, none on a worker"
     target = candidates[0]
-    container = kind_node_container(all_nodes[target])  # refuses non-kind clusters before anything happens
+    container = kind_node_container(
+        all_nodes[target]
+    )  # refuses non-kind clusters before anything happens
     registry_config = _registry_config(container)
-    victims = {p["metadata"]["uid"]: _name(p) for p in _live(pods) if p["spec"].get("nodeName") == target}
-    ctx.log(f"stopping node {target} (docker stop {container}); its pods: {', '.join(victims.values())}")
+    victims = {
+        p["metadata"]["uid"]: _name(p) for p in _live(pods) if p["spec"].get("nodeName") == target
+    }
+    ctx.log(
+        f"stopping node {target} (docker stop {container}); its pods: {', '.join(victims.values())}"
+    )
     t0 = time.monotonic()
     restore_note = ""
     healed: list[dict] = []
@@ -283,23 +440,42 @@ def auto_healing_node_down(ctx: LabContext) -> tuple[bool, str]:
     try:
         stop_kind_node(all_nodes[target])
         ctx.check_cancelled()
-        kube.watch_until("Node", target, lambda n: bool(n) and not _node_ready(n), timeout=120,
-                         what=f"node {target} NotReady")
+        kube.watch_until(
+            "Node",
+            target,
+            lambda n: bool(n) and not _node_ready(n),
+            timeout=120,
+            what=f"node {target} NotReady",
+        )
         not_ready_at = time.monotonic() - t0
 
         def recreated(ps: list[dict]) -> bool:
             live = [p for p in _live(ps) if p["metadata"]["uid"] not in victims]
-            return len(live) >= 2 and all(_ready(p) and p["spec"].get("nodeName") != target for p in live)
+            return len(live) >= 2 and all(
+                _ready(p) and p["spec"].get("nodeName") != target for p in live
+            )
 
-        healed = kube.watch_until("Pod", None, recreated, selector=HEAL, namespace=ns,
-                                  timeout=max(30.0, ctx.timeout - 60 - (time.monotonic() - t0)),
-                                  what=f"{RS_HEAL} to recreate its pods off node {target}")
+        healed = kube.watch_until(
+            "Pod",
+            None,
+            recreated,
+            selector=HEAL,
+            namespace=ns,
+            timeout=max(30.0, ctx.timeout - 60 - (time.monotonic() - t0)),
+            what=f"{RS_HEAL} to recreate its pods off node {target}",
+        )
         healed_at = time.monotonic() - t0
     finally:
         restore_note = restore_kind_node(kube, target, container, registry_config)
-    new = [f"{_name(p)}@{p['spec'].get('nodeName')}" for p in _live(healed) if p["metadata"]["uid"] not in victims]
-    return True, (f"stopped {target}: NotReady after {not_ready_at:.0f}s, {RS_HEAL} Ready again on another node "
-                  f"after {healed_at:.0f}s ({', '.join(sorted(new))}); {restore_note}")
+    new = [
+        f"{_name(p)}@{p['spec'].get('nodeName')}"
+        for p in _live(healed)
+        if p["metadata"]["uid"] not in victims
+    ]
+    return True, (
+        f"stopped {target}: NotReady after {not_ready_at:.0f}s, {RS_HEAL} Ready again on another node "
+        f"after {healed_at:.0f}s ({', '.join(sorted(new))}); {restore_note}"
+    )
 
 
 def _node_ready(node: dict) -> bool:
@@ -315,19 +491,47 @@ LAB = Lab(
     exclusive=True,
     exclusive_reason="the auto-healing check takes a worker node down; other labs' pods would move",
     checks=(
-        Check("rc-keeps-replicas", rc_keeps_replicas,
-              "replication-1 keeps 2 pods: a deleted pod is replaced from the template", timeout=90),
-        Check("rc-scale-out-in", rc_scale_out_in,
-              "replicas 2 -> 3 adds a pod from the template, 3 -> 2 deletes one", timeout=90),
-        Check("rs-adopts-orphans", rs_adopts_orphans,
-              "replication-1 deleted with propagation Orphan; steps/replicaset-adopt's replica-1 adopts its 2 pods, creates none", timeout=90),
-        Check("selector-match-labels", selector_match_labels,
-              "type=web selects pod-web-v1 and pod-web-v2 only (type=db: pod-db-v3, pod-db)", timeout=30),
-        Check("selector-match-expressions", selector_match_expressions,
-              "ver In (v1,v2), ver NotIn (v2), ver Exists, ver DoesNotExist select the expected pods", timeout=30),
-        Check("replicaset-expressions-template", replicaset_expressions_template,
-              "replica-exp (matchLabels + matchExpressions) runs 1 pod made from its template", timeout=90),
-        Check("auto-healing-node-down", auto_healing_node_down,
-              "a node of replica-heal's pods goes down; after ~10 s tolerations the pods are recreated on another node", timeout=240),
+        Check(
+            "rc-keeps-replicas",
+            rc_keeps_replicas,
+            "replication-1 keeps 2 pods: a deleted pod is replaced from the template",
+            timeout=90,
+        ),
+        Check(
+            "rc-scale-out-in",
+            rc_scale_out_in,
+            "replicas 2 -> 3 adds a pod from the template, 3 -> 2 deletes one",
+            timeout=90,
+        ),
+        Check(
+            "rs-adopts-orphans",
+            rs_adopts_orphans,
+            "replication-1 deleted with propagation Orphan; steps/replicaset-adopt's replica-1 adopts its 2 pods, creates none",
+            timeout=90,
+        ),
+        Check(
+            "selector-match-labels",
+            selector_match_labels,
+            "type=web selects pod-web-v1 and pod-web-v2 only (type=db: pod-db-v3, pod-db)",
+            timeout=30,
+        ),
+        Check(
+            "selector-match-expressions",
+            selector_match_expressions,
+            "ver In (v1,v2), ver NotIn (v2), ver Exists, ver DoesNotExist select the expected pods",
+            timeout=30,
+        ),
+        Check(
+            "replicaset-expressions-template",
+            replicaset_expressions_template,
+            "replica-exp (matchLabels + matchExpressions) runs 1 pod made from its template",
+            timeout=90,
+        ),
+        Check(
+            "auto-healing-node-down",
+            auto_healing_node_down,
+            "a node of replica-heal's pods goes down; after ~10 s tolerations the pods are recreated on another node",
+            timeout=240,
+        ),
     ),
 )

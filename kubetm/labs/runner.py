@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from kubetm.labs import registry
 from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
+from kubetm.labs import registry
 from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, run_check
 from kubetm.labs.events import LabEvent
 
@@ -70,6 +70,7 @@ def _serialised(on_event: EventFn | None) -> EventFn:
 
 # ------------------------------------------------------------------------------ list / show
 
+
 def list_labs() -> list[dict]:
     """One row per lab, in course order: name, title, lesson, namespaces, checks, exclusive.
 
@@ -78,9 +79,16 @@ def list_labs() -> list[dict]:
     """
     rows = []
     for lab in registry.resolve("all"):
-        rows.append({"name": lab.name, "title": lab.title, "lesson": lab.lesson,
-                     "namespaces": list(lab.namespaces), "checks": len(lab.checks),
-                     "exclusive": lab.exclusive})
+        rows.append(
+            {
+                "name": lab.name,
+                "title": lab.title,
+                "lesson": lab.lesson,
+                "namespaces": list(lab.namespaces),
+                "checks": len(lab.checks),
+                "exclusive": lab.exclusive,
+            }
+        )
     return rows
 
 
@@ -112,28 +120,49 @@ def show(name: str) -> dict:
     for f in lab.manifest_files():
         objects.extend(_describe_file(f))
     steps = {f.stem: _describe_file(f) for f in lab.step_files()}
-    lessons = [{"file": str(f.relative_to(lab.folder)), "lesson": _lesson_line(f)}
-               for f in lab.manifest_files() + lab.step_files()]
+    lessons = [
+        {"file": str(f.relative_to(lab.folder)), "lesson": _lesson_line(f)}
+        for f in lab.manifest_files() + lab.step_files()
+    ]
     return {
-        "name": lab.name, "title": lab.title, "lesson": lab.lesson,
-        "namespaces": list(lab.namespaces), "folder": str(lab.folder),
-        "exclusive": lab.exclusive, "exclusive_reason": lab.exclusive_reason or None,
-        "objects": objects, "steps": steps, "lessons": [x for x in lessons if x["lesson"]],
-        "checks": [{"name": c.name, "description": c.description, "timeout": c.timeout,
-                    "implemented": not getattr(c.fn, "not_implemented", False)} for c in lab.checks],
+        "name": lab.name,
+        "title": lab.title,
+        "lesson": lab.lesson,
+        "namespaces": list(lab.namespaces),
+        "folder": str(lab.folder),
+        "exclusive": lab.exclusive,
+        "exclusive_reason": lab.exclusive_reason or None,
+        "objects": objects,
+        "steps": steps,
+        "lessons": [x for x in lessons if x["lesson"]],
+        "checks": [
+            {
+                "name": c.name,
+                "description": c.description,
+                "timeout": c.timeout,
+                "implemented": not getattr(c.fn, "not_implemented", False),
+            }
+            for c in lab.checks
+        ],
     }
 
 
 def render_list(rows: Sequence[dict]) -> str:
     from kubetm.output import table
 
-    return table([(r["name"], r["title"], r["checks"], "alone" if r["exclusive"] else "")
-                  for r in rows], ["lab", "title", "checks", "run"])
+    return table(
+        [(r["name"], r["title"], r["checks"], "alone" if r["exclusive"] else "") for r in rows],
+        ["lab", "title", "checks", "run"],
+    )
 
 
 def render_show(info: dict) -> str:
-    lines = [f"{info['name']}: {info['title']}", f"  lesson: {info['lesson']}",
-             f"  namespaces: {', '.join(info['namespaces'])}", f"  manifests: {info['folder']}"]
+    lines = [
+        f"{info['name']}: {info['title']}",
+        f"  lesson: {info['lesson']}",
+        f"  namespaces: {', '.join(info['namespaces'])}",
+        f"  manifests: {info['folder']}",
+    ]
     if info["exclusive"]:
         lines.append(f"  runs alone: {info['exclusive_reason']}")
     lines.append(f"  objects ({len(info['objects'])}):")
@@ -162,14 +191,17 @@ def as_json(results: Sequence[LabResult], selection: str | Iterable[str]) -> Any
 
 # ------------------------------------------------------------------------------------ apply
 
+
 def _load(lab: Lab, registry_name: str | None) -> list[dict]:
     """The lab's objects, validated; its step files are parsed too so a broken one fails now."""
     from kubetm import manifests
     from kubetm.errors import KubetmError
 
     if not lab.manifest_files():
-        raise KubetmError(f"lab {lab.name}: no manifests in {lab.folder}",
-                          hint="set KUBETM_MANIFESTS to the repository's manifests/ folder")
+        raise KubetmError(
+            f"lab {lab.name}: no manifests in {lab.folder}",
+            hint="set KUBETM_MANIFESTS to the repository's manifests/ folder",
+        )
     objs = manifests.load(lab.folder, registry=registry_name)
     for step in lab.step_files():
         manifests.load_docs(step)
@@ -194,7 +226,9 @@ def _course_nodes_used(objs: Iterable[Any]) -> set[str]:
     return found
 
 
-def apply(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None) -> list:
+def apply(
+    kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None
+) -> list:
     """Apply one lab's manifests (server-side apply); returns kube.apply's results.
 
     Example:
@@ -241,16 +275,27 @@ def _until_seen_by_controllers(kube, applied) -> None:
     """
     for r in applied:
         if getattr(r, "kind", "") == "PersistentVolume":
-            kube.watch_until("PersistentVolume", r.name,
-                             lambda o: (o or {}).get("status", {}).get("phase") in ("Available", "Bound", "Released"),
-                             timeout=PV_SEEN_TIMEOUT,
-                             what=f"persistentvolume/{r.name} seen by the PV controller")
+            kube.watch_until(
+                "PersistentVolume",
+                r.name,
+                lambda o: (
+                    (o or {}).get("status", {}).get("phase") in ("Available", "Bound", "Released")
+                ),
+                timeout=PV_SEEN_TIMEOUT,
+                what=f"persistentvolume/{r.name} seen by the PV controller",
+            )
 
 
 # ----------------------------------------------------------------------------------- verify
 
-def verify(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None,
-           cancel: threading.Event | None = None) -> LabResult:
+
+def verify(
+    kube,
+    name: str,
+    registry_name: str | None = None,
+    on_event: EventFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LabResult:
     """Run one lab's checks in order against the cluster; never raises for a failing check.
 
     Raises KubetmError when the lab is not applied (its namespace does not exist).
@@ -258,17 +303,28 @@ def verify(kube, name: str, registry_name: str | None = None, on_event: EventFn 
     Example:
         result = verify(kube, "pod"); print("\\n".join(result.lines()))
     """
-    return _verify(kube, registry.get(name), registry_name, _serialised(on_event), cancel or threading.Event())
+    return _verify(
+        kube, registry.get(name), registry_name, _serialised(on_event), cancel or threading.Event()
+    )
 
 
-def _verify(kube, lab: Lab, registry_name: str | None, emit: EventFn, cancel: threading.Event) -> LabResult:
+def _verify(
+    kube, lab: Lab, registry_name: str | None, emit: EventFn, cancel: threading.Event
+) -> LabResult:
     from kubetm.errors import KubetmError
 
     if kube.get("Namespace", lab.namespace) is None:
-        raise KubetmError(f"lab {lab.name} is not applied (namespace {lab.namespace} not found)",
-                          hint=f"run `kubetm lab apply {lab.name}` or `kubetm lab run {lab.name}`")
-    ctx = LabContext(kube=kube, lab=lab, registry=registry_name, cancel=cancel,
-                     log=lambda msg: emit(LabEvent.LOG, lab.name, msg))
+        raise KubetmError(
+            f"lab {lab.name} is not applied (namespace {lab.namespace} not found)",
+            hint=f"run `kubetm lab apply {lab.name}` or `kubetm lab run {lab.name}`",
+        )
+    ctx = LabContext(
+        kube=kube,
+        lab=lab,
+        registry=registry_name,
+        cancel=cancel,
+        log=lambda msg: emit(LabEvent.LOG, lab.name, msg),
+    )
     result = LabResult(lab.name)
     for check in lab.checks:
         emit(LabEvent.CHECK, lab.name, check.name)
@@ -287,8 +343,14 @@ def _timed_check(check, ctx: LabContext, lab: Lab):
 
 # ----------------------------------------------------------------------------------- delete
 
-def delete(kube, name: str, registry_name: str | None = None, on_event: EventFn | None = None,
-           timeout: float = DELETE_TIMEOUT) -> list:
+
+def delete(
+    kube,
+    name: str,
+    registry_name: str | None = None,
+    on_event: EventFn | None = None,
+    timeout: float = DELETE_TIMEOUT,
+) -> list:
     """Undo a lab: cleanup hook, namespaces, cluster-scoped objects labelled kubetm.io/lab=<lab>.
 
     Waits until everything is gone (watch-based); returns kube.delete's results. Namespaces that
@@ -318,19 +380,34 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
             continue
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if labels.get(LAB) != lab.name and labels.get(MANAGED_BY) != MANAGED_BY_VALUE:
-            raise KubetmError(f"namespace {ns} exists but was not created by kubetm (no kubetm labels)",
-                              hint="kubetm deletes only its own namespaces; delete it yourself if it is a leftover")
-        targets[("Namespace", ns)] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+            raise KubetmError(
+                f"namespace {ns} exists but was not created by kubetm (no kubetm labels)",
+                hint="kubetm deletes only its own namespaces; delete it yourself if it is a leftover",
+            )
+        targets[("Namespace", ns)] = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns},
+        }
     for kind in CLUSTER_KINDS:
         for obj in kube.list(kind, selector={LAB: lab.name}):
             obj_name = obj["metadata"]["name"]
-            targets[(kind, obj_name)] = {"apiVersion": obj.get("apiVersion") or "v1", "kind": kind,
-                                         "metadata": {"name": obj_name}}
+            targets[(kind, obj_name)] = {
+                "apiVersion": obj.get("apiVersion") or "v1",
+                "kind": kind,
+                "metadata": {"name": obj_name},
+            }
     results = list(kube.delete(list(targets.values()), wait=False)) if targets else []
     gone = [r for r in results if getattr(r, "action", "") == "deleted"]
     for r in gone:  # deletions run server-side in parallel; waiting one by one costs the longest
-        kube.watch_until(r.kind, r.name, lambda o: o is None, api_version=getattr(r, "api_version", None) or None,
-                         timeout=timeout, what=f"{r.kind.lower()}/{r.name} deleted")
+        kube.watch_until(
+            r.kind,
+            r.name,
+            lambda o: o is None,
+            api_version=getattr(r, "api_version", None) or None,
+            timeout=timeout,
+            what=f"{r.kind.lower()}/{r.name} deleted",
+        )
     emit(LabEvent.DELETED, lab.name, results)
     if problems:
         raise KubetmError(f"lab {lab.name} deleted, but " + "; ".join(problems))
@@ -339,8 +416,16 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
 
 # -------------------------------------------------------------------------------------- run
 
-def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventFn,
-             cancel: threading.Event, cleaned: set[str] | None = None) -> LabResult:
+
+def _run_one(
+    kube,
+    lab: Lab,
+    keep: bool,
+    registry_name: str | None,
+    emit: EventFn,
+    cancel: threading.Event,
+    cleaned: set[str] | None = None,
+) -> LabResult:
     """apply -> verify -> delete (unless keep); delete runs on failure and interruption too."""
     from kubetm.errors import KubetmError, format_error
 
@@ -355,7 +440,7 @@ def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventF
     except KubetmError as e:
         result.error = format_error(e, prefix="")
         emit(LabEvent.ERROR, lab.name, result.error)
-    except Exception as e:  # noqa: BLE001 - one broken lab must not take the others down
+    except Exception as e:
         result.error = format_error(e, prefix="")
         emit(LabEvent.ERROR, lab.name, result.error)
     finally:
@@ -364,15 +449,21 @@ def _run_one(kube, lab: Lab, keep: bool, registry_name: str | None, emit: EventF
                 _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
                 if cleaned is not None:
                     cleaned.add(lab.name)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 msg = "delete failed: " + format_error(e, prefix="")
                 result.error = f"{result.error}; {msg}" if result.error else msg
                 emit(LabEvent.ERROR, lab.name, msg)
     return result
 
 
-def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str | None = None,
-        workers: int = DEFAULT_WORKERS, on_event: EventFn | None = None) -> list[LabResult]:
+def run(
+    kube,
+    names: str | Iterable[str],
+    keep: bool = False,
+    registry_name: str | None = None,
+    workers: int = DEFAULT_WORKERS,
+    on_event: EventFn | None = None,
+) -> list[LabResult]:
     """Apply, verify and delete labs ("all", one name or several); results in the order asked.
 
     Non-exclusive labs share a pool of ``workers`` threads; exclusive labs then run one by one.
@@ -398,7 +489,10 @@ def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str
         results[lab.name] = _run_one(kube, lab, keep, registry_name, emit, cancel, cleaned)
 
     # Longest first (by the checks' budgets) so the pool's last lab is a short one.
-    shared = sorted((lab for lab in labs if not lab.exclusive), key=lambda lab: -sum(c.timeout for c in lab.checks))
+    shared = sorted(
+        (lab for lab in labs if not lab.exclusive),
+        key=lambda lab: -sum(c.timeout for c in lab.checks),
+    )
     alone = [lab for lab in labs if lab.exclusive]
     try:
         if workers > 1 and len(shared) > 1:
@@ -417,14 +511,19 @@ def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str
                 try:
                     _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
                     cleaned.add(lab.name)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     emit(LabEvent.ERROR, lab.name, f"delete failed: {e}")
         raise
     return [results[lab.name] for lab in labs]
 
 
 # Kinds checks commonly read besides the manifests' own.
-_CHECK_KINDS = (("v1", "Node"), ("v1", "Event"), ("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice"))
+_CHECK_KINDS = (
+    ("v1", "Node"),
+    ("v1", "Event"),
+    ("v1", "Endpoints"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+)
 
 
 def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> None:
@@ -445,7 +544,9 @@ def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> Non
         resolve(kind, api_version)
 
 
-def _pool(labs: Sequence[Lab], fn: Callable[[Lab], None], workers: int, cancel: threading.Event) -> None:
+def _pool(
+    labs: Sequence[Lab], fn: Callable[[Lab], None], workers: int, cancel: threading.Event
+) -> None:
     """Run ``fn`` over ``labs`` on daemon threads (an interrupted process does not wait for them)."""
     queue = deque(labs)
     lock = threading.Lock()
@@ -459,13 +560,15 @@ def _pool(labs: Sequence[Lab], fn: Callable[[Lab], None], workers: int, cancel: 
                 lab = queue.popleft()
             try:
                 fn(lab)
-            except BaseException as e:  # noqa: BLE001 - reported to the main thread
+            except BaseException as e:
                 failures.append(e)
                 cancel.set()
                 return
 
-    threads = [threading.Thread(target=worker, name=f"kubetm-lab-{i}", daemon=True)
-               for i in range(min(workers, len(labs)))]
+    threads = [
+        threading.Thread(target=worker, name=f"kubetm-lab-{i}", daemon=True)
+        for i in range(min(workers, len(labs)))
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -9,9 +9,8 @@ From the host, kubetm sends traffic only to the nodes' published addresses (node
 
 from __future__ import annotations
 
-import time
-
 import ipaddress
+import time
 
 from kubetm.errors import Timeout
 from kubetm.labs.base import Check, Lab
@@ -24,14 +23,19 @@ from kubetm.labs.observe import (
 )
 
 APP_PODS = ("pod-1", "pod-2")
-LB_WAIT_SECONDS = 15.0   # how long svc-lb may take to get an address from an installed implementation
+LB_WAIT_SECONDS = (
+    15.0  # how long svc-lb may take to get an address from an installed implementation
+)
 
 
 def _node_addresses(ctx) -> list[tuple[str, str]]:
     from kubetm import nodes
 
     listed = nodes.list_nodes(ctx.kube)
-    return [(n["metadata"]["name"], nodes.host_address_from(listed, n["metadata"]["name"])) for n in listed]
+    return [
+        (n["metadata"]["name"], nodes.host_address_from(listed, n["metadata"]["name"]))
+        for n in listed
+    ]
 
 
 def _host_route(ip: str, table: str = "/proc/net/route") -> str | None:
@@ -66,7 +70,9 @@ def clusterip_reaches_pods(ctx) -> tuple[bool, str]:
     # kube-proxy programs the node a moment after the EndpointSlice is ready (longer on a busy
     # machine): wait, bounded, for a first answer before counting
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and fetch_many_in_pod(ctx, "pod-1", url, count=1)[0][0] != 200:
+    while (
+        time.monotonic() < deadline and fetch_many_in_pod(ctx, "pod-1", url, count=1)[0][0] != 200
+    ):
         pass
     answers = fetch_many_in_pod(ctx, "pod-1", url, count=12)
     served = sorted({body.strip() for status, body in answers if status == 200})
@@ -77,18 +83,35 @@ def clusterip_reaches_pods(ctx) -> tuple[bool, str]:
     node_port = any(p.get("nodePort") for p in svc["spec"]["ports"])
     answered = []
     for node, addr in _node_addresses(ctx):
-        ok, _ = host_http_answer(f"http://{addr}:{port}/hostname", lambda s, b: b.strip() in APP_PODS,
-                                    attempts=1, timeout=1.0)
+        ok, _ = host_http_answer(
+            f"http://{addr}:{port}/hostname",
+            lambda s, b: b.strip() in APP_PODS,
+            attempts=1,
+            timeout=1.0,
+        )
         if ok:
             answered.append(f"{node} ({addr})")
     route = _host_route(ip)
     outside_ok = not node_port and not answered and (route is None or route.startswith("0.0.0.0/0"))
-    host = ("from the host: no node port, " +
-            (f"{port} answered on {', '.join(answered)}" if answered else f"{port} on the nodes' addresses: no answer") +
-            (f", {ip} only via the default route ({route.split(' dev ')[-1]})" if route and route.startswith("0.0.0.0/0")
-             else f", host route to {ip}: {route}" if route else ""))
-    inside = (f"from pod-1: {ip}:{port} answered {len(answers) - len(failed)}/{len(answers)} "
-              f"(served by {', '.join(served) or 'none'}; endpoints {', '.join(sorted(eps))})")
+    host = (
+        "from the host: no node port, "
+        + (
+            f"{port} answered on {', '.join(answered)}"
+            if answered
+            else f"{port} on the nodes' addresses: no answer"
+        )
+        + (
+            f", {ip} only via the default route ({route.split(' dev ')[-1]})"
+            if route and route.startswith("0.0.0.0/0")
+            else f", host route to {ip}: {route}"
+            if route
+            else ""
+        )
+    )
+    inside = (
+        f"from pod-1: {ip}:{port} answered {len(answers) - len(failed)}/{len(answers)} "
+        f"(served by {', '.join(served) or 'none'}; endpoints {', '.join(sorted(eps))})"
+    )
     if failed:
         inside += f", failures: {short(', '.join(failed), 60)}"
     return inside_ok and outside_ok, f"{inside}; {host}"
@@ -101,10 +124,14 @@ def nodeport_on_every_node(ctx) -> tuple[bool, str]:
     wait_endpoints(ctx, "svc-2", lambda found: set(APP_PODS) <= set(found))
     seen, bad = [], []
     for node, addr in _node_addresses(ctx):
-        ok, last = host_http_answer(f"http://{addr}:30001/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS)
+        ok, last = host_http_answer(
+            f"http://{addr}:30001/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS
+        )
         (seen if ok else bad).append(f"{node} ({addr}) -> {last}")
     total = len(seen) + len(bad)
-    detail = f"{len(seen)}/{total} nodes answered on 30001: " + "; ".join(seen + [f"NO ANSWER {b}" for b in bad])
+    detail = f"{len(seen)}/{total} nodes answered on 30001: " + "; ".join(
+        seen + [f"NO ANSWER {b}" for b in bad]
+    )
     return not bad and total > 0, detail
 
 
@@ -120,16 +147,21 @@ def nodeport_local_only_pod_node(ctx) -> tuple[bool, str]:
         url = f"http://{addr}:30002/hostname"
         if node in pod_nodes:
             ok, last = host_http_answer(url, lambda s, b: s == 200 and b.strip() in eps)
-            (good if ok else bad).append(f"{node} runs {', '.join(p for p, n in eps.items() if n == node)}: "
-                                         + (f"answered {last}" if ok else f"NO ANSWER ({last})"))
+            (good if ok else bad).append(
+                f"{node} runs {', '.join(p for p, n in eps.items() if n == node)}: "
+                + (f"answered {last}" if ok else f"NO ANSWER ({last})")
+            )
         else:
             ok, last = host_http_answer(url, lambda s, b: s == 200, attempts=1, timeout=3.0)
-            (bad if ok else good).append(f"{node}: " + (f"ANSWERED {last}" if ok else f"no answer ({last})"))
+            (bad if ok else good).append(
+                f"{node}: " + (f"ANSWERED {last}" if ok else f"no answer ({last})")
+            )
     return not bad, "30002: " + "; ".join(good + bad)
 
 
 def loadbalancer_pending(ctx) -> tuple[bool, str]:
     """svc-lb gets a node port; its external IP stays <pending> unless an implementation assigns one."""
+
     def ingress(svc: dict | None) -> bool:
         return bool(((svc or {}).get("status") or {}).get("loadBalancer", {}).get("ingress"))
 
@@ -137,19 +169,31 @@ def loadbalancer_pending(ctx) -> tuple[bool, str]:
     if svc is None:
         return False, "service svc-lb not found"
     ports = [str(p.get("nodePort")) for p in svc["spec"].get("ports") or [] if p.get("nodePort")]
-    base = f"svc-lb (type {svc['spec'].get('type')}, cluster IP {svc['spec'].get('clusterIP')}, " \
-           f"node port {', '.join(ports) or 'none'})"
+    base = (
+        f"svc-lb (type {svc['spec'].get('type')}, cluster IP {svc['spec'].get('clusterIP')}, "
+        f"node port {', '.join(ports) or 'none'})"
+    )
     if not ports:
         return False, f"{base}: a LoadBalancer service should get a node port too"
     try:
-        svc = ctx.kube.watch_until("Service", "svc-lb", ingress, namespace=ctx.namespace,
-                                   timeout=min(LB_WAIT_SECONDS, ctx.timeout),
-                                   what="an external IP for svc-lb")
+        svc = ctx.kube.watch_until(
+            "Service",
+            "svc-lb",
+            ingress,
+            namespace=ctx.namespace,
+            timeout=min(LB_WAIT_SECONDS, ctx.timeout),
+            what="an external IP for svc-lb",
+        )
     except Timeout:
-        return True, (f"{base}: EXTERNAL-IP <pending> after {min(LB_WAIT_SECONDS, ctx.timeout):g}s "
-                      "(no load-balancer implementation installed)")
+        return True, (
+            f"{base}: EXTERNAL-IP <pending> after {min(LB_WAIT_SECONDS, ctx.timeout):g}s "
+            "(no load-balancer implementation installed)"
+        )
     addrs = [i.get("ip") or i.get("hostname") for i in svc["status"]["loadBalancer"]["ingress"]]
-    return True, f"{base}: external address {', '.join(a for a in addrs if a)} (a load-balancer implementation is installed)"
+    return (
+        True,
+        f"{base}: external address {', '.join(a for a in addrs if a)} (a load-balancer implementation is installed)",
+    )
 
 
 LAB = Lab(
@@ -157,17 +201,31 @@ LAB = Lab(
     title="서비스 — Service",
     lesson="ClusterIP, NodePort, LoadBalancer: a stable address in front of pods, inside the cluster or on every node",
     checks=(
-        Check("clusterip-reaches-pods", clusterip_reaches_pods,
-              "svc-1 (ClusterIP 9000) has both pods as endpoints and answers from inside the cluster, not from the host",
-              timeout=90),
-        Check("nodeport-on-every-node", nodeport_on_every_node,
-              "NodePort 30001 answers on every node's host address (127.0.0.x on kind)", timeout=90),
-        Check("nodeport-local-only-pod-node", nodeport_local_only_pod_node,
-              "NodePort 30002 (externalTrafficPolicy Local) answers on k8s-node1 only, always from pod-local", timeout=90),
-        Check("loadbalancer-pending", loadbalancer_pending,
-              "svc-lb got a node port; its external IP is <pending> without a load-balancer implementation", timeout=60),
+        Check(
+            "clusterip-reaches-pods",
+            clusterip_reaches_pods,
+            "svc-1 (ClusterIP 9000) has both pods as endpoints and answers from inside the cluster, not from the host",
+            timeout=90,
+        ),
+        Check(
+            "nodeport-on-every-node",
+            nodeport_on_every_node,
+            "NodePort 30001 answers on every node's host address (127.0.0.x on kind)",
+            timeout=90,
+        ),
+        Check(
+            "nodeport-local-only-pod-node",
+            nodeport_local_only_pod_node,
+            "NodePort 30002 (externalTrafficPolicy Local) answers on k8s-node1 only, always from pod-local",
+            timeout=90,
+        ),
+        Check(
+            "loadbalancer-pending",
+            loadbalancer_pending,
+            "svc-lb got a node port; its external IP is <pending> without a load-balancer implementation",
+            timeout=60,
+        ),
     ),
 )
 
 __all__ = ["LAB"]
-

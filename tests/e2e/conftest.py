@@ -3,6 +3,7 @@
 There are no skips here: `make test` creates the cluster before pytest runs, so a missing cluster
 or engine is a failure with a one-line reason, locally and under CI=true alike.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,13 @@ REGISTRY = os.environ.get("KUBETM_REGISTRY", "localhost:5001")
 
 
 def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: float = 120) -> str:
-    cp = subprocess.run(["kubectl", "--context", CONTEXT, *args], input=input, capture_output=True,
-                        text=True, timeout=timeout)
+    cp = subprocess.run(
+        ["kubectl", "--context", CONTEXT, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and cp.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {cp.stderr.strip()}")
     return cp.stdout
@@ -31,7 +37,7 @@ def kubectl_json(*args: str) -> dict:
 
 
 def http_get(url: str, timeout: float = 3.0) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read().decode()
 
 
@@ -52,11 +58,17 @@ def http_get_eventually(url: str, expect: str, within: float = 60.0) -> str:
 
 @pytest.fixture(scope="session")
 def cluster() -> str:
-    cp = subprocess.run(["kubectl", "--context", CONTEXT, "get", "--raw", "/readyz"],
-                        capture_output=True, text=True, timeout=30)
+    cp = subprocess.run(
+        ["kubectl", "--context", CONTEXT, "get", "--raw", "/readyz"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if cp.returncode != 0:
-        pytest.fail(f"no cluster at context {CONTEXT}: run `make cluster` first ({cp.stderr.strip()[:200]})",
-                    pytrace=False)
+        pytest.fail(
+            f"no cluster at context {CONTEXT}: run `make cluster` first ({cp.stderr.strip()[:200]})",
+            pytrace=False,
+        )
     return CONTEXT
 
 
@@ -79,8 +91,17 @@ def apply(ns: str, manifest: str) -> None:
 
 
 def wait_pods_ready(ns: str, selector: str, timeout: int = 120) -> None:
-    kubectl("-n", ns, "wait", "--for=condition=Ready", "pod", "-l", selector, f"--timeout={timeout}s",
-            timeout=timeout + 10)
+    kubectl(
+        "-n",
+        ns,
+        "wait",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        selector,
+        f"--timeout={timeout}s",
+        timeout=timeout + 10,
+    )
 
 
 def pod_exec(ns: str, pod: str, *cmd: str) -> str:

@@ -1,5 +1,6 @@
 """Issue 11 defects, on the live cluster: what `kubetm apply -f` says about a manifest the API
 server cannot take. Each answer is one line, at once, and tells the user what to write instead."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,14 @@ MISSPELT = "requiredDuringSchedulingIngnoredDuringExecution"
 
 
 def kubetm(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ), cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        cwd=ROOT,
+    )
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -27,8 +34,12 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_a_misspelt_field_is_one_line_at_once_with_the_closest_valid_name(cluster, namespace, tmp_path):
-    manifest = _write(tmp_path, f"""\
+def test_a_misspelt_field_is_one_line_at_once_with_the_closest_valid_name(
+    cluster, namespace, tmp_path
+):
+    manifest = _write(
+        tmp_path,
+        f"""\
 apiVersion: v1
 kind: Pod
 metadata:
@@ -43,14 +54,18 @@ spec:
   containers:
   - name: container
     image: localhost:5001/kubetm/hello:1.0
-""")
+""",
+    )
     start = time.monotonic()
     cp = kubetm("-n", namespace, "apply", "-f", str(manifest))
     elapsed = time.monotonic() - start
     assert cp.returncode == 1, cp.stderr
     lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, cp.stderr
-    assert lines[0].startswith("error: ") and f"unknown field spec.affinity.nodeAffinity.{MISSPELT}" in lines[0]
+    assert (
+        lines[0].startswith("error: ")
+        and f"unknown field spec.affinity.nodeAffinity.{MISSPELT}" in lines[0]
+    )
     assert "(did you mean requiredDuringSchedulingIgnoredDuringExecution?)" in lines[0], lines[0]
     assert elapsed < 2.0, f"took {elapsed:.2f}s (a schema error must not be retried)"
     # nothing was written (kubectl as the independent oracle)
@@ -58,7 +73,9 @@ spec:
 
 
 def test_a_removed_api_version_names_the_served_one(cluster, namespace, tmp_path):
-    manifest = _write(tmp_path, """\
+    manifest = _write(
+        tmp_path,
+        """\
 apiVersion: batch/v1beta1
 kind: CronJob
 metadata:
@@ -73,10 +90,13 @@ spec:
           containers:
           - name: container
             image: localhost:5001/kubetm/init:1.0
-""")
+""",
+    )
     cp = kubetm("-n", namespace, "apply", "-f", str(manifest))
     assert cp.returncode == 1, cp.stderr
     lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
-    assert lines == ["error: CronJob is not served as batch/v1beta1 on this cluster (use batch/v1)"], cp.stderr
+    assert lines == [
+        "error: CronJob is not served as batch/v1beta1 on this cluster (use batch/v1)"
+    ], cp.stderr
     assert "CustomResourceDefinition" not in cp.stderr
     assert kubectl("-n", namespace, "get", "cronjobs", "-o", "name").strip() == ""

@@ -3,19 +3,31 @@
 Each test asserts what a user would observe: node readiness, DNS answers, cross-node pod traffic,
 volumes, dynamic provisioning and a pushed image answering through a NodePort from the host.
 """
+
 from __future__ import annotations
 
 import json
 
-from .conftest import (apply, http_get_eventually, image, kubectl, kubectl_json, pod_exec,
-                       wait_pods_ready)
+from .conftest import (
+    apply,
+    http_get_eventually,
+    image,
+    kubectl,
+    kubectl_json,
+    pod_exec,
+    wait_pods_ready,
+)
 
 
 def test_three_nodes_all_ready(cluster):
     nodes = kubectl_json("get", "nodes")["items"]
     assert len(nodes) == 3
-    roles = sorted("control-plane" if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"]
-                   else "worker" for n in nodes)
+    roles = sorted(
+        "control-plane"
+        if "node-role.kubernetes.io/control-plane" in n["metadata"]["labels"]
+        else "worker"
+        for n in nodes
+    )
     assert roles == ["control-plane", "worker", "worker"]
     for n in nodes:
         ready = {c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"]
@@ -23,8 +35,10 @@ def test_three_nodes_all_ready(cluster):
 
 
 def test_workers_carry_course_node_names(cluster):
-    labels = sorted(n["metadata"]["labels"].get("kubetm.io/course-node", "")
-                    for n in kubectl_json("get", "nodes")["items"])
+    labels = sorted(
+        n["metadata"]["labels"].get("kubetm.io/course-node", "")
+        for n in kubectl_json("get", "nodes")["items"]
+    )
     assert labels == ["", "k8s-node1", "k8s-node2"]
 
 
@@ -54,7 +68,10 @@ def _pod(name, app, node, img, extra=""):
 
 
 def test_dns_resolves_a_service_by_name(namespace):
-    apply(namespace, _pod("web", "web", "k8s-node1", image("app:v1")) + """
+    apply(
+        namespace,
+        _pod("web", "web", "k8s-node1", image("app:v1"))
+        + """
 ---
 apiVersion: v1
 kind: Service
@@ -62,35 +79,54 @@ metadata: {name: web-svc}
 spec:
   selector: {app: web}
   ports: [{port: 8080}]
-""" + "---" + _pod("client", "client", "k8s-node2", image("init:1.0"), 'command: ["sleep", "3600"]'))
+"""
+        + "---"
+        + _pod("client", "client", "k8s-node2", image("init:1.0"), 'command: ["sleep", "3600"]'),
+    )
     wait_pods_ready(namespace, "app in (web,client)")
     fqdn = f"web-svc.{namespace}.svc.cluster.local"
     out = pod_exec(namespace, "client", "getent", "hosts", "web-svc")
     svc_ip = kubectl_json("-n", namespace, "get", "svc", "web-svc")["spec"]["clusterIP"]
     assert svc_ip in out and fqdn in out
-    body = pod_exec(namespace, "client", "curl", "-s", "--max-time", "5", "http://web-svc:8080/version")
+    body = pod_exec(
+        namespace, "client", "curl", "-s", "--max-time", "5", "http://web-svc:8080/version"
+    )
     assert body.strip() == "v1"
 
 
 def test_pod_reaches_pod_on_the_other_worker(namespace):
-    apply(namespace, _pod("a", "pair", "k8s-node1", image("app:v1")) + "---"
-          + _pod("b", "pair", "k8s-node2", image("app:v1")))
+    apply(
+        namespace,
+        _pod("a", "pair", "k8s-node1", image("app:v1"))
+        + "---"
+        + _pod("b", "pair", "k8s-node2", image("app:v1")),
+    )
     wait_pods_ready(namespace, "app=pair")
     pods = {p["metadata"]["name"]: p for p in kubectl_json("-n", namespace, "get", "pods")["items"]}
     assert pods["a"]["spec"]["nodeName"] != pods["b"]["spec"]["nodeName"]
     b_ip = pods["b"]["status"]["podIP"]
-    out = pod_exec(namespace, "a", "node", "-e",
-                   f"require('http').get('http://{b_ip}:8080/hostname', r => {{let d='';"
-                   f"r.on('data', c => d += c); r.on('end', () => console.log(d))}})")
+    out = pod_exec(
+        namespace,
+        "a",
+        "node",
+        "-e",
+        f"require('http').get('http://{b_ip}:8080/hostname', r => {{let d='';"
+        f"r.on('data', c => d += c); r.on('end', () => console.log(d))}})",
+    )
     assert out.strip() == "b"
 
 
 def test_hostpath_survives_pod_recreation(namespace):
     path = f"/tmp/kubetm-e2e/{namespace}"
-    spec = _pod("writer", "hp", "k8s-node1", image("init:1.0"),
-                'command: ["sh", "-c", "cat /data/note 2>/dev/null; echo kept-by-hostPath > /data/note; sleep 3600"]\n'
-                '    volumeMounts: [{name: data, mountPath: /data}]\n'
-                f'  volumes: [{{name: data, hostPath: {{path: {path}, type: DirectoryOrCreate}}}}]')
+    spec = _pod(
+        "writer",
+        "hp",
+        "k8s-node1",
+        image("init:1.0"),
+        'command: ["sh", "-c", "cat /data/note 2>/dev/null; echo kept-by-hostPath > /data/note; sleep 3600"]\n'
+        "    volumeMounts: [{name: data, mountPath: /data}]\n"
+        f"  volumes: [{{name: data, hostPath: {{path: {path}, type: DirectoryOrCreate}}}}]",
+    )
     apply(namespace, spec)
     wait_pods_ready(namespace, "app=hp")
     kubectl("-n", namespace, "delete", "pod", "writer", "--wait=true")
@@ -100,7 +136,9 @@ def test_hostpath_survives_pod_recreation(namespace):
 
 
 def test_pvc_binds_through_local_path(namespace):
-    apply(namespace, """
+    apply(
+        namespace,
+        """
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: claim}
@@ -108,10 +146,17 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 64Mi}}
 ---
-""" + _pod("user", "pvc", "k8s-node2", image("init:1.0"),
-           'command: ["sh", "-c", "echo through-pvc > /data/f && sleep 3600"]\n'
-           '    volumeMounts: [{name: data, mountPath: /data}]\n'
-           '  volumes: [{name: data, persistentVolumeClaim: {claimName: claim}}]'))
+"""
+        + _pod(
+            "user",
+            "pvc",
+            "k8s-node2",
+            image("init:1.0"),
+            'command: ["sh", "-c", "echo through-pvc > /data/f && sleep 3600"]\n'
+            "    volumeMounts: [{name: data, mountPath: /data}]\n"
+            "  volumes: [{name: data, persistentVolumeClaim: {claimName: claim}}]",
+        ),
+    )
     wait_pods_ready(namespace, "app=pvc", timeout=180)
     pvc = kubectl_json("-n", namespace, "get", "pvc", "claim")
     assert pvc["status"]["phase"] == "Bound"
@@ -120,7 +165,10 @@ spec:
 
 
 def test_pushed_image_answers_through_nodeport_on_every_node(namespace):
-    apply(namespace, _pod("hello", "hello-e2e", "k8s-node1", image("hello:1.0")) + """
+    apply(
+        namespace,
+        _pod("hello", "hello-e2e", "k8s-node1", image("hello:1.0"))
+        + """
 ---
 apiVersion: v1
 kind: Service
@@ -129,10 +177,13 @@ spec:
   type: NodePort
   selector: {app: hello-e2e}
   ports: [{port: 8000, nodePort: 30009}]
-""")
+""",
+    )
     wait_pods_ready(namespace, "app=hello-e2e")
     for addr in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
-        assert "Hello Kubernetes!" in http_get_eventually(f"http://{addr}:30009/", "Hello Kubernetes!")
+        assert "Hello Kubernetes!" in http_get_eventually(
+            f"http://{addr}:30009/", "Hello Kubernetes!"
+        )
     status = kubectl_json("-n", namespace, "get", "pod", "hello")["status"]["containerStatuses"][0]
     assert status["image"].startswith("localhost:5001/kubetm/hello")
     assert json.dumps(status["imageID"]).count("sha256:") == 1

@@ -3,6 +3,7 @@
 Runs after the other cluster tests (file order); the recreate test stops a worker container and lets
 `kubetm cluster up` notice and rebuild the cluster, so it is the slowest test of this file (~1-2 min).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ NAME = "kubetm"
 
 
 def kubetm(*args: str, env: dict | None = None, timeout: float = 900):
-    return subprocess.run([sys.executable, "-m", "kubetm", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def one_line(stderr: str) -> str:
@@ -44,7 +50,9 @@ def test_healthy_cluster_is_reused_quickly(cluster):
 
 
 def test_unhealthy_cluster_is_recreated(cluster):
-    subprocess.run(["docker", "stop", "-t", "1", f"{NAME}-worker2"], check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "stop", "-t", "1", f"{NAME}-worker2"], check=True, capture_output=True
+    )
     cp = kubetm("cluster", "up", "-o", "json")
     assert cp.returncode == 0, cp.stderr[-800:]
     assert "not healthy" in cp.stderr and "recreating" in cp.stderr
@@ -52,4 +60,7 @@ def test_unhealthy_cluster_is_recreated(cluster):
     assert report["reused"] is False
     nodes = kubectl_json("get", "nodes")["items"]
     assert len(nodes) == 3
-    assert all({c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"] == "True" for n in nodes)
+    assert all(
+        {c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"] == "True"
+        for n in nodes
+    )

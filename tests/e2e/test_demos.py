@@ -7,6 +7,7 @@ Each strategy runs 3 times (recreate and rolling-update: twice alone + once in `
 plus `kubetm rollout history/undo` against kubectl (/usr/bin/kubectl) as the oracle, and the
 cleanup on SIGINT / SIGTERM. Demos run one at a time (2 cores). Every run deletes its namespace.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,29 @@ from .conftest import CONTEXT, apply, image, kubectl, kubectl_json
 REPO = Path(__file__).resolve().parents[2]
 RATE = 20.0
 INTERVAL_MS = 1000.0 / RATE
-FIELDS = {"strategy", "requests", "failures", "downtime_ms", "overlap_ms", "first_new_ms", "last_old_ms",
-          "rollout_seconds", "timeline"}
+FIELDS = {
+    "strategy",
+    "requests",
+    "failures",
+    "downtime_ms",
+    "overlap_ms",
+    "first_new_ms",
+    "last_old_ms",
+    "rollout_seconds",
+    "timeline",
+}
 RUN_TIMEOUT = 300
 pytestmark = pytest.mark.timeout(900)  # a demo run takes ~1 min; the default 120 s is per test
 
 
 def kubetm(*args: str, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_json(*args: str) -> dict:
@@ -43,8 +58,12 @@ def run_json(*args: str) -> dict:
 
 
 def namespace_gone(ns: str) -> bool:
-    cp = subprocess.run(["kubectl", "--context", CONTEXT, "get", "namespace", ns], capture_output=True, text=True,
-                        timeout=60)
+    cp = subprocess.run(
+        ["kubectl", "--context", CONTEXT, "get", "namespace", ns],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return cp.returncode != 0 and "NotFound" in cp.stderr
 
 
@@ -52,7 +71,9 @@ def check_run(run: dict, strategy: str) -> str:
     """Common shape of a run; returns a one-line description for assertion messages."""
     assert FIELDS <= set(run), f"missing fields: {FIELDS - set(run)}"
     assert run["strategy"] == strategy
-    assert re.fullmatch(r"http://127\.0\.0\.\d+:\d+/version", run["url"]), run["url"]  # loopback NodePort only
+    assert re.fullmatch(r"http://127\.0\.0\.\d+:\d+/version", run["url"]), run[
+        "url"
+    ]  # loopback NodePort only
     assert run["achieved_rate"] >= 0.9 * RATE, f"prober too slow: {run['achieved_rate']} req/s"
     assert run["rollout_seconds"] and 0 < run["rollout_seconds"] < 120
     assert run["requests"] == len(run["timeline"]) > 0
@@ -64,11 +85,15 @@ def check_run(run: dict, strategy: str) -> str:
     end = run["timeline"][-1]["t_ms"]
     assert end >= run["rollout_seconds"] * 1000 + 1500  # probing went on ~2 s after the rollout
     after = [p for p in run["timeline"] if p["t_ms"] > end - 500]  # kube-proxy follows within ~1 s
-    assert before and all(p["version"] == "v1" for p in before if p["ok"])  # v1 answered before the update
-    assert after and all(p["ok"] and p["version"] == "v2" for p in after)    # only v2 at the end
+    assert before and all(
+        p["version"] == "v1" for p in before if p["ok"]
+    )  # v1 answered before the update
+    assert after and all(p["ok"] and p["version"] == "v2" for p in after)  # only v2 at the end
     assert namespace_gone(run["namespace"]), f"namespace {run['namespace']} left behind"
-    return (f"{strategy}: failures={run['failures']} downtime_ms={run['downtime_ms']} "
-            f"overlap_ms={run['overlap_ms']} rollout_seconds={run['rollout_seconds']}")
+    return (
+        f"{strategy}: failures={run['failures']} downtime_ms={run['downtime_ms']} "
+        f"overlap_ms={run['overlap_ms']} rollout_seconds={run['rollout_seconds']}"
+    )
 
 
 def assert_recreate(run: dict) -> None:
@@ -87,6 +112,7 @@ def assert_rolling(run: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------- lessons
+
 
 @pytest.mark.parametrize("n", [1, 2])
 def test_recreate_has_downtime_and_no_overlap(cluster, n):
@@ -118,24 +144,46 @@ def test_blue_green_has_no_failures_and_no_overlap(cluster, n):
 
 
 def test_text_output_and_knobs(cluster):
-    cp = kubetm("demo", "rolling-update", "--replicas", "3", "--max-surge", "2", "--min-ready-seconds", "2",
-                "--rate", "25", "--duration", "1", "--to", "v3")
+    cp = kubetm(
+        "demo",
+        "rolling-update",
+        "--replicas",
+        "3",
+        "--max-surge",
+        "2",
+        "--min-ready-seconds",
+        "2",
+        "--rate",
+        "25",
+        "--duration",
+        "1",
+        "--to",
+        "v3",
+    )
     assert cp.returncode == 0, cp.stderr[-3000:]
     first = cp.stdout.splitlines()[0]
-    assert first.startswith("rolling-update: ") and "0 failed" in first and "3 replicas" in first, cp.stdout
+    assert first.startswith("rolling-update: ") and "0 failed" in first and "3 replicas" in first, (
+        cp.stdout
+    )
     assert "v1 -> v3" in first and "lesson:" in cp.stdout
-    assert "probing http://127.0.0." in cp.stderr and "deleting namespace kubetm-demo-rolling-update" in cp.stderr
+    assert (
+        "probing http://127.0.0." in cp.stderr
+        and "deleting namespace kubetm-demo-rolling-update" in cp.stderr
+    )
     assert namespace_gone("kubetm-demo-rolling-update")
 
 
 # ------------------------------------------------------------------------- rollout history/undo
+
 
 def kubectl_history(ns: str, deployment: str) -> list[tuple[int, str]]:
     out = kubectl("-n", ns, "rollout", "history", f"deployment/{deployment}")
     rows = []
     for line in out.splitlines()[2:]:  # "deployment.apps/app", "REVISION  CHANGE-CAUSE"
         if line.strip():
-            rev, cause = line.split(None, 1) if len(line.split(None, 1)) == 2 else (line.strip(), "<none>")
+            rev, cause = (
+                line.split(None, 1) if len(line.split(None, 1)) == 2 else (line.strip(), "<none>")
+            )
             rows.append((int(rev), cause.strip()))
     return rows
 
@@ -146,25 +194,36 @@ def kubetm_history(ns: str, deployment: str) -> list[tuple[int, str]]:
 
 
 def deployed_image(ns: str, deployment: str) -> str:
-    return kubectl_json("-n", ns, "get", "deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["image"]
+    return kubectl_json("-n", ns, "get", "deployment", deployment)["spec"]["template"]["spec"][
+        "containers"
+    ][0]["image"]
 
 
 def test_rollout_undo_after_a_kept_demo(cluster):
     ns = "kubetm-demo-rolling-update"
     try:
-        run = run_json("demo", "rolling-update", "--keep", "--min-ready-seconds", "1", "--duration", "0")
+        run = run_json(
+            "demo", "rolling-update", "--keep", "--min-ready-seconds", "1", "--duration", "0"
+        )
         assert run["failures"] == 0
         assert deployed_image(ns, "app").endswith("/kubetm/app:v2")
-        assert kubetm_history(ns, "app") == kubectl_history(ns, "app") == [
-            (1, "kubetm demo rolling-update: image kubetm/app:v1"),
-            (2, "kubetm demo rolling-update: image kubetm/app:v2")]
+        assert (
+            kubetm_history(ns, "app")
+            == kubectl_history(ns, "app")
+            == [
+                (1, "kubetm demo rolling-update: image kubetm/app:v1"),
+                (2, "kubetm demo rolling-update: image kubetm/app:v2"),
+            ]
+        )
         undo = run_json("-n", ns, "rollout", "undo", "app")
         assert undo["result"] == "rolled back" and undo["to_revision"] == 1
         kubectl("-n", ns, "rollout", "status", "deployment/app", "--timeout=120s", timeout=150)
         assert deployed_image(ns, "app").endswith("/kubetm/app:v1")
         # kubectl's numbering: revision 1 became revision 3, with its change-cause
-        expected = [(2, "kubetm demo rolling-update: image kubetm/app:v2"),
-                    (3, "kubetm demo rolling-update: image kubetm/app:v1")]
+        expected = [
+            (2, "kubetm demo rolling-update: image kubetm/app:v2"),
+            (3, "kubetm demo rolling-update: image kubetm/app:v1"),
+        ]
         assert kubectl_history(ns, "app") == kubetm_history(ns, "app") == expected
         status = run_json("-n", ns, "rollout", "status", "app", "--timeout", "60")
         assert "successfully rolled out" in status["message"] and status["revision"] == 3
@@ -196,19 +255,37 @@ spec:
     apply(namespace, manifest)
     kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
     for tag in ("v2", "v3"):
-        patch = {"metadata": {"annotations": {"kubernetes.io/change-cause": f"to {tag}"}},
-                 "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image("app:" + tag)}]}}}}
-        kubectl("-n", namespace, "patch", "deployment/web", "-p", json.dumps(patch))  # one update, one revision
-        kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+        patch = {
+            "metadata": {"annotations": {"kubernetes.io/change-cause": f"to {tag}"}},
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "app", "image": image("app:" + tag)}]}
+                }
+            },
+        }
+        kubectl(
+            "-n", namespace, "patch", "deployment/web", "-p", json.dumps(patch)
+        )  # one update, one revision
+        kubectl(
+            "-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150
+        )
     deadline = time.monotonic() + 30
     while len(kubectl_history(namespace, "web")) > 2 and time.monotonic() < deadline:
         time.sleep(1)  # the controller removes ReplicaSets beyond the limit right after the rollout
-    assert kubetm_history(namespace, "web") == kubectl_history(namespace, "web") == [(2, "to v2"), (3, "to v3")]
+    assert (
+        kubetm_history(namespace, "web")
+        == kubectl_history(namespace, "web")
+        == [(2, "to v2"), (3, "to v3")]
+    )
     undo = run_json("-n", namespace, "rollout", "undo", "deployment/web", "--to-revision", "2")
     assert undo["result"] == "rolled back" and undo["images"] == [image("app:v2")]
     kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
     assert deployed_image(namespace, "web") == image("app:v2")
-    assert kubetm_history(namespace, "web") == kubectl_history(namespace, "web") == [(3, "to v3"), (4, "to v2")]
+    assert (
+        kubetm_history(namespace, "web")
+        == kubectl_history(namespace, "web")
+        == [(3, "to v3"), (4, "to v2")]
+    )
 
 
 def test_rollout_takes_global_options_after_the_command(namespace):
@@ -229,14 +306,21 @@ spec:
 """
     apply(namespace, manifest)
     kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
-    patch = {"metadata": {"annotations": {"kubernetes.io/change-cause": "to v2"}},
-             "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image("app:v2")}]}}}}
+    patch = {
+        "metadata": {"annotations": {"kubernetes.io/change-cause": "to v2"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": image("app:v2")}]}}},
+    }
     kubectl("-n", namespace, "patch", "deployment/web", "-p", json.dumps(patch))
     kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
 
-    def after(*args: str) -> subprocess.CompletedProcess:   # every global option after the command
-        return subprocess.run([sys.executable, "-m", "kubetm", *args, "--context", CONTEXT], cwd=REPO,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    def after(*args: str) -> subprocess.CompletedProcess:  # every global option after the command
+        return subprocess.run(
+            [sys.executable, "-m", "kubetm", *args, "--context", CONTEXT],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
 
     cp = after("rollout", "history", "-n", namespace, "web", "-o", "json")
     assert cp.returncode == 0, cp.stderr
@@ -251,15 +335,24 @@ spec:
 
 # ---------------------------------------------------------------------------------- cleanup
 
-@pytest.mark.parametrize("sig, code, when", [
-    (signal.SIGINT, 130, "updating"),   # Ctrl-C during the rollout
-    (signal.SIGTERM, 143, "waiting for deployment"),  # SIGTERM during the setup
-])
+
+@pytest.mark.parametrize(
+    "sig, code, when",
+    [
+        (signal.SIGINT, 130, "updating"),  # Ctrl-C during the rollout
+        (signal.SIGTERM, 143, "waiting for deployment"),  # SIGTERM during the setup
+    ],
+)
 def test_signal_removes_the_demo_objects(cluster, sig, code, when):
     ns = "kubetm-demo-rolling-update"
-    p = subprocess.Popen([sys.executable, "-m", "kubetm", "--context", CONTEXT, "demo", "rolling-update"],
-                         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    p = subprocess.Popen(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, "demo", "rolling-update"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     seen = []
     try:
         deadline = time.monotonic() + 180

@@ -10,6 +10,7 @@ Interruption — what a user gets after Ctrl-C (SIGINT, exit 130) or SIGTERM (ex
 Secrets — `kubetm apply -f` of a Secret never shows its value (plain or base64) in text, -o json
 or --debug output, nor in the one-line error of a 422 on a Secret.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,17 +35,33 @@ MANAGED = "app.kubernetes.io/managed-by=kubetm"
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "KUBETM_NO_HELP_CACHE": "1"}
 
 
-def kubetm(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], capture_output=True,
-                          text=True, timeout=timeout, env={**ENV, **(env or {})}, cwd=ROOT)
+def kubetm(
+    *args: str, env: dict | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**ENV, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 def start(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**ENV, **(env or {})}, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**ENV, **(env or {})},
+        cwd=ROOT,
+    )
 
 
-def managed(ns: str, kinds: str = "pods,services,configmaps,secrets,deployments,replicasets") -> list[str]:
+def managed(
+    ns: str, kinds: str = "pods,services,configmaps,secrets,deployments,replicasets"
+) -> list[str]:
     out = kubectl("-n", ns, "get", kinds, "-l", MANAGED, "-o", "name", "--ignore-not-found")
     return sorted(ln.strip() for ln in out.splitlines() if ln.strip())
 
@@ -70,6 +87,7 @@ EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 # ================================================================= apply -f: no rollback, exact report
 
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_apply_keeps_exactly_what_it_reports(cluster, namespace, tmp_path, sig):
     folder = tmp_path / "many"
@@ -77,13 +95,30 @@ def test_interrupted_apply_keeps_exactly_what_it_reports(cluster, namespace, tmp
     total = 300
     for i in range(total):
         (folder / f"cm-{i:03d}.yaml").write_text(
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:03d}\ndata:\n  i: \"{i}\"\n")
-    watch = subprocess.Popen(["kubectl", "--context", CONTEXT, "-n", namespace, "get", "configmaps", "-l", MANAGED,
-                              "--watch-only", "-o", "name"], stdout=subprocess.PIPE, text=True)
+            f'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:03d}\ndata:\n  i: "{i}"\n'
+        )
+    watch = subprocess.Popen(
+        [
+            "kubectl",
+            "--context",
+            CONTEXT,
+            "-n",
+            namespace,
+            "get",
+            "configmaps",
+            "-l",
+            MANAGED,
+            "--watch-only",
+            "-o",
+            "name",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)  # the watch is open before the first write
         p = start("-n", namespace, "apply", "-f", str(folder))
-        first = watch.stdout.readline()          # blocks until kubetm's first object exists
+        first = watch.stdout.readline()  # blocks until kubetm's first object exists
         assert first.startswith("configmap/"), first
         code, _, err = finish(p, sig)
     finally:
@@ -96,12 +131,15 @@ def test_interrupted_apply_keeps_exactly_what_it_reports(cluster, namespace, tmp
     lines = [ln for ln in err.splitlines() if ln.startswith("interrupted: kept")]
     assert len(lines) == 1, err
     assert f"kept {len(present)} of {total} object(s) already applied" in lines[0]
-    named = sorted(item.split()[0].rsplit("/", 1)[1] for item in lines[0].split(": ", 2)[2].split(", "))
-    assert named == sorted(present)                          # exactly what kubectl sees, no more
+    named = sorted(
+        item.split()[0].rsplit("/", 1)[1] for item in lines[0].split(": ", 2)[2].split(", ")
+    )
+    assert named == sorted(present)  # exactly what kubectl sees, no more
     assert err.strip().splitlines()[-1] == ("interrupted" if sig == signal.SIGINT else "terminated")
 
 
 # ======================================================= deploy hello: cleanup of what it created
+
 
 @pytest.fixture
 def never_ready_manifests(tmp_path) -> dict:
@@ -114,9 +152,13 @@ def never_ready_manifests(tmp_path) -> dict:
     gs = root / "getting-started"
     for f in gs.glob("*.yaml"):
         text = f.read_text()
-        text = text.replace("localhost:5001/kubetm/hello:1.0", "localhost:5001/kubetm/hello:does-not-exist")
-        text = text.replace("spec:\n  containers:", "spec:\n  schedulingGates:\n  - name: kubetm.io/never\n"
-                                                    "  containers:")
+        text = text.replace(
+            "localhost:5001/kubetm/hello:1.0", "localhost:5001/kubetm/hello:does-not-exist"
+        )
+        text = text.replace(
+            "spec:\n  containers:",
+            "spec:\n  schedulingGates:\n  - name: kubetm.io/never\n  containers:",
+        )
         text = text.replace("    nodePort: 30000\n", "")
         f.write_text(text)
     assert "schedulingGates" in "".join(f.read_text() for f in gs.glob("*.yaml"))
@@ -125,8 +167,13 @@ def never_ready_manifests(tmp_path) -> dict:
 
 def _deploy_until_waiting(namespace: str, env: dict, *extra: str) -> subprocess.Popen:
     p = start("-n", namespace, "deploy", "hello", "--timeout", "300", *extra, env=env)
-    wait_for(lambda: kubectl("-n", namespace, "get", "pod", "hello-pod", "--ignore-not-found", "-o", "name").strip(),
-             60, "hello-pod created")
+    wait_for(
+        lambda: kubectl(
+            "-n", namespace, "get", "pod", "hello-pod", "--ignore-not-found", "-o", "name"
+        ).strip(),
+        60,
+        "hello-pod created",
+    )
     time.sleep(1.0)  # inside the watch now
     assert p.poll() is None, p.communicate()[1]
     return p
@@ -144,19 +191,27 @@ def test_interrupted_deploy_deletes_what_it_created(cluster, namespace, never_re
     assert kubectl("-n", namespace, "get", "pod,svc", "-o", "name").strip() == ""
 
 
-def test_interrupted_deploy_with_keep_states_what_it_kept(cluster, namespace, never_ready_manifests):
+def test_interrupted_deploy_with_keep_states_what_it_kept(
+    cluster, namespace, never_ready_manifests
+):
     p = _deploy_until_waiting(namespace, never_ready_manifests, "--keep")
     code, _, err = finish(p, signal.SIGINT)
     assert code == 130 and "Traceback" not in err
-    kept = [ln for ln in err.splitlines() if ln.startswith("interrupted: kept the 2 object(s) it created (--keep)")]
+    kept = [
+        ln
+        for ln in err.splitlines()
+        if ln.startswith("interrupted: kept the 2 object(s) it created (--keep)")
+    ]
     assert len(kept) == 1, err
     assert managed(namespace) == ["pod/hello-pod", "service/hello-svc"]
 
 
-def test_interrupted_deploy_leaves_objects_that_existed_before(cluster, namespace, never_ready_manifests):
+def test_interrupted_deploy_leaves_objects_that_existed_before(
+    cluster, namespace, never_ready_manifests
+):
     svc = Path(never_ready_manifests["KUBETM_MANIFESTS"]) / "getting-started"
     svc_file = next(f for f in svc.glob("*.yaml") if "kind: Service" in f.read_text())
-    kubectl("-n", namespace, "apply", "-f", str(svc_file))          # the user's own hello-svc
+    kubectl("-n", namespace, "apply", "-f", str(svc_file))  # the user's own hello-svc
     p = _deploy_until_waiting(namespace, never_ready_manifests)
     code, _, err = finish(p, signal.SIGINT)
     assert code == 130, err
@@ -165,6 +220,7 @@ def test_interrupted_deploy_leaves_objects_that_existed_before(cluster, namespac
 
 
 # ============================================================ image push: no docker child left behind
+
 
 def _children(pid: int) -> list[int]:
     out = []
@@ -185,11 +241,24 @@ def _cmdline(pid: int) -> list[str]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_image_push_stops_docker_and_exits(cluster, sig):
-    if subprocess.run(["docker", "image", "inspect", "localhost:5001/kubetm/hello:1.0"],
-                      capture_output=True).returncode != 0:
-        pytest.fail("localhost:5001/kubetm/hello:1.0 is not built: run `kubetm image build` first", pytrace=False)
-    p = subprocess.Popen([sys.executable, "-m", "kubetm", "image", "push"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    if (
+        subprocess.run(
+            ["docker", "image", "inspect", "localhost:5001/kubetm/hello:1.0"], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.fail(
+            "localhost:5001/kubetm/hello:1.0 is not built: run `kubetm image build` first",
+            pytrace=False,
+        )
+    p = subprocess.Popen(
+        [sys.executable, "-m", "kubetm", "image", "push"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+    )
 
     def pushing() -> list[int]:
         return [c for c in _children(p.pid) if _cmdline(c)[:2] == ["docker", "push"]]
@@ -201,7 +270,9 @@ def test_interrupted_image_push_stops_docker_and_exits(cluster, sig):
     assert err.strip().splitlines()[-1] == ("interrupted" if sig == signal.SIGINT else "terminated")
     time.sleep(0.5)
     for c in children:
-        assert not Path(f"/proc/{c}").exists() or _cmdline(c)[:2] != ["docker", "push"], "docker push left running"
+        assert not Path(f"/proc/{c}").exists() or _cmdline(c)[:2] != ["docker", "push"], (
+            "docker push left running"
+        )
 
 
 # ================================================================================= Secrets
@@ -214,12 +285,17 @@ def _no_secret(text: str) -> None:
     assert SECRET not in text and SECRET_B64 not in text
 
 
-@pytest.mark.parametrize("flags", [[], ["-o", "json"], ["--debug"], ["--debug", "-o", "json"]],
-                         ids=["text", "json", "debug", "debug-json"])
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["-o", "json"], ["--debug"], ["--debug", "-o", "json"]],
+    ids=["text", "json", "debug", "debug-json"],
+)
 def test_apply_of_a_secret_never_shows_its_value(cluster, namespace, tmp_path, flags):
     f = tmp_path / "secret.yaml"
-    f.write_text(f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: {SECRET_B64}\n"
-                 f"stringData:\n  token: {SECRET}\n")
+    f.write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: {SECRET_B64}\n"
+        f"stringData:\n  token: {SECRET}\n"
+    )
     debug = [a for a in flags if a == "--debug"]
     rest = [a for a in flags if a != "--debug"]
     cp = kubetm(*debug, "-n", namespace, "apply", "-f", str(f), *rest)
@@ -227,20 +303,24 @@ def test_apply_of_a_secret_never_shows_its_value(cluster, namespace, tmp_path, f
     _no_secret(cp.stdout + cp.stderr)
     if rest:
         assert json.loads(cp.stdout)[0]["kind"] == "Secret"
-    stored = kubectl_json("-n", namespace, "get", "secret", "db")["data"]   # it really was applied
+    stored = kubectl_json("-n", namespace, "get", "secret", "db")["data"]  # it really was applied
     assert base64.b64decode(stored["password"]).decode() == SECRET
 
 
 def test_422_on_a_secret_is_one_redacted_line(cluster, namespace, tmp_path):
     f = tmp_path / "bad-secret.yaml"
-    f.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\n"
-                 f"stringData:\n  .dockerconfigjson: '{SECRET}'\n")
+    f.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\n"
+        f"stringData:\n  .dockerconfigjson: '{SECRET}'\n"
+    )
     for debug in ([], ["--debug"]):
         cp = kubetm(*debug, "-n", namespace, "apply", "-f", str(f))
         assert cp.returncode == 1
         _no_secret(cp.stdout + cp.stderr)
         lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
-        assert lines[-1].startswith(f"error: apply secret {namespace}/regcred: rejected by the API server:")
+        assert lines[-1].startswith(
+            f"error: apply secret {namespace}/regcred: rejected by the API server:"
+        )
         if not debug:
             assert len(lines) == 1 and "Traceback" not in cp.stderr
     assert managed(namespace) == []

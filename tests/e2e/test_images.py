@@ -5,6 +5,7 @@ Needs a Docker engine (a missing engine FAILS, locally and under CI=true: no ski
 chosen the way `kubetm image build` chooses them (offline here: kubetm.local/*:bookworm).
 Only the last test needs the cluster (context kind-kubetm).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ HELLO = "localhost:5001/kubetm/hello:1.0"
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
-    cp = subprocess.run(["docker", *args], capture_output=True, check=False, text=True, timeout=timeout)
+    cp = subprocess.run(
+        ["docker", *args], capture_output=True, check=False, text=True, timeout=timeout
+    )
     if check and cp.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {cp.stderr.strip()[-300:]}")
     return cp.stdout.strip()
@@ -33,7 +36,12 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
 
 @pytest.fixture(scope="module")
 def engine() -> None:
-    cp = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True, check=False, text=True)
+    cp = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
     if cp.returncode != 0:
         pytest.fail("Docker is not running: start it (or run hack/docker-up.sh)", pytrace=False)
 
@@ -44,7 +52,11 @@ def pushed(engine) -> dict:
     from kubetm import images
 
     built = images.build(["hello", "app", "ports"], progress=False)
-    assert {b["image"] for b in built} >= {HELLO, "localhost:5001/kubetm/app:v2", "localhost:5001/kubetm/ports:1.0"}
+    assert {b["image"] for b in built} >= {
+        HELLO,
+        "localhost:5001/kubetm/app:v2",
+        "localhost:5001/kubetm/ports:1.0",
+    }
     return {p["image"]: p for p in images.push(["hello"], progress=False)}
 
 
@@ -59,8 +71,11 @@ def test_push_lands_in_the_local_registry_with_its_digest(pushed):
     st = registry.status()
     assert st["running"] and "kubetm/hello" in st["catalog"] and "1.0" in st["tags"]["kubetm/hello"]
     assert "kubetm/hello" in _registry_json("/v2/_catalog")["repositories"]  # independent of kubetm
-    req = urllib.request.Request("http://127.0.0.1:5001/v2/kubetm/hello/manifests/1.0", method="HEAD", headers={
-        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    req = urllib.request.Request(
+        "http://127.0.0.1:5001/v2/kubetm/hello/manifests/1.0",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.headers["Docker-Content-Digest"] == pushed[HELLO]["digest"]
 
@@ -72,8 +87,13 @@ def test_plain_docker_push_works_against_the_registry(pushed):
 
 
 def test_cli_lists_the_pushed_image(pushed):
-    cp = subprocess.run([sys.executable, "-m", "kubetm", "image", "list", "-o", "json"],
-                        capture_output=True, check=False, text=True, timeout=60)
+    cp = subprocess.run(
+        [sys.executable, "-m", "kubetm", "image", "list", "-o", "json"],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
     assert cp.returncode == 0, cp.stderr
     hello = next(i for i in json.loads(cp.stdout) if i["image"] == HELLO)
     assert hello["built"] and hello["digest"] == pushed[HELLO]["digest"]
@@ -85,7 +105,9 @@ def test_image_run_hello_answers_on_8100_then_stops(pushed):
     out = images.run("hello", port=8100)
     try:
         assert out["response"] == "Hello Kubernetes!"
-        for _ in range(3):  # the course's hello.js keeps serving (writeHead after end does not kill it)
+        for _ in range(
+            3
+        ):  # the course's hello.js keeps serving (writeHead after end does not kill it)
             assert http_get("http://127.0.0.1:8100/") == (200, "Hello Kubernetes!\n")
     finally:
         t = time.monotonic()
@@ -102,7 +124,17 @@ def test_image_run_hello_answers_on_8100_then_stops(pushed):
 
 def test_app_contract_and_graceful_stop(pushed):
     name = f"kubetm-e2e-app-{uuid.uuid4().hex[:6]}"
-    docker("run", "-d", "--name", name, "-e", "LOG=1", "-p", "127.0.0.1::8080", "localhost:5001/kubetm/app:v2")
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-e",
+        "LOG=1",
+        "-p",
+        "127.0.0.1::8080",
+        "localhost:5001/kubetm/app:v2",
+    )
     try:
         port = docker("port", name, "8080/tcp").splitlines()[0].rsplit(":", 1)[1]
         base = f"http://127.0.0.1:{port}"
@@ -121,7 +153,9 @@ def test_app_contract_and_graceful_stop(pushed):
         docker("stop", name, timeout=60)
         state = json.loads(docker("inspect", name))[0]["State"]
         assert state["ExitCode"] == 0
-        logs = subprocess.run(["docker", "logs", name], capture_output=True, check=False, text=True).stdout
+        logs = subprocess.run(
+            ["docker", "logs", name], capture_output=True, check=False, text=True
+        ).stdout
         assert "GET /version 200" in logs and "SIGTERM received" in logs
     finally:
         docker("rm", "-f", name, check=False)
@@ -134,13 +168,30 @@ def test_ports_second_container_on_a_used_port_fails_clearly(pushed):
     try:
         docker("run", "-d", "--name", first, image, "8000")
         docker("run", "-d", "--name", second, "--network", f"container:{first}", image, "8080")
-        docker("run", "--name", third, "--network", f"container:{first}", image, "8000", check=False, timeout=60)
+        docker(
+            "run",
+            "--name",
+            third,
+            "--network",
+            f"container:{first}",
+            image,
+            "8000",
+            check=False,
+            timeout=60,
+        )
         state = json.loads(docker("inspect", third))[0]["State"]
         assert state["ExitCode"] == 1
-        logs = subprocess.run(["docker", "logs", third], capture_output=True, check=False, text=True).stderr
+        logs = subprocess.run(
+            ["docker", "logs", third], capture_output=True, check=False, text=True
+        ).stderr
         assert "port 8000 is already in use" in logs
-        out = docker("exec", first, "node", "-e",
-                     "require('http').get('http://127.0.0.1:8080',r=>r.on('data',d=>process.stdout.write(d)))")
+        out = docker(
+            "exec",
+            first,
+            "node",
+            "-e",
+            "require('http').get('http://127.0.0.1:8080',r=>r.on('data',d=>process.stdout.write(d)))",
+        )
         assert out.startswith("port=8080 ")
     finally:
         docker("rm", "-f", third, second, first, check=False)
@@ -151,12 +202,29 @@ def test_pushed_image_runs_in_a_pod_with_the_pushed_digest(pushed, cluster, name
     from kubetm.k8s import Kube, conditions
 
     kube = Kube(context=cluster)
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "hello-digest", "namespace": namespace, "labels": {"app": "hello-digest"}},
-           "spec": {"containers": [{"name": "hello", "image": HELLO, "imagePullPolicy": "Always",
-                                    "ports": [{"containerPort": 8000}]}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "hello-digest",
+            "namespace": namespace,
+            "labels": {"app": "hello-digest"},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "hello",
+                    "image": HELLO,
+                    "imagePullPolicy": "Always",
+                    "ports": [{"containerPort": 8000}],
+                }
+            ]
+        },
+    }
     kube.apply([pod], namespace=namespace)
-    ready = kube.watch_until("Pod", "hello-digest", conditions.pod_ready, namespace=namespace, timeout=180)
+    ready = kube.watch_until(
+        "Pod", "hello-digest", conditions.pod_ready, namespace=namespace, timeout=180
+    )
     image_id = ready["status"]["containerStatuses"][0]["imageID"]
     assert image_id.endswith(pushed[HELLO]["digest"]), image_id
 
@@ -172,9 +240,19 @@ def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
         loaded = images.load(["hello"], tag=tag)
         assert [r["image"] for r in loaded] == [f"localhost:5001/kubetm/hello:{tag}"]
         kube = Kube(context=cluster)
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hello-loaded", "namespace": namespace},
-               "spec": {"containers": [{"name": "hello", "image": loaded[0]["image"], "imagePullPolicy": "Never"}]}}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "hello-loaded", "namespace": namespace},
+            "spec": {
+                "containers": [
+                    {"name": "hello", "image": loaded[0]["image"], "imagePullPolicy": "Never"}
+                ]
+            },
+        }
         kube.apply([pod], namespace=namespace)
-        kube.watch_until("Pod", "hello-loaded", conditions.pod_ready, namespace=namespace, timeout=120)
+        kube.watch_until(
+            "Pod", "hello-loaded", conditions.pod_ready, namespace=namespace, timeout=120
+        )
     finally:
         docker("rmi", f"localhost:5001/kubetm/hello:{tag}", check=False)

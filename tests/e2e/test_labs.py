@@ -6,6 +6,7 @@ verify of a lab that is not applied, and an unknown lab name.
 
 Labs run one at a time (the machine has 2 cores); each `lab run` deletes what it created.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,14 @@ LABS = registry.names()
 
 
 def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kubetm", "--context", CONTEXT, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _budget(lab: str) -> float:
@@ -41,14 +48,21 @@ def test_lab_run_passes_every_check(cluster, lab):
     try:
         payload = json.loads(cp.stdout)
     except ValueError:
-        pytest.fail(f"lab run {lab}: exit {cp.returncode}, no JSON on stdout; stderr: {cp.stderr[-1500:]}")
+        pytest.fail(
+            f"lab run {lab}: exit {cp.returncode}, no JSON on stdout; stderr: {cp.stderr[-1500:]}"
+        )
     checks = {c["name"]: c for c in payload.get("checks", [])}
-    failing = [f"{c['name']} ({c['seconds']}s): {c['detail']}" for c in payload.get("checks", []) if not c["ok"]]
+    failing = [
+        f"{c['name']} ({c['seconds']}s): {c['detail']}"
+        for c in payload.get("checks", [])
+        if not c["ok"]
+    ]
     missing = [n for n in expected if n not in checks]
     report = "\n  ".join(failing + [f"{n}: missing from the result" for n in missing])
     error = f"\n  error: {payload['error']}" if payload.get("error") else ""
-    assert cp.returncode == 0 and payload.get("ok") is True and not failing and not missing, \
+    assert cp.returncode == 0 and payload.get("ok") is True and not failing and not missing, (
         f"lab run {lab}: exit {cp.returncode}, ok={payload.get('ok')}{error}\n  {report}"
+    )
     assert payload["lab"] == lab
     assert all(checks[n]["ok"] is True for n in expected)
 
@@ -59,7 +73,9 @@ def _not_applied_lab() -> str:
     for lab in reversed(LABS):
         if not any(f"namespace/{ns}" in present for ns in registry.get(lab).namespaces):
             return lab
-    pytest.fail(f"every lab is applied on {CONTEXT}; cannot test verify of a lab that is not applied")
+    pytest.fail(
+        f"every lab is applied on {CONTEXT}; cannot test verify of a lab that is not applied"
+    )
 
 
 def test_verify_of_a_lab_not_applied_fails_with_one_line(cluster):
@@ -85,9 +101,16 @@ def test_unknown_lab_lists_the_valid_ones(cluster):
 def test_two_lab_runs_at_the_same_time_both_succeed(cluster):
     """Two `kubetm lab run` processes, different labs, started together: each passes on its own."""
     pair = ("service", "probes")
-    procs = {lab: subprocess.Popen([sys.executable, "-m", "kubetm", "--context", CONTEXT, "lab", "run", lab, "-o",
-                                    "json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for lab in pair}
+    procs = {
+        lab: subprocess.Popen(
+            [sys.executable, "-m", "kubetm", "--context", CONTEXT, "lab", "run", lab, "-o", "json"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for lab in pair
+    }
     outcomes = {}
     try:
         for lab, p in procs.items():
@@ -98,7 +121,9 @@ def test_two_lab_runs_at_the_same_time_both_succeed(cluster):
             if p.poll() is None:
                 p.kill()
     for lab, (code, out, err) in outcomes.items():
-        assert code == 0, f"lab run {lab} (beside {[x for x in pair if x != lab][0]}): exit {code}\n{err[-1500:]}"
+        assert code == 0, (
+            f"lab run {lab} (beside {[x for x in pair if x != lab][0]}): exit {code}\n{err[-1500:]}"
+        )
         payload = json.loads(out)
         assert payload["ok"] is True and len(payload["checks"]) == len(registry.get(lab).checks)
     present = set(kubectl("get", "namespaces", "-o", "name").split())

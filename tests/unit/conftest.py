@@ -1,11 +1,12 @@
 """Unit-test fixtures: ``fake_kube`` (the one in-memory Kube, tests/unit/fakekube.py), ``api`` (a real
 local HTTP server playing the Kubernetes API, tests/unit/fakeapi.py) and ``kube`` (a Kube pointed at it)."""
+
 from __future__ import annotations
 
 import pytest
-
 from fakeapi import FakeAPI
 from fakekube import FakeKube
+
 from kubetm.k8s import Kube
 
 

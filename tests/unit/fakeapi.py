@@ -12,6 +12,7 @@ When a route's queue is down to one answer, that answer repeats. Every request i
 
 Used through the ``api`` and ``kube`` fixtures of tests/unit/conftest.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,31 +26,75 @@ from pathlib import Path
 from typing import Any
 
 CORE_RESOURCES = [
-    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "shortNames": ["po"],
-     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"name": "secrets", "singularName": "secret", "namespaced": True, "kind": "Secret",
-     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"name": "configmaps", "singularName": "configmap", "namespaced": True, "kind": "ConfigMap",
-     "shortNames": ["cm"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
-     "shortNames": ["ns"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {
+        "name": "pods",
+        "singularName": "pod",
+        "namespaced": True,
+        "kind": "Pod",
+        "shortNames": ["po"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+        "name": "secrets",
+        "singularName": "secret",
+        "namespaced": True,
+        "kind": "Secret",
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+        "name": "configmaps",
+        "singularName": "configmap",
+        "namespaced": True,
+        "kind": "ConfigMap",
+        "shortNames": ["cm"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+        "name": "namespaces",
+        "singularName": "namespace",
+        "namespaced": False,
+        "kind": "Namespace",
+        "shortNames": ["ns"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
 ]
 
 
 # batch serves v1 only: batch/v1beta1 CronJob was removed (Kubernetes 1.25)
-BATCH_GROUP = {"name": "batch", "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-               "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}}
+BATCH_GROUP = {
+    "name": "batch",
+    "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
+    "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"},
+}
 BATCH_RESOURCES = [
-    {"name": "jobs", "singularName": "job", "namespaced": True, "kind": "Job",
-     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"name": "cronjobs", "singularName": "cronjob", "namespaced": True, "kind": "CronJob", "shortNames": ["cj"],
-     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {
+        "name": "jobs",
+        "singularName": "job",
+        "namespaced": True,
+        "kind": "Job",
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+        "name": "cronjobs",
+        "singularName": "cronjob",
+        "namespaced": True,
+        "kind": "CronJob",
+        "shortNames": ["cj"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
 ]
 
 
 def status_body(code: int, message: str, reason: str = "") -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -92,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeAPI:
     def __init__(self) -> None:
         self.seen: list[tuple[float, str, str, bytes]] = []
-        self.hook = None   # optional callable(method, path?query), called on every request
+        self.hook = None  # optional callable(method, path?query), called on every request
         self._routes: list[tuple[str, re.Pattern, list]] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -103,7 +148,7 @@ class FakeAPI:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "FakeAPI":
+    def __enter__(self) -> FakeAPI:
         self._thread.start()
         return self
 
@@ -112,11 +157,19 @@ class FakeAPI:
         self._httpd.server_close()
 
     def kubeconfig(self, folder: Path, namespace: str = "default") -> str:
-        cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "fake",
-               "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-               "users": [{"name": "fake", "user": {"token": "fake-token"}}],
-               "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake",
-                                                         "namespace": namespace}}]}
+        cfg = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "contexts": [
+                {
+                    "name": "fake",
+                    "context": {"cluster": "fake", "user": "fake", "namespace": namespace},
+                }
+            ],
+        }
         path = Path(folder) / f"kubeconfig-fake-{self.port}"
         path.write_text(json.dumps(cfg), encoding="utf-8")
         return str(path)
@@ -136,20 +189,54 @@ class FakeAPI:
     def _discovery(self, method: str, path: str):
         if method == "GET":
             if path in ("/version", "/version/"):
-                return 200, {"major": "1", "minor": "34", "gitVersion": "v1.34.0-fake", "platform": "linux/amd64"}, {}
+                return (
+                    200,
+                    {
+                        "major": "1",
+                        "minor": "34",
+                        "gitVersion": "v1.34.0-fake",
+                        "platform": "linux/amd64",
+                    },
+                    {},
+                )
             if path == "/api":
                 return 200, {"kind": "APIVersions", "versions": ["v1"]}, {}
             if path == "/apis":
-                return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [BATCH_GROUP]}, {}
+                return (
+                    200,
+                    {"kind": "APIGroupList", "apiVersion": "v1", "groups": [BATCH_GROUP]},
+                    {},
+                )
             if path == "/apis/batch/v1":
-                return 200, {"kind": "APIResourceList", "groupVersion": "batch/v1", "resources": BATCH_RESOURCES}, {}
+                return (
+                    200,
+                    {
+                        "kind": "APIResourceList",
+                        "groupVersion": "batch/v1",
+                        "resources": BATCH_RESOURCES,
+                    },
+                    {},
+                )
             if path == "/api/v1":
-                return 200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": CORE_RESOURCES}, {}
-        return 404, status_body(404, f"the server could not find the requested resource ({method} {path})",
-                                "NotFound"), {}
+                return (
+                    200,
+                    {"kind": "APIResourceList", "groupVersion": "v1", "resources": CORE_RESOURCES},
+                    {},
+                )
+        return (
+            404,
+            status_body(
+                404,
+                f"the server could not find the requested resource ({method} {path})",
+                "NotFound",
+            ),
+            {},
+        )
 
     # ------------------------------------------------------------------ what the client sent
-    def requests(self, method: str | None = None, contains: str = "") -> list[tuple[float, str, str, bytes]]:
+    def requests(
+        self, method: str | None = None, contains: str = ""
+    ) -> list[tuple[float, str, str, bytes]]:
         return [r for r in self.seen if (method is None or r[1] == method) and contains in r[2]]
 
     def count(self, method: str | None = None, contains: str = "") -> int:

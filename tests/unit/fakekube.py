@@ -1,4 +1,5 @@
 """FakeKube: the one in-memory stand-in for kubetm.k8s.Kube in unit tests (fixture ``fake_kube``)."""
+
 from __future__ import annotations
 
 import threading
@@ -13,7 +14,13 @@ class FakeKube:
     ``watch_until`` returns the current object (or list) without waiting; deleting a Namespace takes
     its objects along. Thread-safe (labs run in parallel)."""
 
-    CLUSTER_SCOPED = ("Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "StorageClass")
+    CLUSTER_SCOPED = (
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "CustomResourceDefinition",
+        "StorageClass",
+    )
     WRITES = ("apply", "delete")
 
     def __init__(self, namespace: str = "default"):
@@ -31,14 +38,24 @@ class FakeKube:
 
     def apply(self, objs, namespace=None, force_conflicts=False, **_):
         from kubetm.k8s import Result
+
         out = []
         with self.lock:
             for o in objs:
-                key = self._key(o["kind"], o["metadata"]["name"], o["metadata"].get("namespace") or namespace)
-                action = "unchanged" if self.objects.get(key) == o else \
-                    ("configured" if key in self.objects else "created")
+                key = self._key(
+                    o["kind"], o["metadata"]["name"], o["metadata"].get("namespace") or namespace
+                )
+                action = (
+                    "unchanged"
+                    if self.objects.get(key) == o
+                    else ("configured" if key in self.objects else "created")
+                )
                 self.objects[key] = o
-                out.append(Result(o["kind"], o["metadata"]["name"], key[1], action, o.get("apiVersion", "")))
+                out.append(
+                    Result(
+                        o["kind"], o["metadata"]["name"], key[1], action, o.get("apiVersion", "")
+                    )
+                )
             self.calls.append(("apply", len(out), namespace, force_conflicts))
         return out
 
@@ -52,12 +69,20 @@ class FakeKube:
             selector = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
         with self.lock:
             self.calls.append(("list", kind, namespace, selector))
-            return [o for (k, ns, _n), o in self.objects.items()
-                    if k == kind and (namespace is None or ns in (None, namespace))
-                    and all((o["metadata"].get("labels") or {}).get(a) == b for a, b in (selector or {}).items())]
+            return [
+                o
+                for (k, ns, _n), o in self.objects.items()
+                if k == kind
+                and (namespace is None or ns in (None, namespace))
+                and all(
+                    (o["metadata"].get("labels") or {}).get(a) == b
+                    for a, b in (selector or {}).items()
+                )
+            ]
 
     def delete(self, target, namespace=None, wait=True, **_):
         from kubetm.k8s import Result, parse_target
+
         objs = target if isinstance(target, list) else [target]
         out = []
         with self.lock:
@@ -65,13 +90,22 @@ class FakeKube:
                 if isinstance(o, str):
                     _, kind, name = parse_target(o)
                     o = {"kind": kind, "metadata": {"name": name}}
-                key = self._key(o["kind"], o["metadata"]["name"], o["metadata"].get("namespace") or namespace)
+                key = self._key(
+                    o["kind"], o["metadata"]["name"], o["metadata"].get("namespace") or namespace
+                )
                 found = self.objects.pop(key, None) is not None
                 if o["kind"] == "Namespace":
                     for k in [k for k in self.objects if k[1] == key[2]]:
                         del self.objects[k]
-                out.append(Result(o["kind"], o["metadata"]["name"], key[1], "deleted" if found else "not found",
-                                  o.get("apiVersion", "")))
+                out.append(
+                    Result(
+                        o["kind"],
+                        o["metadata"]["name"],
+                        key[1],
+                        "deleted" if found else "not found",
+                        o.get("apiVersion", ""),
+                    )
+                )
             self.calls.append(("delete", len(out), namespace, wait))
         return out
 

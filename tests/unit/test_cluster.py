@@ -1,4 +1,5 @@
 """kubetm.cluster: decisions made before anything is created (no Docker, no kind: docker is faked)."""
+
 from __future__ import annotations
 
 import socket
@@ -46,10 +47,17 @@ def test_the_cluster_asks_about_the_stock_node_image(fake):
     """cluster.plan uses the same decision for the kind node image (no second decide_offline)."""
     fake.present.add(cluster.stock_node_image())
     p = cluster.plan()
-    assert (p.offline, p.reason, p.node_image) == (False, f"{cluster.stock_node_image()} is available", None)
+    assert (p.offline, p.reason, p.node_image) == (
+        False,
+        f"{cluster.stock_node_image()} is available",
+        None,
+    )
     fake.present.clear()
     p = cluster.plan()
-    assert p.offline and p.reason == f"{cluster.stock_node_image()} is neither present locally nor pullable"
+    assert (
+        p.offline
+        and p.reason == f"{cluster.stock_node_image()} is neither present locally nor pullable"
+    )
     assert p.node_image == versions()["NODE_IMAGE"]
 
 

@@ -1,4 +1,5 @@
 """kubetm.deploy.http_get: the GET from the host to a NodePort, against a real loopback server."""
+
 from __future__ import annotations
 
 import http.server
@@ -32,12 +33,16 @@ def port():
 
 
 def test_get_returns_status_and_body(port, monkeypatch):
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # ignored: node addresses are reached directly
+    monkeypatch.setenv(
+        "http_proxy", "http://127.0.0.1:9"
+    )  # ignored: node addresses are reached directly
     assert http_get(f"http://127.0.0.1:{port}/") == (200, "Hello Kubernetes!\n")
 
 
 def test_an_error_status_is_one_line_after_the_retry_budget(port):
-    with pytest.raises(KubetmError, match=rf"^GET http://127.0.0.1:{port}/missing answered HTTP 404$"):
+    with pytest.raises(
+        KubetmError, match=rf"^GET http://127.0.0.1:{port}/missing answered HTTP 404$"
+    ):
         http_get(f"http://127.0.0.1:{port}/missing", total=0.5)
 
 
@@ -47,7 +52,10 @@ def test_nothing_listening_names_the_nodeport_mapping():
         free = s.getsockname()[1]
     with pytest.raises(KubetmError) as e:
         http_get(f"http://127.0.0.1:{free}/", timeout=1, total=0.5)
-    assert e.value.message.startswith(f"GET http://127.0.0.1:{free}/ failed:") and "30000-30009" in e.value.hint
+    assert (
+        e.value.message.startswith(f"GET http://127.0.0.1:{free}/ failed:")
+        and "30000-30009" in e.value.hint
+    )
 
 
 def test_only_ip_addresses_are_contacted():

@@ -1,4 +1,5 @@
 """kubetm/errors.py: KubetmError formatting (API errors: tests/unit/k8s/test_errors.py)."""
+
 from __future__ import annotations
 
 from kubetm.errors import KubetmError, format_error

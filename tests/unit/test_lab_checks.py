@@ -27,9 +27,17 @@ def test_no_placeholder_left(name):
 
 
 def test_steps_named_by_checks_exist():
-    for name, steps in {"pod": ["port-conflict"], "volume": ["hostpath-recreate"],
-                        "namespace": ["pod-over-quota", "pod-over-max", "pod-over-ratio", "pod-no-resources",
-                                      "namespace-delete"]}.items():
+    for name, steps in {
+        "pod": ["port-conflict"],
+        "volume": ["hostpath-recreate"],
+        "namespace": [
+            "pod-over-quota",
+            "pod-over-max",
+            "pod-over-ratio",
+            "pod-no-resources",
+            "namespace-delete",
+        ],
+    }.items():
         lab = registry.get(name)
         for step in steps:
             assert lab.step_path(step).is_file(), f"{name}: steps/{step}.yaml"
@@ -39,13 +47,27 @@ def test_namespace_lab_namespaces_cover_its_steps():
     lab = registry.get("namespace")
     from kubetm import manifests
 
-    used = {d.obj["metadata"].get("namespace") or d.obj["metadata"]["name"]
-            for f in lab.manifest_files() + lab.step_files() for d in manifests.load_docs(f)}
-    assert used <= set(lab.namespaces), "lab delete must reach every namespace the lab or its steps use"
+    used = {
+        d.obj["metadata"].get("namespace") or d.obj["metadata"]["name"]
+        for f in lab.manifest_files() + lab.step_files()
+        for d in manifests.load_docs(f)
+    }
+    assert used <= set(lab.namespaces), (
+        "lab delete must reach every namespace the lab or its steps use"
+    )
 
 
-@pytest.mark.parametrize("value,expected", [("100Mi", 100 * 2**20), ("1Gi", 2**30), ("500M", 5e8),
-                                            (104857600, 104857600), ("0", 0), ("1.5Gi", 1.5 * 2**30)])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("100Mi", 100 * 2**20),
+        ("1Gi", 2**30),
+        ("500M", 5e8),
+        (104857600, 104857600),
+        ("0", 0),
+        ("1.5Gi", 1.5 * 2**30),
+    ],
+)
 def test_quantity_bytes(value, expected):
     assert observe.quantity_bytes(value) == expected
 
@@ -67,11 +89,20 @@ def test_port_conflict_either_container_may_fail(which):
     statuses[idx] = _cs(which, bad, {"terminated": {"exitCode": 1, "reason": "Error"}})
     found = pod._failed_container({"status": {"containerStatuses": statuses}})
     assert found["name"] == which
-    assert pod._failed_container({"status": {"containerStatuses": [_cs("container1"), _cs("container2")]}}) is None
+    assert (
+        pod._failed_container(
+            {"status": {"containerStatuses": [_cs("container1"), _cs("container2")]}}
+        )
+        is None
+    )
 
 
 def test_port_conflict_image_problem_stops_the_wait():
-    p = {"status": {"containerStatuses": [_cs("container1", {"waiting": {"reason": "ImagePullBackOff"}})]}}
+    p = {
+        "status": {
+            "containerStatuses": [_cs("container1", {"waiting": {"reason": "ImagePullBackOff"}})]
+        }
+    }
     with pytest.raises(KubetmError, match="ImagePullBackOff"):
         pod._failed_container(p)
 
@@ -81,7 +112,8 @@ def test_host_route_picks_most_specific(tmp_path):
     table.write_text(
         "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
         "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-        "br-kind\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n")
+        "br-kind\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+    )
     assert service._host_route("10.96.0.10", str(table)) == "0.0.0.0/0 dev eth0"
     assert service._host_route("172.18.0.3", str(table)) == "172.18.0.0/16 dev br-kind"
     assert service._host_route("10.96.0.10", str(tmp_path / "missing")) is None
@@ -104,7 +136,10 @@ def test_host_http_answer_loopback():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/hostname"
-        assert observe.host_http_answer(url, lambda s, b: b == "pod-1", attempts=1) == (True, "pod-1")
+        assert observe.host_http_answer(url, lambda s, b: b == "pod-1", attempts=1) == (
+            True,
+            "pod-1",
+        )
         ok, last = observe.host_http_answer(url, lambda s, b: b == "pod-2", attempts=2, pause=0.01)
         assert not ok and "pod-1" in last
     finally:
@@ -157,27 +192,67 @@ def _b64(text):
 
 
 def _config_kube():
-    pod1 = {"metadata": {"name": "pod-1"}, "spec": {"containers": [{"envFrom": [
-        {"configMapRef": {"name": "cm-dev"}}, {"secretRef": {"name": "sec-dev"}}]}]}}
-    podf = {"metadata": {"name": "pod-file"}, "spec": {"containers": [{"env": [
-        {"name": "file-c", "valueFrom": {"configMapKeyRef": {"name": "cm-file", "key": "file-c.txt"}}},
-        {"name": "file-s", "valueFrom": {"secretKeyRef": {"name": "sec-file", "key": "file-s.txt"}}}]}]}}
+    pod1 = {
+        "metadata": {"name": "pod-1"},
+        "spec": {
+            "containers": [
+                {
+                    "envFrom": [
+                        {"configMapRef": {"name": "cm-dev"}},
+                        {"secretRef": {"name": "sec-dev"}},
+                    ]
+                }
+            ]
+        },
+    }
+    podf = {
+        "metadata": {"name": "pod-file"},
+        "spec": {
+            "containers": [
+                {
+                    "env": [
+                        {
+                            "name": "file-c",
+                            "valueFrom": {
+                                "configMapKeyRef": {"name": "cm-file", "key": "file-c.txt"}
+                            },
+                        },
+                        {
+                            "name": "file-s",
+                            "valueFrom": {
+                                "secretKeyRef": {"name": "sec-file", "key": "file-s.txt"}
+                            },
+                        },
+                    ]
+                }
+            ]
+        },
+    }
     return Kube(
-        objects={("Pod", "pod-1"): pod1, ("Pod", "pod-file"): podf,
-                 ("ConfigMap", "cm-dev"): {"data": {"SSH": "False", "User": "dev"}},
-                 ("Secret", "sec-dev"): {"data": {"Key": _b64("s3cr3t-1234")}},
-                 ("ConfigMap", "cm-file"): {"data": {"file-c.txt": "cm content\n"}},
-                 ("Secret", "sec-file"): {"data": {"file-s.txt": _b64("very secret file\n")}}},
-        exec_out={"pod-1": "PATH=/bin\0SSH=False\0User=dev\0Key=s3cr3t-1234\0",
-                  "pod-file": "file-c=cm content\n\0file-s=very secret file\n\0HOME=/root\0"})
+        objects={
+            ("Pod", "pod-1"): pod1,
+            ("Pod", "pod-file"): podf,
+            ("ConfigMap", "cm-dev"): {"data": {"SSH": "False", "User": "dev"}},
+            ("Secret", "sec-dev"): {"data": {"Key": _b64("s3cr3t-1234")}},
+            ("ConfigMap", "cm-file"): {"data": {"file-c.txt": "cm content\n"}},
+            ("Secret", "sec-file"): {"data": {"file-s.txt": _b64("very secret file\n")}},
+        },
+        exec_out={
+            "pod-1": "PATH=/bin\0SSH=False\0User=dev\0Key=s3cr3t-1234\0",
+            "pod-file": "file-c=cm content\n\0file-s=very secret file\n\0HOME=/root\0",
+        },
+    )
 
 
 @pytest.fixture
 def no_wait(monkeypatch):
     for module in (config, namespace, pod, service, volume):
         if hasattr(module, "ready_pod"):
-            monkeypatch.setattr(module, "ready_pod", lambda ctx, name, namespace=None, timeout=None:
-                                ctx.kube.get("Pod", name))
+            monkeypatch.setattr(
+                module,
+                "ready_pod",
+                lambda ctx, name, namespace=None, timeout=None: ctx.kube.get("Pod", name),
+            )
 
 
 def test_config_env_checks_pass_and_hide_secrets(no_wait):
@@ -204,28 +279,40 @@ def test_config_env_mismatch_fails_without_printing_the_secret(no_wait):
 
 
 def _pv(name, size, modes, labels=None, phase="Available"):
-    return {"metadata": {"name": f"kubetm-lab-volume-{name}", "labels": labels or {}},
-            "spec": {"capacity": {"storage": size}, "accessModes": modes, "storageClassName": ""},
-            "status": {"phase": phase}}
+    return {
+        "metadata": {"name": f"kubetm-lab-volume-{name}", "labels": labels or {}},
+        "spec": {"capacity": {"storage": size}, "accessModes": modes, "storageClassName": ""},
+        "status": {"phase": phase},
+    }
 
 
 def _pvc(name, size, modes, volume_name, selector=None):
-    spec = {"resources": {"requests": {"storage": size}}, "accessModes": modes, "storageClassName": "",
-            "volumeName": volume_name}
+    spec = {
+        "resources": {"requests": {"storage": size}},
+        "accessModes": modes,
+        "storageClassName": "",
+        "volumeName": volume_name,
+    }
     if selector:
         spec["selector"] = {"matchLabels": selector}
     return {"metadata": {"name": name}, "spec": spec, "status": {"phase": "Bound"}}
 
 
 def _volume_kube(pvc01_to="pv-01"):
-    pvs = [_pv("pv-01", "1Gi", ["ReadWriteOnce"], phase="Bound"), _pv("pv-02", "1Gi", ["ReadOnlyMany"], phase="Bound"),
-           _pv("pv-03", "2Gi", ["ReadWriteOnce"]), _pv("pv-04", "1Gi", ["ReadWriteMany"], {"pv": "selected"}, "Bound")]
+    pvs = [
+        _pv("pv-01", "1Gi", ["ReadWriteOnce"], phase="Bound"),
+        _pv("pv-02", "1Gi", ["ReadOnlyMany"], phase="Bound"),
+        _pv("pv-03", "2Gi", ["ReadWriteOnce"]),
+        _pv("pv-04", "1Gi", ["ReadWriteMany"], {"pv": "selected"}, "Bound"),
+    ]
     if pvc01_to == "pv-03":
         pvs[0]["status"]["phase"], pvs[2]["status"]["phase"] = "Available", "Bound"
     objects = {("PersistentVolume", p["metadata"]["name"]): p for p in pvs}
-    for c in (_pvc("pvc-01", "1Gi", ["ReadWriteOnce"], f"kubetm-lab-volume-{pvc01_to}"),
-              _pvc("pvc-02", "1Gi", ["ReadOnlyMany"], "kubetm-lab-volume-pv-02"),
-              _pvc("pvc-03", "1Gi", ["ReadWriteMany"], "kubetm-lab-volume-pv-04", {"pv": "selected"})):
+    for c in (
+        _pvc("pvc-01", "1Gi", ["ReadWriteOnce"], f"kubetm-lab-volume-{pvc01_to}"),
+        _pvc("pvc-02", "1Gi", ["ReadOnlyMany"], "kubetm-lab-volume-pv-02"),
+        _pvc("pvc-03", "1Gi", ["ReadWriteMany"], "kubetm-lab-volume-pv-04", {"pv": "selected"}),
+    ):
         objects[("PersistentVolumeClaim", c["metadata"]["name"])] = c
     return Kube(objects)
 
@@ -257,18 +344,26 @@ class _StepCtx:
 
 
 def test_refusal_shows_the_api_reason():
-    msg = ('apply pod kubetm-lab-namespace-3/pod-over-quota: forbidden: pods "pod-over-quota" is forbidden: '
-           "exceeded quota: rq-1, requested: requests.memory=450Mi, used: requests.memory=100Mi, "
-           "limited: requests.memory=500Mi")
-    ok, detail = namespace._refused(_StepCtx(Forbidden(msg)), "pod-over-quota", "exceeded quota", "intro")
+    msg = (
+        'apply pod kubetm-lab-namespace-3/pod-over-quota: forbidden: pods "pod-over-quota" is forbidden: '
+        "exceeded quota: rq-1, requested: requests.memory=450Mi, used: requests.memory=100Mi, "
+        "limited: requests.memory=500Mi"
+    )
+    ok, detail = namespace._refused(
+        _StepCtx(Forbidden(msg)), "pod-over-quota", "exceeded quota", "intro"
+    )
     assert ok
-    assert detail == ("intro: refused: exceeded quota: rq-1, requested: requests.memory=450Mi, "
-                      "used: requests.memory=100Mi, limited: requests.memory=500Mi")
+    assert detail == (
+        "intro: refused: exceeded quota: rq-1, requested: requests.memory=450Mi, "
+        "used: requests.memory=100Mi, limited: requests.memory=500Mi"
+    )
 
 
 def test_an_unreachable_cluster_is_not_a_refusal():
     with pytest.raises(Unreachable):
-        namespace._refused(_StepCtx(Unreachable("cannot reach the API server")), "pod-over-quota", "quota", "intro")
+        namespace._refused(
+            _StepCtx(Unreachable("cannot reach the API server")), "pod-over-quota", "quota", "intro"
+        )
 
 
 def test_accepted_step_fails_and_is_cleaned_up():
@@ -278,6 +373,10 @@ def test_accepted_step_fails_and_is_cleaned_up():
 
 
 def test_refusal_for_another_reason_fails():
-    ok, detail = namespace._refused(_StepCtx(Forbidden("apply pod x: forbidden: pods \"x\" is forbidden: "
-                                                       "exceeded quota: rq-1")), "pod-over-max", "maximum memory", "i")
+    ok, detail = namespace._refused(
+        _StepCtx(Forbidden('apply pod x: forbidden: pods "x" is forbidden: exceeded quota: rq-1')),
+        "pod-over-max",
+        "maximum memory",
+        "i",
+    )
     assert not ok and "exceeded quota" in detail

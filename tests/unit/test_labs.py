@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fakekube import FakeKube
+
 from kubetm import labs
 from kubetm.errors import KubetmError
 from kubetm.labs import registry, runner
@@ -18,35 +18,50 @@ from kubetm.labs.base import NOT_IMPLEMENTED, Check, Lab, LabContext, not_implem
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "manifests"
-COURSE_IMAGES = {f"localhost:5001/kubetm/{i}" for i in
-                 ("hello:1.0", "app:v1", "app:v2", "app:v3", "init:1.0", "ports:1.0")}
-RESERVED_NODEPORTS = {30001: "service", 30002: "service"}  # docs/DESIGN.md: ports lab manifests may use
+COURSE_IMAGES = {
+    f"localhost:5001/kubetm/{i}"
+    for i in ("hello:1.0", "app:v1", "app:v2", "app:v3", "init:1.0", "ports:1.0")
+}
+RESERVED_NODEPORTS = {
+    30001: "service",
+    30002: "service",
+}  # docs/DESIGN.md: ports lab manifests may use
 
 
 # ------------------------------------------------------------------------------- fakes
+
 
 def _write_fake_manifests(folder: Path, name: str, steps: bool = True) -> None:
     folder.mkdir(parents=True)
     ns = f"kubetm-lab-{name}"
     (folder / "00-namespace.yaml").write_text(
         f"# 강의: Fake — a test lab.\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"
-        f"  labels: {{app.kubernetes.io/managed-by: kubetm, kubetm.io/lab: {name}}}\n")
+        f"  labels: {{app.kubernetes.io/managed-by: kubetm, kubetm.io/lab: {name}}}\n"
+    )
     (folder / "10-pod.yaml").write_text(
         f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {ns}\nspec:\n"
         f"  containers: [{{name: c, image: localhost:5001/kubetm/hello:1.0}}]\n---\n"
         f"apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {ns}-pv\n"
-        f"  labels: {{kubetm.io/lab: {name}}}\nspec: {{capacity: {{storage: 1Gi}}}}\n")
+        f"  labels: {{kubetm.io/lab: {name}}}\nspec: {{capacity: {{storage: 1Gi}}}}\n"
+    )
     if steps:
         (folder / "steps").mkdir()
         (folder / "steps" / "extra.yaml").write_text(
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: {ns}\n")
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: {ns}\n"
+        )
 
 
 def _lab(tmp_path, name="fake", checks=(), **kw) -> Lab:
     folder = tmp_path / name
     _write_fake_manifests(folder, name)
-    return Lab(name=name, title=f"가짜 — {name}", lesson="a fake lesson", checks=tuple(checks),
-               manifests_dir=folder, **kw)
+    return Lab(
+        name=name,
+        title=f"가짜 — {name}",
+        lesson="a fake lesson",
+        checks=tuple(checks),
+        manifests_dir=folder,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -69,6 +84,7 @@ def ok_check(name, detail="fine", delay=0.0, log=None):
             log.append((ctx.lab.name, name))
         time.sleep(delay)
         return True, detail
+
     return Check(name, fn, f"{name} holds")
 
 
@@ -77,6 +93,7 @@ def bad_check(name, detail="broken"):
 
 
 # ------------------------------------------------------------------------ base objects
+
 
 def test_lab_defaults_and_validation(tmp_path):
     lab = _lab(tmp_path, checks=[ok_check("a")])
@@ -104,6 +121,7 @@ def test_placeholder_never_passes(tmp_path):
 
 # ------------------------------------------------------------------------------ verify
 
+
 def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_registry):
     order = []
 
@@ -119,18 +137,33 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_reg
         order.append(ctx.timeout)
         return True, ""
 
-    fake_registry(_lab(tmp_path, checks=[
-        ok_check("first", log=order), Check("boom", boom), Check("user-error", user_error),
-        Check("wrong-shape", lambda ctx: "yes"), Check("budget", seen_timeout, timeout=7),
-        Check("todo", not_implemented()),
-    ]))
+    fake_registry(
+        _lab(
+            tmp_path,
+            checks=[
+                ok_check("first", log=order),
+                Check("boom", boom),
+                Check("user-error", user_error),
+                Check("wrong-shape", lambda ctx: "yes"),
+                Check("budget", seen_timeout, timeout=7),
+                Check("todo", not_implemented()),
+            ],
+        )
+    )
     kube = FakeKube()
     labs.apply(kube, "fake")
     applied_writes = len(kube.writes())
     events = []
     result = labs.verify(kube, "fake", on_event=lambda e, lab, data: events.append((e, lab)))
     assert order == [("fake", "first"), "boom", "user", 7]
-    assert [c.name for c in result.checks] == ["first", "boom", "user-error", "wrong-shape", "budget", "todo"]
+    assert [c.name for c in result.checks] == [
+        "first",
+        "boom",
+        "user-error",
+        "wrong-shape",
+        "budget",
+        "todo",
+    ]
     assert [c.ok for c in result.checks] == [True, False, False, False, True, False]
     assert result.checks[1].detail == "RuntimeError: kaput second line"  # one line
     assert result.checks[2].detail == "pod p not found (apply first)"
@@ -175,6 +208,7 @@ def test_lab_without_checks_is_not_ok(tmp_path, fake_registry):
 
 # ------------------------------------------------------------------------ apply/delete
 
+
 def test_apply_applies_folder_but_not_steps_and_steps_on_demand(tmp_path, fake_registry):
     def use_step(ctx: LabContext):
         ctx.apply_step("extra")
@@ -200,7 +234,8 @@ def test_apply_rechecks_course_node_labels(tmp_path, fake_registry, monkeypatch)
     lab = fake_registry(_lab(tmp_path, name="pinned", checks=[ok_check("a")]))
     (lab.folder / "20-pinned.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: kubetm-lab-pinned}\n"
-        "spec:\n  nodeSelector: {kubetm.io/course-node: k8s-node1}\n  containers: [{name: c, image: x}]\n")
+        "spec:\n  nodeSelector: {kubetm.io/course-node: k8s-node1}\n  containers: [{name: c, image: x}]\n"
+    )
     seen = []
     from kubetm import nodes
 
@@ -221,13 +256,24 @@ def test_broken_manifest_is_refused_before_any_api_call(tmp_path, fake_registry)
     assert kube.calls == []
 
 
-def test_delete_removes_namespaces_and_labelled_cluster_objects_and_runs_cleanup(tmp_path, fake_registry):
+def test_delete_removes_namespaces_and_labelled_cluster_objects_and_runs_cleanup(
+    tmp_path, fake_registry
+):
     cleaned = []
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")], cleanup=lambda ctx: cleaned.append(ctx.lab.name)))
+    fake_registry(
+        _lab(tmp_path, checks=[ok_check("a")], cleanup=lambda ctx: cleaned.append(ctx.lab.name))
+    )
     kube = FakeKube()
     labs.apply(kube, "fake")
-    kube.apply([{"apiVersion": "v1", "kind": "PersistentVolume",
-                 "metadata": {"name": "someone-elses", "labels": {"kubetm.io/lab": "other"}}}])
+    kube.apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {"name": "someone-elses", "labels": {"kubetm.io/lab": "other"}},
+            }
+        ]
+    )
     labs.delete(kube, "fake")
     assert cleaned == ["fake"]
     assert list(kube.objects) == [("PersistentVolume", None, "someone-elses")]
@@ -240,13 +286,16 @@ def test_delete_refuses_a_foreign_namespace(tmp_path, fake_registry):
     fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
     kube = FakeKube()
     kube.objects[("Namespace", None, "kubetm-lab-fake")] = {
-        "kind": "Namespace", "metadata": {"name": "kubetm-lab-fake", "labels": {}}}
+        "kind": "Namespace",
+        "metadata": {"name": "kubetm-lab-fake", "labels": {}},
+    }
     with pytest.raises(KubetmError, match="not created by kubetm"):
         labs.delete(kube, "fake")
     assert ("Namespace", None, "kubetm-lab-fake") in kube.objects
 
 
 # --------------------------------------------------------------------------------- run
+
 
 def test_run_applies_verifies_deletes(tmp_path, fake_registry):
     fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
@@ -311,27 +360,48 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_regist
             with lock:
                 active.discard(ctx.lab.name)
             return True, ""
+
         return Check(name, fn)
 
     for n in ("one", "two", "three"):
         fake_registry(_lab(tmp_path, name=n, checks=[tracked("c")]))
-    fake_registry(_lab(tmp_path, name="node-breaker", checks=[tracked("c")],
-                       exclusive=True, exclusive_reason="stops a node"))
+    fake_registry(
+        _lab(
+            tmp_path,
+            name="node-breaker",
+            checks=[tracked("c")],
+            exclusive=True,
+            exclusive_reason="stops a node",
+        )
+    )
     fake_registry(_lab(tmp_path, name="four", checks=[tracked("c")]))
 
     class WithDiscovery(FakeKube):
         def resource(self, kind, api_version=None):
-            self.calls.append(("resource", kind, threading.current_thread() is threading.main_thread()))
+            self.calls.append(
+                ("resource", kind, threading.current_thread() is threading.main_thread())
+            )
 
     kube = WithDiscovery()
     results = labs.run(kube, "all", workers=3)
-    assert [r.lab for r in results] == ["one", "two", "three", "node-breaker", "four"]  # order asked
+    assert [r.lab for r in results] == [
+        "one",
+        "two",
+        "three",
+        "node-breaker",
+        "four",
+    ]  # order asked
     assert all(r.ok for r in results)
     assert max_active[0] >= 2  # shared labs overlapped (observed, not timed)
     discovery = [i for i, c in enumerate(kube.calls) if c[0] == "resource"]
     assert discovery and all(kube.calls[i][2] for i in discovery)  # warmed on the main thread
     assert max(discovery) < min(i for i, c in enumerate(kube.calls) if c[0] == "apply")
-    assert {c[1] for c in kube.calls if c[0] == "resource"} >= {"Namespace", "Pod", "ConfigMap", "Node"}
+    assert {c[1] for c in kube.calls if c[0] == "resource"} >= {
+        "Namespace",
+        "Pod",
+        "ConfigMap",
+        "Node",
+    }
     for lab, others in overlaps:
         if lab == "node-breaker":
             assert others == {"node-breaker"}
@@ -384,8 +454,12 @@ def test_unknown_lab_lists_valid_names():
         labs.show("pods")
     assert "unknown lab 'pods'" in err.value.message
     assert "pod, service, volume" in err.value.hint
-    for fn in (lambda: labs.run(FakeKube(), ["pod", "nope"]), lambda: labs.verify(FakeKube(), "nope"),
-               lambda: labs.apply(FakeKube(), "nope"), lambda: labs.delete(FakeKube(), "nope")):
+    for fn in (
+        lambda: labs.run(FakeKube(), ["pod", "nope"]),
+        lambda: labs.verify(FakeKube(), "nope"),
+        lambda: labs.apply(FakeKube(), "nope"),
+        lambda: labs.delete(FakeKube(), "nope"),
+    ):
         with pytest.raises(KubetmError, match="unknown lab 'nope'"):
             fn()
     with pytest.raises(KubetmError):
@@ -394,8 +468,17 @@ def test_unknown_lab_lists_valid_names():
 
 # ------------------------------------------------------------------ the real course labs
 
-LAB_NAMES = ["pod", "service", "volume", "config", "namespace", "replicaset", "daemonset-job-cronjob",
-             "probes", "autoscaling"]
+LAB_NAMES = [
+    "pod",
+    "service",
+    "volume",
+    "config",
+    "namespace",
+    "replicaset",
+    "daemonset-job-cronjob",
+    "probes",
+    "autoscaling",
+]
 
 
 def test_registry_lists_the_course_labs_in_order():
@@ -411,8 +494,9 @@ def test_show_every_lab(name):
     assert info["title"] and info["lesson"] and info["checks"]
     assert info["namespaces"][0] == f"kubetm-lab-{name}"
     assert f"Namespace/kubetm-lab-{name}" in info["objects"]
-    assert len(info["lessons"]) == len(list((MANIFESTS / name).glob("*.yaml"))) + \
-        len(list((MANIFESTS / name).glob("steps/*.yaml")))  # every file names its lesson
+    assert len(info["lessons"]) == len(list((MANIFESTS / name).glob("*.yaml"))) + len(
+        list((MANIFESTS / name).glob("steps/*.yaml"))
+    )  # every file names its lesson
     assert labs.render_show(info).startswith(f"{name}: ")
 
 
@@ -434,6 +518,7 @@ def test_phase1_placeholders_fail_on_a_fake_cluster(name, monkeypatch):
 
 # ------------------------------------------------------------------------- manifests
 
+
 def _manifest_files():
     return sorted(p for name in LAB_NAMES for p in (MANIFESTS / name).rglob("*.yaml"))
 
@@ -445,7 +530,9 @@ def _docs(path):
 def _schema_errors(value, typ, path, models):
     """Unknown fields and wrong shapes against the kubernetes client's OpenAPI models."""
     errors = []
-    typ = typ.replace("List[", "list[").replace("Dict[", "dict(")  # newer clients write typing names
+    typ = typ.replace("List[", "list[").replace(
+        "Dict[", "dict("
+    )  # newer clients write typing names
     if typ.startswith("dict(") and typ.endswith("]"):
         typ = typ[:-1] + ")"
     if typ.startswith("list["):
@@ -495,8 +582,12 @@ def test_every_manifest_is_plain_valid_kubernetes_yaml():
             assert doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name"), path
             version = doc["apiVersion"].split("/")[-1]
             cls_name = version[0].upper() + version[1:] + doc["kind"]
-            errors = _schema_errors(doc, cls_name, f"{path.relative_to(REPO)}:{doc['kind']}/{doc['metadata']['name']}",
-                                    models)
+            errors = _schema_errors(
+                doc,
+                cls_name,
+                f"{path.relative_to(REPO)}:{doc['kind']}/{doc['metadata']['name']}",
+                models,
+            )
             assert not errors, "\n".join(errors)
 
 
@@ -533,7 +624,9 @@ def _check_pod_specs(obj, where):
         if isinstance(cur, dict):
             for key in ("containers", "initContainers"):
                 for c in cur.get(key) or []:
-                    assert c["image"] in COURSE_IMAGES, f"{where}: image {c['image']} is not a course image"
+                    assert c["image"] in COURSE_IMAGES, (
+                        f"{where}: image {c['image']} is not a course image"
+                    )
             sel = cur.get("nodeSelector")
             if isinstance(sel, dict) and "kubetm.io/course-node" in sel:
                 assert sel["kubetm.io/course-node"] in ("k8s-node1", "k8s-node2"), where
@@ -550,8 +643,10 @@ def test_manifests_load_through_kubetm_manifests():
     for name in LAB_NAMES:
         objs = manifests.load(MANIFESTS / name)
         assert objs[0]["kind"] == "Namespace"
-        assert not any(o["metadata"]["name"] in ("pod-port-conflict", "load", "replica-1", "pod-volume-4")
-                       for o in objs), "step objects must not be applied with the lab"
+        assert not any(
+            o["metadata"]["name"] in ("pod-port-conflict", "load", "replica-1", "pod-volume-4")
+            for o in objs
+        ), "step objects must not be applied with the lab"
 
 
 def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
@@ -576,10 +671,15 @@ def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
     assert kube.batches[0] == ["Namespace"] and pv_batch < pvc_batch
     assert "PersistentVolumeClaim" not in kube.batches[pv_batch]
     # every PV is seen by the PV controller (watched out of phase Pending) before any claim exists
-    first_claim = next(i for i, c in enumerate(kube.calls)
-                       if c[0] == "applying" and any(k == "PersistentVolumeClaim" for k, _ in c[1]))
+    first_claim = next(
+        i
+        for i, c in enumerate(kube.calls)
+        if c[0] == "applying" and any(k == "PersistentVolumeClaim" for k, _ in c[1])
+    )
     pvs = {n for c in kube.calls if c[0] == "applying" for k, n in c[1] if k == "PersistentVolume"}
-    waited = {c[2] for c in kube.calls[:first_claim] if c[0] == "wait" and c[1] == "PersistentVolume"}
+    waited = {
+        c[2] for c in kube.calls[:first_claim] if c[0] == "wait" and c[1] == "PersistentVolume"
+    }
     assert pvs and waited == pvs
     kube = Batches()
     labs.apply(kube, "namespace")

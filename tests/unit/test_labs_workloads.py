@@ -16,9 +16,11 @@ CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedul
 
 
 def node(name, taints=(), labels=None, provider="kind://docker/kubetm/{}"):
-    return {"metadata": {"name": name, "labels": labels or {}},
-            "spec": {"taints": list(taints), "providerID": provider.format(name) if provider else None},
-            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    return {
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {"taints": list(taints), "providerID": provider.format(name) if provider else None},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
 
 
 def t(hms: str) -> datetime:
@@ -27,19 +29,31 @@ def t(hms: str) -> datetime:
 
 # ---------------------------------------------------------------------------- daemonset
 
+
 def test_tolerations_match_like_kubernetes():
     assert not djc.tolerates(CP_TAINT, [])
     assert djc.tolerates(CP_TAINT, [{"key": CP_TAINT["key"], "operator": "Exists"}])
     assert djc.tolerates(CP_TAINT, [{"operator": "Exists"}])  # tolerate everything
-    assert not djc.tolerates(CP_TAINT, [{"key": CP_TAINT["key"], "operator": "Exists", "effect": "NoExecute"}])
-    assert djc.tolerates({"key": "a", "value": "1", "effect": "NoSchedule"}, [{"key": "a", "value": "1"}])
-    assert not djc.tolerates({"key": "a", "value": "1", "effect": "NoSchedule"}, [{"key": "a", "value": "2"}])
+    assert not djc.tolerates(
+        CP_TAINT, [{"key": CP_TAINT["key"], "operator": "Exists", "effect": "NoExecute"}]
+    )
+    assert djc.tolerates(
+        {"key": "a", "value": "1", "effect": "NoSchedule"}, [{"key": "a", "value": "1"}]
+    )
+    assert not djc.tolerates(
+        {"key": "a", "value": "1", "effect": "NoSchedule"}, [{"key": "a", "value": "2"}]
+    )
     assert djc.tolerates({"key": "x", "effect": "PreferNoSchedule"}, [])
 
 
 def test_schedulable_nodes_skip_the_tainted_control_plane_and_follow_node_selector():
-    nodes = [node("kubetm-control-plane", [CP_TAINT]), node("kubetm-worker", labels={"kubetm.io/ds": "true"}),
-             node("kubetm-worker2", [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}])]
+    nodes = [
+        node("kubetm-control-plane", [CP_TAINT]),
+        node("kubetm-worker", labels={"kubetm.io/ds": "true"}),
+        node(
+            "kubetm-worker2", [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]
+        ),
+    ]
     ok, skipped = djc.schedulable_nodes(nodes, {})
     assert ok == ["kubetm-worker", "kubetm-worker2"]  # DaemonSets tolerate unschedulable
     assert "control-plane:NoSchedule" in skipped["kubetm-control-plane"]
@@ -48,8 +62,12 @@ def test_schedulable_nodes_skip_the_tainted_control_plane_and_follow_node_select
 
 
 def test_max_concurrency_back_to_back_pods_do_not_overlap():
-    waves = [(t("02:00:00"), t("02:00:05")), (t("02:00:00"), t("02:00:06")),
-             (t("02:00:05"), t("02:00:10")), (t("02:00:06"), t("02:00:11"))]
+    waves = [
+        (t("02:00:00"), t("02:00:05")),
+        (t("02:00:00"), t("02:00:06")),
+        (t("02:00:05"), t("02:00:10")),
+        (t("02:00:06"), t("02:00:11")),
+    ]
     assert djc.max_concurrency(waves) == 2
     assert djc.max_concurrency(waves + [(t("02:00:04"), t("02:00:07"))]) == 3
     assert djc.max_concurrency([]) == 0
@@ -59,9 +77,14 @@ def job(name, start, end=None, owner="cron-allow"):
     status = {"startTime": start}
     if end:
         status["completionTime"] = end
-    return {"metadata": {"name": name, "creationTimestamp": start,
-                         "ownerReferences": [{"kind": "CronJob", "name": owner, "controller": True}]},
-            "status": status}
+    return {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": start,
+            "ownerReferences": [{"kind": "CronJob", "name": owner, "controller": True}],
+        },
+        "status": status,
+    }
 
 
 def test_cronjob_job_names_carry_the_scheduled_minute_and_overlaps_are_found():
@@ -69,39 +92,72 @@ def test_cronjob_job_names_carry_the_scheduled_minute_and_overlaps_are_found():
     a = job(f"cron-allow-{minute}", "2026-11-30T02:31:01Z", "2026-11-30T02:32:22Z")
     b = job(f"cron-allow-{minute + 1}", "2026-11-30T02:32:01Z")
     assert djc.scheduled_time(a, "cron-allow") == t("02:31:00")
-    assert djc.scheduled_time(job("cron-allow-manual-1", "2026-11-30T02:31:01Z"), "cron-allow") is None
+    assert (
+        djc.scheduled_time(job("cron-allow-manual-1", "2026-11-30T02:31:01Z"), "cron-allow") is None
+    )
     assert djc.overlapping([a, b]) == (a, b)
     done = job(f"cron-allow-{minute + 1}", "2026-11-30T02:32:22Z", "2026-11-30T02:33:40Z")
     assert djc.overlapping([a, done]) is None  # one ends when the other starts
     manual = job("cron-allow-manual-1", "2026-11-30T02:31:01Z")
-    assert [j["metadata"]["name"] for j in djc._cron_jobs([b, manual, a], "cron-allow")] == \
-        [f"cron-allow-{minute}", f"cron-allow-{minute + 1}"]
+    assert [j["metadata"]["name"] for j in djc._cron_jobs([b, manual, a], "cron-allow")] == [
+        f"cron-allow-{minute}",
+        f"cron-allow-{minute + 1}",
+    ]
 
 
 # ------------------------------------------------------------------------------ probes
 
+
 def test_endpoint_state_reads_ready_conditions_per_pod():
-    slices = [{"endpoints": [
-        {"targetRef": {"kind": "Pod", "name": "a"}, "conditions": {"ready": True}},
-        {"targetRef": {"kind": "Pod", "name": "b"}, "conditions": {"ready": False}},
-        {"targetRef": {"kind": "Pod", "name": "c"}, "conditions": {}},  # unset means ready
-    ]}, {"endpoints": None}]
+    slices = [
+        {
+            "endpoints": [
+                {"targetRef": {"kind": "Pod", "name": "a"}, "conditions": {"ready": True}},
+                {"targetRef": {"kind": "Pod", "name": "b"}, "conditions": {"ready": False}},
+                {"targetRef": {"kind": "Pod", "name": "c"}, "conditions": {}},  # unset means ready
+            ]
+        },
+        {"endpoints": None},
+    ]
     assert probes.endpoint_state(slices) == {"a": True, "b": False, "c": True}
     assert probes._serving(probes.endpoint_state(slices)) == ["a", "c"]
 
 
 # ------------------------------------------------------------------------- autoscaling
 
+
 def test_cpu_utilization_from_hpa_status():
-    hpa = {"status": {"currentMetrics": [{"type": "Resource", "resource": {
-        "name": "cpu", "current": {"averageUtilization": 180, "averageValue": "180m"}}}]}}
+    hpa = {
+        "status": {
+            "currentMetrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "current": {"averageUtilization": 180, "averageValue": "180m"},
+                    },
+                }
+            ]
+        }
+    }
     assert autoscaling.cpu_utilization(hpa) == 180
-    assert autoscaling.cpu_utilization({"status": {"currentMetrics": [{"type": "Resource", "resource": {
-        "name": "cpu", "current": {}}}]}}) is None
+    assert (
+        autoscaling.cpu_utilization(
+            {
+                "status": {
+                    "currentMetrics": [
+                        {"type": "Resource", "resource": {"name": "cpu", "current": {}}}
+                    ]
+                }
+            }
+        )
+        is None
+    )
     assert autoscaling.cpu_utilization(None) is None
 
 
 # -------------------------------------------------------------------------- replicaset
+
 
 def test_kind_node_container_from_provider_id_and_refusals():
     assert replicaset.kind_node_container(node("kubetm-worker")) == "kubetm-worker"
@@ -117,10 +173,24 @@ class HealKube:
     """Two Ready heal pods on two non-kind workers; any Docker call fails the test."""
 
     def __init__(self, provider):
-        self.nodes = [node("cp", [CP_TAINT], labels={"node-role.kubernetes.io/control-plane": ""}, provider=provider),
-                      node("w1", provider=provider), node("w2", provider=provider)]
-        self.pods = [{"metadata": {"name": f"heal-{n}", "uid": n}, "spec": {"nodeName": n},
-                      "status": {"conditions": [{"type": "Ready", "status": "True"}]}} for n in ("w1", "w2")]
+        self.nodes = [
+            node(
+                "cp",
+                [CP_TAINT],
+                labels={"node-role.kubernetes.io/control-plane": ""},
+                provider=provider,
+            ),
+            node("w1", provider=provider),
+            node("w2", provider=provider),
+        ]
+        self.pods = [
+            {
+                "metadata": {"name": f"heal-{n}", "uid": n},
+                "spec": {"nodeName": n},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+            }
+            for n in ("w1", "w2")
+        ]
 
     def watch_until(self, kind, name=None, predicate=None, **_):
         assert kind == "Pod" and predicate(self.pods)
@@ -146,7 +216,11 @@ def test_auto_healing_always_restores_the_node(monkeypatch):
         from kubetm.host.exec import Result
 
         calls.append(args[0])
-        out = "# /etc/containerd/certs.d/localhost:5001/hosts.toml\n[host]\n" if args[0] == "exec" else ""
+        out = (
+            "# /etc/containerd/certs.d/localhost:5001/hosts.toml\n[host]\n"
+            if args[0] == "exec"
+            else ""
+        )
         return Result(("docker", *args), 0, out, "")
 
     class Kube(HealKube):
@@ -163,7 +237,12 @@ def test_auto_healing_always_restores_the_node(monkeypatch):
     ctx = LabContext(kube=Kube("kind://docker/kubetm/{}"), lab=replicaset.LAB, timeout=240)
     with pytest.raises(KubetmError, match="NotReady"):
         replicaset.auto_healing_node_down(ctx)
-    assert calls == ["exec", "stop", "start", "exec"]  # config read, stop, ALWAYS start, config re-checked
+    assert calls == [
+        "exec",
+        "stop",
+        "start",
+        "exec",
+    ]  # config read, stop, ALWAYS start, config re-checked
 
 
 def test_selector_cases_report_what_each_selector_picked():
@@ -176,8 +255,14 @@ def test_selector_cases_report_what_each_selector_picked():
         def list(self, kind, namespace=None, selector=None):
             return [{"metadata": {"name": n}} for n in pods.get(selector, [])]
 
-    ok, detail = replicaset._selector_cases(Kube(), "ns", [
-        ("type=web", "type=web", {"pod-web-v1", "pod-web-v2"}), ("type=db", "type=db", {"pod-db-v3", "pod-db"})])
+    ok, detail = replicaset._selector_cases(
+        Kube(),
+        "ns",
+        [
+            ("type=web", "type=web", {"pod-web-v1", "pod-web-v2"}),
+            ("type=db", "type=db", {"pod-db-v3", "pod-db"}),
+        ],
+    )
     assert not ok
     assert "type=web -> pod-web-v1, pod-web-v2" in detail
     assert "type=db selected ['pod-db'], expected ['pod-db', 'pod-db-v3']" in detail

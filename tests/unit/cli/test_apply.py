@@ -11,7 +11,9 @@ from .run import run_main
 
 def test_global_options_before_command(use_fake, write_file, capsys):
     p = write_file("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-    code, out, err = run_main(["--kubeconfig", "/k", "--context", "ctx", "-n", "ns1", "apply", "-f", str(p)], capsys)
+    code, out, err = run_main(
+        ["--kubeconfig", "/k", "--context", "ctx", "-n", "ns1", "apply", "-f", str(p)], capsys
+    )
     assert code == 0, err
     assert use_fake.seen == {"kubeconfig": "/k", "context": "ctx", "namespace": "ns1"}
     assert out.strip() == "configmap/ns1/c created"
@@ -24,7 +26,15 @@ def test_apply_json_and_force_conflicts(use_fake, write_file, capsys):
     code, out, _ = run_main(["apply", "-f", str(p), "-o", "json", "--force-conflicts"], capsys)
     assert code == 0
     data = json.loads(out)
-    assert data == [{"kind": "ConfigMap", "name": "c", "namespace": "default", "action": "unchanged", "api_version": "v1"}]
+    assert data == [
+        {
+            "kind": "ConfigMap",
+            "name": "c",
+            "namespace": "default",
+            "action": "unchanged",
+            "api_version": "v1",
+        }
+    ]
     assert use_fake.calls[-1][-1] is True
 
 
@@ -66,26 +76,38 @@ def test_deploy_and_delete_hello(use_fake, monkeypatch, capsys):
     def ready_pod(kind, name=None, predicate=None, **kw):
         if kind == "Pod":
             obj = use_fake.objects[("Pod", use_fake.namespace, "hello-pod")]
-            obj = {**obj, "spec": {**obj["spec"], "nodeName": "kubetm-worker"},
-                   "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+            obj = {
+                **obj,
+                "spec": {**obj["spec"], "nodeName": "kubetm-worker"},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+            }
         else:
             obj = [{"endpoints": [{"conditions": {"ready": True}}]}]
         assert predicate(obj)
         return obj
 
     use_fake.watch_until = ready_pod
-    use_fake.resource = lambda kind, api_version=None: type("R", (), {"kind": kind, "group_version": "v1"})()
+    use_fake.resource = lambda kind, api_version=None: type(
+        "R", (), {"kind": kind, "group_version": "v1"}
+    )()
     code, out, err = run_main(["-n", "demo", "deploy", "hello"], capsys)
     assert code == 0, err
-    assert out.splitlines() == ["pod/hello-pod created", "service/hello-svc created",
-                                "pod hello-pod Ready on node kubetm-worker", "GET http://127.0.0.2:30000/",
-                                "Hello Kubernetes!"]
+    assert out.splitlines() == [
+        "pod/hello-pod created",
+        "service/hello-svc created",
+        "pod hello-pod Ready on node kubetm-worker",
+        "GET http://127.0.0.2:30000/",
+        "Hello Kubernetes!",
+    ]
     code, out, _ = run_main(["-n", "demo", "deploy", "hello", "-o", "json"], capsys)
     data = json.loads(out)
     assert data["url"] == "http://127.0.0.2:30000/" and data["body"].startswith("Hello Kubernetes!")
-    assert {a["action"] for a in data["applied"]} == {"unchanged"}          # idempotent
+    assert {a["action"] for a in data["applied"]} == {"unchanged"}  # idempotent
     labels = use_fake.objects[("Pod", "demo", "hello-pod")]["metadata"]["labels"]
     assert labels["app"] == "hello"
     code, out, _ = run_main(["-n", "demo", "delete", "hello"], capsys)
-    assert code == 0 and out.splitlines() == ["pod/demo/hello-pod deleted", "service/demo/hello-svc deleted"]
+    assert code == 0 and out.splitlines() == [
+        "pod/demo/hello-pod deleted",
+        "service/demo/hello-svc deleted",
+    ]
     assert run_main(["deploy", "world"], capsys)[0] == 2

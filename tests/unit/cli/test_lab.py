@@ -13,24 +13,35 @@ class Outcome:
         return "PASS  pod is Ready  (0.4s)"
 
 
-@pytest.mark.parametrize("event, data, expect", [
-    (LabEvent.APPLY, "3 objects", "pod: apply 3 objects"),
-    (LabEvent.CHECK, "pod is Ready", "pod: check pod is Ready"),
-    (LabEvent.DELETE, None, "pod: delete"),
-    (LabEvent.CHECKED, Outcome(), "pod: PASS  pod is Ready  (0.4s)"),
-    (LabEvent.ERROR, "apply failed", "pod: apply failed"),
-    (LabEvent.LOG, "waiting for 2 pods", "pod: waiting for 2 pods"),
-    (LabEvent.APPLIED, ["configmap/c created"], None),       # the command prints the results itself
-    (LabEvent.DELETED, ["pod/p deleted"], None),
-])
+@pytest.mark.parametrize(
+    "event, data, expect",
+    [
+        (LabEvent.APPLY, "3 objects", "pod: apply 3 objects"),
+        (LabEvent.CHECK, "pod is Ready", "pod: check pod is Ready"),
+        (LabEvent.DELETE, None, "pod: delete"),
+        (LabEvent.CHECKED, Outcome(), "pod: PASS  pod is Ready  (0.4s)"),
+        (LabEvent.ERROR, "apply failed", "pod: apply failed"),
+        (LabEvent.LOG, "waiting for 2 pods", "pod: waiting for 2 pods"),
+        (LabEvent.APPLIED, ["configmap/c created"], None),  # the command prints the results itself
+        (LabEvent.DELETED, ["pod/p deleted"], None),
+    ],
+)
 def test_event_lines(event, data, expect):
     assert event_line(event, "pod", data) == expect
 
 
 def test_every_event_has_a_decision():
     """A new LabEvent must be handled here (a line or None on purpose), never fall through silently."""
-    handled = {LabEvent.APPLY, LabEvent.CHECK, LabEvent.DELETE, LabEvent.CHECKED, LabEvent.ERROR, LabEvent.LOG,
-               LabEvent.APPLIED, LabEvent.DELETED}
+    handled = {
+        LabEvent.APPLY,
+        LabEvent.CHECK,
+        LabEvent.DELETE,
+        LabEvent.CHECKED,
+        LabEvent.ERROR,
+        LabEvent.LOG,
+        LabEvent.APPLIED,
+        LabEvent.DELETED,
+    }
     assert set(LabEvent) == handled
 
 

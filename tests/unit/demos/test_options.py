@@ -13,30 +13,33 @@ def test_defaults_are_valid():
     assert opts == DemoOptions(2, "v1", "v2", None, None, None, 20.0, 2.0)
 
 
-@pytest.mark.parametrize("kw, words", [
-    ({"replicas": 0}, "--replicas"),
-    ({"replicas": -1}, "--replicas"),
-    ({"replicas": 11}, "--replicas"),
-    ({"rate": 0}, "--rate"),
-    ({"rate": -5}, "--rate"),
-    ({"rate": float("nan")}, "--rate"),
-    ({"rate": 1000}, "--rate"),
-    ({"duration": -1}, "--duration"),
-    ({"min_ready_seconds": -1}, "--min-ready-seconds"),
-    ({"from_tag": "v2"}, "same tag"),
-    ({"to_tag": "v1"}, "same tag"),
-    ({"to_tag": "bad:tag"}, "not a valid image tag"),
-    ({"to_tag": ".hidden"}, "not a valid image tag"),
-    ({"to_tag": "-x"}, "not a valid image tag"),
-    ({"to_tag": ""}, "not a valid image tag"),
-    ({"from_tag": "a" * 129}, "not a valid image tag"),
-    ({"to_tag": "v 2"}, "not a valid image tag"),
-    ({"max_surge": "-1"}, "--max-surge"),
-    ({"max_surge": "150%"}, "--max-surge"),
-    ({"max_unavailable": "abc"}, "--max-unavailable"),
-    ({"max_surge": 0}, "cannot both be 0"),
-    ({"max_surge": "0%", "max_unavailable": "0"}, "cannot both be 0"),
-])
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        ({"replicas": 0}, "--replicas"),
+        ({"replicas": -1}, "--replicas"),
+        ({"replicas": 11}, "--replicas"),
+        ({"rate": 0}, "--rate"),
+        ({"rate": -5}, "--rate"),
+        ({"rate": float("nan")}, "--rate"),
+        ({"rate": 1000}, "--rate"),
+        ({"duration": -1}, "--duration"),
+        ({"min_ready_seconds": -1}, "--min-ready-seconds"),
+        ({"from_tag": "v2"}, "same tag"),
+        ({"to_tag": "v1"}, "same tag"),
+        ({"to_tag": "bad:tag"}, "not a valid image tag"),
+        ({"to_tag": ".hidden"}, "not a valid image tag"),
+        ({"to_tag": "-x"}, "not a valid image tag"),
+        ({"to_tag": ""}, "not a valid image tag"),
+        ({"from_tag": "a" * 129}, "not a valid image tag"),
+        ({"to_tag": "v 2"}, "not a valid image tag"),
+        ({"max_surge": "-1"}, "--max-surge"),
+        ({"max_surge": "150%"}, "--max-surge"),
+        ({"max_unavailable": "abc"}, "--max-unavailable"),
+        ({"max_surge": 0}, "cannot both be 0"),
+        ({"max_surge": "0%", "max_unavailable": "0"}, "cannot both be 0"),
+    ],
+)
 def test_bad_values_are_one_clear_line(kw, words):
     with pytest.raises(KubetmError) as e:
         validate_options("rolling-update", **kw)
@@ -44,9 +47,23 @@ def test_bad_values_are_one_clear_line(kw, words):
 
 
 def test_good_values():
-    opts = validate_options("rolling-update", replicas=3, from_tag="v2", to_tag="v3_rc.1-a", max_surge="50%",
-                            max_unavailable=1, min_ready_seconds=0, rate=40, duration=0)
-    assert (opts.max_surge, opts.max_unavailable, opts.min_ready_seconds, opts.rate) == ("50%", 1, 0, 40.0)
+    opts = validate_options(
+        "rolling-update",
+        replicas=3,
+        from_tag="v2",
+        to_tag="v3_rc.1-a",
+        max_surge="50%",
+        max_unavailable=1,
+        min_ready_seconds=0,
+        rate=40,
+        duration=0,
+    )
+    assert (opts.max_surge, opts.max_unavailable, opts.min_ready_seconds, opts.rate) == (
+        "50%",
+        1,
+        0,
+        40.0,
+    )
     assert validate_options("rolling-update", max_surge="0", max_unavailable="1").max_surge == 0
     assert validate_options("rolling-update", to_tag="_" + "a" * 127).to_tag.startswith("_")
 

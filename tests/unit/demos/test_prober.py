@@ -116,7 +116,9 @@ def test_transport_exceptions_are_recorded() -> None:
 
     p = Prober("fake://", rate=100, duration=0.05, send=boom)
     p.start().join(timeout=3)
-    assert p.samples() and all(s.error == "ValueError: bad body" and s.version is None for s in p.samples())
+    assert p.samples() and all(
+        s.error == "ValueError: bad body" and s.version is None for s in p.samples()
+    )
 
 
 def test_stop_is_prompt_without_duration() -> None:

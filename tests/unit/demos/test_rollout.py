@@ -11,40 +11,71 @@ from .objs import dep, rs
 
 
 def test_rollout_state_messages():
-    assert rollout.rollout_state(dep(observed=1)) == ("Waiting for deployment spec update to be observed...", False)
+    assert rollout.rollout_state(dep(observed=1)) == (
+        "Waiting for deployment spec update to be observed...",
+        False,
+    )
     assert "1 out of 2 new replicas have been updated" in rollout.rollout_state(dep(updated=1))[0]
     assert "1 old replicas are pending termination" in rollout.rollout_state(dep(total=3))[0]
     assert "1 of 2 updated replicas are available" in rollout.rollout_state(dep(available=1))[0]
     assert rollout.rollout_state(dep()) == ('deployment "app" successfully rolled out', True)
     with pytest.raises(KubetmError, match="progress deadline"):
-        rollout.rollout_state(dep(updated=1, conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]))
+        rollout.rollout_state(
+            dep(
+                updated=1,
+                conditions=[{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}],
+            )
+        )
 
 
 # ------------------------------------------------------------------- rollout history / undo
 
 
 def deployment(revision="3", template=None, annotations=None, paused=False):
-    ann = {rollout.REVISION: revision, "kubernetes.io/change-cause": "kubetm demo: image kubetm/app:v3",
-           "deployment.kubernetes.io/desired-replicas": "2", **(annotations or {})}
-    return {"metadata": {"name": "app", "uid": "u-1", "annotations": ann, "generation": 3},
-            "spec": {"replicas": 2, "paused": paused, "template": template or {
+    ann = {
+        rollout.REVISION: revision,
+        "kubernetes.io/change-cause": "kubetm demo: image kubetm/app:v3",
+        "deployment.kubernetes.io/desired-replicas": "2",
+        **(annotations or {}),
+    }
+    return {
+        "metadata": {"name": "app", "uid": "u-1", "annotations": ann, "generation": 3},
+        "spec": {
+            "replicas": 2,
+            "paused": paused,
+            "template": template
+            or {
                 "metadata": {"labels": {"app": "app"}},
-                "spec": {"containers": [{"name": "container", "image": "localhost:5001/kubetm/app:v3"}]}}}}
+                "spec": {
+                    "containers": [{"name": "container", "image": "localhost:5001/kubetm/app:v3"}]
+                },
+            },
+        },
+    }
 
 
 HISTORY = [
     rs("app-aaa", 1, cause="image v1"),
-    rs("app-ccc", 3, replicas=2, image="localhost:5001/kubetm/app:v3", cause="kubetm demo: image kubetm/app:v3"),
+    rs(
+        "app-ccc",
+        3,
+        replicas=2,
+        image="localhost:5001/kubetm/app:v3",
+        cause="kubetm demo: image kubetm/app:v3",
+    ),
     rs("app-bbb", 2, image="localhost:5001/kubetm/app:v2"),
-    rs("app-other", 7, uid="u-2"),            # another Deployment's ReplicaSet
-    rs("app-bad", "x"),                        # unparsable revision: kubectl skips it
+    rs("app-other", 7, uid="u-2"),  # another Deployment's ReplicaSet
+    rs("app-bad", "x"),  # unparsable revision: kubectl skips it
 ]
 
 
 def test_history_is_kubectl_like():
     rows = rollout.history_from(deployment(), HISTORY)
     assert [(r["revision"], r["change_cause"]) for r in rows] == [
-        (1, "image v1"), (2, None), (3, "kubetm demo: image kubetm/app:v3")]
+        (1, "image v1"),
+        (2, None),
+        (3, "kubetm demo: image kubetm/app:v3"),
+    ]
     assert [r["current"] for r in rows] == [False, False, True]
     assert rows[1]["images"] == ["localhost:5001/kubetm/app:v2"] and rows[2]["replicas"] == 2
     text = rollout.render_history(rows)
@@ -67,22 +98,37 @@ def test_find_revision_previous_and_explicit():
 
 
 def test_undo_patch_is_kubectls_json_patch():
-    target = rs("app-bbb", 2, image="localhost:5001/kubetm/app:v2", cause="image v2",
-                extra_ann={"deployment.kubernetes.io/desired-replicas": "5", "team": "blue"})
-    ops = rollout.undo_patch(deployment(annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}",
-                                                     "note": "dropped"}), target)
+    target = rs(
+        "app-bbb",
+        2,
+        image="localhost:5001/kubetm/app:v2",
+        cause="image v2",
+        extra_ann={"deployment.kubernetes.io/desired-replicas": "5", "team": "blue"},
+    )
+    ops = rollout.undo_patch(
+        deployment(
+            annotations={
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                "note": "dropped",
+            }
+        ),
+        target,
+    )
     assert [o["op"] for o in ops] == ["replace", "replace"]
     assert [o["path"] for o in ops] == ["/spec/template", "/metadata/annotations"]
     template = ops[0]["value"]
     assert template["metadata"]["labels"] == {"app": "app"}  # pod-template-hash removed
     assert template["spec"]["containers"][0]["image"] == "localhost:5001/kubetm/app:v2"
     assert ops[1]["value"] == {
-        rollout.REVISION: "3",                                             # kept from the Deployment
-        "deployment.kubernetes.io/desired-replicas": "2",                  # kept from the Deployment
-        "kubectl.kubernetes.io/last-applied-configuration": "{}",          # kept from the Deployment
-        rollout.CHANGE_CAUSE: "image v2", "team": "blue",                  # copied from the ReplicaSet
+        rollout.REVISION: "3",  # kept from the Deployment
+        "deployment.kubernetes.io/desired-replicas": "2",  # kept from the Deployment
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",  # kept from the Deployment
+        rollout.CHANGE_CAUSE: "image v2",
+        "team": "blue",  # copied from the ReplicaSet
     }
-    assert target["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] == "bbb"  # input untouched
+    assert (
+        target["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] == "bbb"
+    )  # input untouched
 
 
 def test_templates_equal_ignores_the_hash():
@@ -103,6 +149,7 @@ class RolloutKube:
             @staticmethod
             def patch_namespaced_deployment(name, ns, body, **kw):
                 self.patches.append((name, ns, body, kw))
+
         self.apps = Apps()
 
     def get(self, kind, name, namespace=None):
@@ -118,8 +165,12 @@ class RolloutKube:
 def test_undo_sends_one_json_patch():
     kube = RolloutKube(deployment(), HISTORY)
     result = rollout.undo(kube, "deployment/app")
-    assert result["result"] == "rolled back" and result["to_revision"] == 2 and result["from_revision"] == 3
-    (name, ns, body, kw), = kube.patches
+    assert (
+        result["result"] == "rolled back"
+        and result["to_revision"] == 2
+        and result["from_revision"] == 3
+    )
+    ((name, ns, body, kw),) = kube.patches
     assert (name, ns) == ("app", "ns") and kw["_content_type"] == "application/json-patch+json"
     assert body == rollout.undo_patch(deployment(), HISTORY[2])
     assert "rolled back to revision 2" in rollout.render_undo(result)

@@ -18,8 +18,15 @@ RATE = 20.0
 IV = 1000.0 / RATE  # probe interval, ms
 UPDATE_AT = 2000.0
 FIELDS = {
-    "strategy", "requests", "failures", "downtime_ms", "overlap_ms",
-    "first_new_ms", "last_old_ms", "rollout_seconds", "timeline",
+    "strategy",
+    "requests",
+    "failures",
+    "downtime_ms",
+    "overlap_ms",
+    "first_new_ms",
+    "last_old_ms",
+    "rollout_seconds",
+    "timeline",
 }
 
 
@@ -125,9 +132,28 @@ def test_render_table() -> None:
         summarize(rolling(), strategy="rolling-update", update_start_ms=UPDATE_AT),
     ]
     lines = render_table(runs).splitlines()
-    assert lines[0].split() == ["strategy", "requests", "failures", "downtime", "overlap", "first", "new",
-                                "last", "old", "rollout"]
-    assert lines[1].split() == ["recreate", "160", "32", "1.65s", "0.00s", "+2.00s", "+0.35s", "4.0s"]
+    assert lines[0].split() == [
+        "strategy",
+        "requests",
+        "failures",
+        "downtime",
+        "overlap",
+        "first",
+        "new",
+        "last",
+        "old",
+        "rollout",
+    ]
+    assert lines[1].split() == [
+        "recreate",
+        "160",
+        "32",
+        "1.65s",
+        "0.00s",
+        "+2.00s",
+        "+0.35s",
+        "4.0s",
+    ]
     assert lines[2].split()[-1] == "-"
     assert len({len(line) for line in lines}) == 1  # aligned
 
@@ -146,7 +172,9 @@ def test_live_view_renders_without_terminal() -> None:
     from rich.console import Console
 
     buf = io.StringIO()
-    with LiveView("rolling-update", console=Console(file=buf, width=80, force_terminal=False)) as view:
+    with LiveView(
+        "rolling-update", console=Console(file=buf, width=80, force_terminal=False)
+    ) as view:
         view.update(recreate()[:60], 2950.0, "pods per ReplicaSet: app-v1 0/2, app-v2 0/0")
     out = buf.getvalue()
     assert "rolling-update" in out and "app-v1 0/2" in out and "failed 12" in out

@@ -5,6 +5,7 @@ subprocess.run and subprocess.Popen): answers by subcommand, records every argv 
     def fake(monkeypatch):
         return install(monkeypatch)
 """
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,9 @@ class FakeDocker:
     """``docker ...`` answered in memory. ``streams[subcommand] = (rc, output)`` scripts the
     streamed commands (build, push); everything else is answered by ``answer``."""
 
-    def __init__(self, present=(), running=True, pull_ok=False, networks=("bridge",), containers=None):
+    def __init__(
+        self, present=(), running=True, pull_ok=False, networks=("bridge",), containers=None
+    ):
         self.present = set(present)
         self.running = running
         self.pull_ok = pull_ok
@@ -48,20 +51,41 @@ class FakeDocker:
 
     def answer(self, a):
         if a[0] == "version":
-            return self.cp(0, "20.10.24\n") if self.running else \
-                self.cp(1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
+            return (
+                self.cp(0, "20.10.24\n")
+                if self.running
+                else self.cp(
+                    1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
+                )
+            )
         if a[:2] == ["image", "inspect"]:
             refs = [x for x in a[2:] if not x.startswith("--") and not x.startswith("{{")]
             if not all(r in self.present for r in refs):
                 return self.cp(1, "", "Error: No such image")
-            return self.cp(0, json.dumps([{"Id": "sha256:" + "1" * 64, "Size": 57_000_000,
-                                           "Created": "2026-01-01T00:00:00.000Z", "RepoDigests": [],
-                                           "Config": {"Labels": {}}} for _ in refs]))
+            return self.cp(
+                0,
+                json.dumps(
+                    [
+                        {
+                            "Id": "sha256:" + "1" * 64,
+                            "Size": 57_000_000,
+                            "Created": "2026-01-01T00:00:00.000Z",
+                            "RepoDigests": [],
+                            "Config": {"Labels": {}},
+                        }
+                        for _ in refs
+                    ]
+                ),
+            )
         if a[0] == "pull":
             if self.pull_ok:
                 self.present.add(a[-1])
                 return self.cp(0)
-            return self.cp(1, "", "Error response from daemon: dial tcp: lookup registry-1.docker.io: no such host")
+            return self.cp(
+                1,
+                "",
+                "Error response from daemon: dial tcp: lookup registry-1.docker.io: no such host",
+            )
         if a[:2] == ["container", "inspect"]:
             c = self.containers.get(a[-1])
             return self.cp(0, json.dumps([c])) if c else self.cp(1, "", "Error: No such container")

@@ -1,5 +1,6 @@
 """kubetm.host.docker: the engine check and failures as one line (the docker CLI is faked at the
 subprocess door, tests/unit/host/fake_docker.py)."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,6 +18,7 @@ def test_no_docker_engine_is_one_line(fake):
     with pytest.raises(KubetmError) as e:
         docker.require_docker()
     assert str(e.value) == "Docker is not running: start it (or run hack/docker-up.sh)"
+
 
 @pytest.fixture
 def fake(monkeypatch):
@@ -37,13 +39,19 @@ def test_docker_missing_mid_command_is_the_same_line(monkeypatch):
 
 
 def test_daemon_gone_mid_command_maps_to_the_same_line():
-    err = docker.error("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-                       "Is the docker daemon running?", "docker push")
+    err = docker.error(
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?",
+        "docker push",
+    )
     assert err.message == docker.DOCKER_DOWN and isinstance(err, Unreachable)
 
 
 def test_daemon_gone_while_streaming_is_the_same_line(fake):
-    fake.streams["build"] = (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    fake.streams["build"] = (
+        1,
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.",
+    )
     with pytest.raises(Unreachable) as e:
         docker.build("/ctx", "x:1")
     assert e.value.message == docker.DOCKER_DOWN
@@ -53,7 +61,10 @@ def test_a_failed_command_names_what_and_the_telling_line(fake):
     fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: No such container: ghost")
     with pytest.raises(CommandFailed) as e:
         docker.start("ghost")
-    assert e.value.message == "docker start ghost failed: Error response from daemon: No such container: ghost"
+    assert (
+        e.value.message
+        == "docker start ghost failed: Error response from daemon: No such container: ghost"
+    )
     assert e.value.returncode == 1 and fake.calls[-1] == ["docker", "start", "ghost"]
 
 
@@ -61,7 +72,17 @@ def test_build_uses_the_classic_builder_and_passes_args_and_labels(fake):
     lines = []
     fake.streams["build"] = (0, "Step 1/2 : FROM b\nStep 2/2 : CMD x\n")
     docker.build("/ctx", "r/x:1", build_args={"BASE": "b"}, labels={"k": "v"}, on_line=lines.append)
-    assert fake.calls[-1] == ["docker", "build", "--build-arg", "BASE=b", "--label", "k=v", "--tag", "r/x:1", "/ctx"]
+    assert fake.calls[-1] == [
+        "docker",
+        "build",
+        "--build-arg",
+        "BASE=b",
+        "--label",
+        "k=v",
+        "--tag",
+        "r/x:1",
+        "/ctx",
+    ]
     assert fake.envs[-1]["DOCKER_BUILDKIT"] == "0"
     assert lines == ["Step 1/2 : FROM b", "Step 2/2 : CMD x"]
 
@@ -85,9 +106,13 @@ def test_stop_gives_the_grace_period(fake):
 
 
 def test_ps_parses_one_json_object_per_line(fake):
-    fake.answer = lambda a: fake.cp(0, '{"Names":"kubetm-worker","State":"running"}\n{"Names":"kubetm-worker2"}\n')
+    fake.answer = lambda a: fake.cp(
+        0, '{"Names":"kubetm-worker","State":"running"}\n{"Names":"kubetm-worker2"}\n'
+    )
     assert [c["Names"] for c in docker.ps(["label=io.x-k8s.kind.cluster=kubetm"], all=True)] == [
-        "kubetm-worker", "kubetm-worker2"]
+        "kubetm-worker",
+        "kubetm-worker2",
+    ]
     assert fake.calls[-1][:3] == ["docker", "ps", "-a"]
 
 
@@ -102,5 +127,7 @@ def test_network_connect_accepts_already_connected(fake):
     fake.answer = lambda a: fake.cp(1, "", exists)
     docker.network_connect("kind", "r")
     fake.answer = lambda a: fake.cp(1, "", "Error response from daemon: network kind not found")
-    with pytest.raises(KubetmError, match="connecting r to network kind failed: .*network kind not found"):
+    with pytest.raises(
+        KubetmError, match="connecting r to network kind failed: .*network kind not found"
+    ):
         docker.network_connect("kind", "r")

@@ -1,4 +1,5 @@
 """kubetm.host.exec: run/stream with real small commands (sh -c ...)."""
+
 from __future__ import annotations
 
 import sys
@@ -18,7 +19,10 @@ def test_run_captures_stdout_and_stderr():
 
 def test_run_raises_on_a_non_zero_exit_with_the_telling_line_and_the_output():
     with pytest.raises(CommandFailed) as e:
-        hexec.run(["sh", "-c", "echo step 1; echo 'Error: no such thing' >&2; echo more >&2; exit 3"], what="doing it")
+        hexec.run(
+            ["sh", "-c", "echo step 1; echo 'Error: no such thing' >&2; echo more >&2; exit 3"],
+            what="doing it",
+        )
     err = e.value
     assert err.message == "doing it failed: Error: no such thing"
     assert err.returncode == 3 and err.cmd[0] == "sh" and "more" in err.output
@@ -42,7 +46,10 @@ def test_stdin_is_empty_unless_input_is_given():
 
 def test_env_is_added_to_the_inherited_environment(monkeypatch):
     monkeypatch.setenv("KUBETM_TEST_INHERITED", "yes")
-    out = hexec.run(["sh", "-c", 'echo "$KUBETM_TEST_INHERITED $KUBETM_TEST_ADDED"'], env={"KUBETM_TEST_ADDED": "1"})
+    out = hexec.run(
+        ["sh", "-c", 'echo "$KUBETM_TEST_INHERITED $KUBETM_TEST_ADDED"'],
+        env={"KUBETM_TEST_ADDED": "1"},
+    )
     assert out.stdout == "yes 1\n"
 
 
@@ -57,8 +64,10 @@ def test_a_missing_program_is_one_line_with_the_install_hint():
 
 
 def test_docker_missing_is_named_as_docker():
-    assert str(hexec.missing("/usr/bin/docker")) == \
-        "Docker is not installed (install Docker, or run hack/docker-up.sh on Debian)"
+    assert (
+        str(hexec.missing("/usr/bin/docker"))
+        == "Docker is not installed (install Docker, or run hack/docker-up.sh on Debian)"
+    )
 
 
 def test_run_past_its_timeout_is_killed_and_raises_timeout():
@@ -84,7 +93,9 @@ def test_stream_keeps_the_tail_for_the_error():
         hexec.stream(["sh", "-c", script], keep=10, what="the build")
     err = e.value
     assert err.message == "the build failed: fatal error: it broke" and err.returncode == 4
-    assert err.output.splitlines() == [f"line {i}" for i in range(91, 100)] + ["fatal error: it broke"]
+    assert err.output.splitlines() == [f"line {i}" for i in range(91, 100)] + [
+        "fatal error: it broke"
+    ]
 
 
 def test_stream_without_check_returns_the_exit_code_and_tail():
@@ -98,7 +109,9 @@ def test_an_exception_in_on_line_kills_the_command():
 
     t = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        hexec.stream([sys.executable, "-c", "import time; print('go', flush=True); time.sleep(30)"], boom)
+        hexec.stream(
+            [sys.executable, "-c", "import time; print('go', flush=True); time.sleep(30)"], boom
+        )
     assert time.monotonic() - t < 10
 
 

@@ -1,4 +1,5 @@
 """kubetm.host.kind: the one kind binary (pinned by hack/offline/versions.env) and its commands."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,11 @@ from kubetm.host import kind, offline
 @pytest.fixture
 def no_kind_on_path(monkeypatch, tmp_path):
     real = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name in ("kind", "go") else real(name, *a, **k))
+    monkeypatch.setattr(
+        shutil,
+        "which",
+        lambda name, *a, **k: None if name in ("kind", "go") else real(name, *a, **k),
+    )
     monkeypatch.setenv("KUBETM_CACHE", str(tmp_path))
     return tmp_path
 
@@ -60,16 +65,23 @@ def test_kind_built_at_another_kind_version_is_not_used(no_kind_on_path):
 
 
 def test_kind_from_path_wins(monkeypatch, tmp_path):
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: "/opt/bin/kind" if name == "kind" else None)
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: "/opt/bin/kind" if name == "kind" else None
+    )
     assert kind.kind_binary() == "/opt/bin/kind"
 
 
 def test_commands_are_the_documented_argument_lists(monkeypatch, tmp_path):
-    exe = _fake_kind(tmp_path / "kind", 'echo "$@" >> "$(dirname "$0")/argv"; [ "$2" = clusters ] && echo kubetm; true')
+    exe = _fake_kind(
+        tmp_path / "kind",
+        'echo "$@" >> "$(dirname "$0")/argv"; [ "$2" = clusters ] && echo kubetm; true',
+    )
     monkeypatch.setattr(kind, "kind_binary", lambda build=False, on_line=None: exe)
     assert kind.clusters() == ["kubetm"]
     lines = []
-    kind.create_cluster("kubetm", "/tmp/c.yaml", image="kubetm.local/kind-node:v1", on_line=lines.append)
+    kind.create_cluster(
+        "kubetm", "/tmp/c.yaml", image="kubetm.local/kind-node:v1", on_line=lines.append
+    )
     kind.delete_cluster("kubetm")
     kind.load_images("kubetm", ["a:1", "b:2"])
     assert (tmp_path / "argv").read_text().splitlines() == [
@@ -81,8 +93,10 @@ def test_commands_are_the_documented_argument_lists(monkeypatch, tmp_path):
 
 
 def test_create_output_goes_to_on_line_and_failure_is_one_line(monkeypatch, tmp_path):
-    exe = _fake_kind(tmp_path / "kind",
-                     'echo "Creating cluster"; echo "ERROR: failed to create cluster: boom" >&2; exit 1')
+    exe = _fake_kind(
+        tmp_path / "kind",
+        'echo "Creating cluster"; echo "ERROR: failed to create cluster: boom" >&2; exit 1',
+    )
     monkeypatch.setattr(kind, "kind_binary", lambda build=False, on_line=None: exe)
     lines = []
     with pytest.raises(CommandFailed) as e:
@@ -92,8 +106,13 @@ def test_create_output_goes_to_on_line_and_failure_is_one_line(monkeypatch, tmp_
 
 
 def test_load_into_a_missing_cluster_says_so(monkeypatch, tmp_path):
-    exe = _fake_kind(tmp_path / "kind", 'echo \'ERROR: no nodes found for cluster "kubetm"\' >&2; exit 1')
+    exe = _fake_kind(
+        tmp_path / "kind", "echo 'ERROR: no nodes found for cluster \"kubetm\"' >&2; exit 1"
+    )
     monkeypatch.setattr(kind, "kind_binary", lambda build=False, on_line=None: exe)
     with pytest.raises(NotFound) as e:
         kind.load_images("kubetm", ["a:1"])
-    assert e.value.message == "kind cluster 'kubetm' does not exist" and e.value.hint == "kubetm cluster up"
+    assert (
+        e.value.message == "kind cluster 'kubetm' does not exist"
+        and e.value.hint == "kubetm cluster up"
+    )

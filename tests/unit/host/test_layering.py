@@ -1,13 +1,25 @@
 """The host-command layer's shape, checked on the source: only kubetm/host/ starts subprocesses,
 kubetm/host/ prints nothing and imports no domain module, images and registry do not import each other."""
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[3] / "kubetm"
-DOMAIN = ("kubetm.cli", "kubetm.cluster", "kubetm.images", "kubetm.registry", "kubetm.bases", "kubetm.deploy",
-          "kubetm.labs", "kubetm.demos", "kubetm.output", "kubetm.kube", "kubetm.k8s")
+DOMAIN = (
+    "kubetm.cli",
+    "kubetm.cluster",
+    "kubetm.images",
+    "kubetm.registry",
+    "kubetm.bases",
+    "kubetm.deploy",
+    "kubetm.labs",
+    "kubetm.demos",
+    "kubetm.output",
+    "kubetm.kube",
+    "kubetm.k8s",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -37,12 +49,17 @@ def problems(pkg: Path) -> list[str]:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print":
                     found.append(f"{rel}:{node.lineno}: print")
-                if isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr") and \
-                        getattr(node.value, "id", "") == "sys":
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("stdout", "stderr")
+                    and getattr(node.value, "id", "") == "sys"
+                ):
                     found.append(f"{rel}:{node.lineno}: sys.{node.attr}")
         if rel == "kubetm/registry.py" and any(n.startswith("kubetm.images") for n in imports):
             found.append(f"{rel}: imports kubetm.images")
-        if rel == "kubetm/bases.py" and any(n.startswith(("kubetm.images", "kubetm.registry")) for n in imports):
+        if rel == "kubetm/bases.py" and any(
+            n.startswith(("kubetm.images", "kubetm.registry")) for n in imports
+        ):
             found.append(f"{rel}: imports images or registry")
     return found
 
@@ -56,8 +73,9 @@ def test_the_check_finds_planted_offenders(tmp_path):
     (pkg / "host").mkdir(parents=True)
     (pkg / "labs").mkdir()
     (pkg / "labs" / "x.py").write_text("import subprocess\n")
-    (pkg / "host" / "y.py").write_text("import sys\nfrom kubetm.output import note\n"
-                                       "print('hi')\nsys.stderr.write('x')\n")
+    (pkg / "host" / "y.py").write_text(
+        "import sys\nfrom kubetm.output import note\nprint('hi')\nsys.stderr.write('x')\n"
+    )
     (pkg / "registry.py").write_text("from kubetm import images\n")
     found = "\n".join(problems(pkg))
     assert "kubetm/labs/x.py: imports subprocess" in found

@@ -1,4 +1,5 @@
 """kubetm.host.net against real sockets and a real HTTP server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import http.server
@@ -66,7 +67,9 @@ def test_http_get_of_a_closed_port_raises_oserror():
 def test_wait_answer_retries_until_the_server_is_up(server):
     server.state["ready_at"] = time.monotonic() + 0.5
     checks = []
-    body = net.wait_answer(f"http://127.0.0.1:{server.server_address[1]}/", lambda: checks.append(1), timeout=10)
+    body = net.wait_answer(
+        f"http://127.0.0.1:{server.server_address[1]}/", lambda: checks.append(1), timeout=10
+    )
     assert body == b"Hello Kubernetes!\n" and checks
 
 
@@ -86,5 +89,10 @@ def test_wait_answer_stops_as_soon_as_alive_raises():
 def test_wait_answer_gives_up_after_timeout_with_the_last_failure(server):
     server.state["ready_at"] = time.monotonic() + 60
     with pytest.raises(KubetmError) as e:
-        net.wait_answer(f"http://127.0.0.1:{server.server_address[1]}/", lambda: None, timeout=1, what="the thing")
+        net.wait_answer(
+            f"http://127.0.0.1:{server.server_address[1]}/",
+            lambda: None,
+            timeout=1,
+            what="the thing",
+        )
     assert e.value.message == "the thing did not answer within 1 s" and e.value.hint == "HTTP 503"

@@ -1,20 +1,26 @@
 """kubetm/k8s/apply.py: the apply planner (results, 409 retry, dry run, interruption, journal),
 delete and the interrupt clean-up; first on an in-memory dynamic client, then against a REAL
 local HTTP server (tests/unit/fakeapi.py)."""
+
 from __future__ import annotations
 
 import os
 import signal
 
 import pytest
-
 from fakeapi import status_body
+
 from kubetm.errors import KubetmError
 from kubetm.k8s import Kube, cleanup_on_interrupt
 
 from .conftest import _ev
 
-POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "p"},
+    "spec": {"containers": [{"name": "c"}]},
+}
 
 
 def test_apply_created_unchanged_configured(fake):
@@ -58,7 +64,11 @@ def test_kube_delete_passes_the_propagation_policy(monkeypatch):
 
     kube = Kube(namespace="lab")
     monkeypatch.setattr(kube, "resource", lambda kind, api_version=None: Res())
-    obj = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "replication-1"}}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "replication-1"},
+    }
     [result] = kube.delete(obj, wait=False, propagation="Orphan")
     assert result.action == "deleted"
     assert calls[0]["propagation_policy"] == "Orphan" and calls[0]["namespace"] == "lab"
@@ -70,9 +80,12 @@ def test_kube_delete_passes_the_propagation_policy(monkeypatch):
 
 # ================================================== against a real local HTTP server
 
+
 def test_unknown_kind_in_a_multi_object_apply_writes_nothing(api, kube):
-    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}},
-            {"apiVersion": "widgets.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}]
+    objs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}},
+        {"apiVersion": "widgets.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
+    ]
     with pytest.raises(KubetmError) as e:
         kube.apply(objs)
     assert "unknown kind Widget (widgets.example.com/v1)" in e.value.message
@@ -80,20 +93,45 @@ def test_unknown_kind_in_a_multi_object_apply_writes_nothing(api, kube):
 
 
 def test_dry_run_rejection_of_the_second_object_writes_nothing(api, kube):
-    api.script("PATCH", r"/configmaps/bad$", [(422, status_body(422, 'ConfigMap "bad" is invalid: data[a b]: '
-                                                                     "Invalid value: \"a b\""), {})])
-    api.script("PATCH", r"/configmaps/good$", [(200, {"kind": "ConfigMap", "metadata": {"name": "good"}}, {})])
-    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}, "data": {"a": "1"}}
-            for n in ("good", "bad")]
+    api.script(
+        "PATCH",
+        r"/configmaps/bad$",
+        [
+            (
+                422,
+                status_body(422, 'ConfigMap "bad" is invalid: data[a b]: Invalid value: "a b"'),
+                {},
+            )
+        ],
+    )
+    api.script(
+        "PATCH",
+        r"/configmaps/good$",
+        [(200, {"kind": "ConfigMap", "metadata": {"name": "good"}}, {})],
+    )
+    objs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}, "data": {"a": "1"}}
+        for n in ("good", "bad")
+    ]
     with pytest.raises(KubetmError) as e:
         kube.apply(objs, dry_run_first=True)
-    assert 'configmap default/bad: rejected by the API server: ConfigMap "bad" is invalid' in e.value.message
+    assert (
+        'configmap default/bad: rejected by the API server: ConfigMap "bad" is invalid'
+        in e.value.message
+    )
     assert [r for r in api.requests("PATCH") if "dryRun=All" not in r[2]] == []
 
 
 def _configmaps(n: int) -> list[dict]:
-    return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:02d}"}, "data": {"i": str(i)}}
-            for i in range(n)]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"cm-{i:02d}"},
+            "data": {"i": str(i)},
+        }
+        for i in range(n)
+    ]
 
 
 def _ctrl_c_at_write(api, n: int) -> None:
@@ -106,27 +144,40 @@ def _ctrl_c_at_write(api, n: int) -> None:
             writes.append(path)
             if len(writes) == n:
                 os.kill(os.getpid(), signal.SIGINT)
+
     api.hook = hook
 
 
 def test_interrupted_apply_stops_sending_and_knows_exactly_what_it_wrote(api, kube):
-    api.script("PATCH", r"/configmaps/", [("sleep", 0.15, (200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {}))])
+    api.script(
+        "PATCH",
+        r"/configmaps/",
+        [("sleep", 0.15, (200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {}))],
+    )
     _ctrl_c_at_write(api, 5)
     with pytest.raises(KeyboardInterrupt):
         kube.apply(_configmaps(40), workers=2)
     written = {r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("PATCH")}
     assert 0 < len(written) < 40, "pending writes must be cancelled on Ctrl-C"
-    assert {r.name for r in kube.applied} == written      # exactly what the server saw
+    assert {r.name for r in kube.applied} == written  # exactly what the server saw
     assert all(r.action == "created" for r in kube.applied)
 
 
 def test_cleanup_on_interrupt_deletes_only_what_the_block_created(api, kube):
-    api.script("PATCH", r"/configmaps/", [(200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {})])
+    api.script(
+        "PATCH", r"/configmaps/", [(200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {})]
+    )
     # cm-00 exists already (configured, must stay); cm-01 and cm-02 are new
-    api.script("GET", r"/configmaps/cm-00$", [(200, {"kind": "ConfigMap", "metadata": {"name": "cm-00",
-                                                                                        "resourceVersion": "1"}}, {})])
-    api.script("GET", r"/configmaps$", [(200, {"kind": "ConfigMapList", "items": [],
-                                               "metadata": {"resourceVersion": "5"}}, {})])
+    api.script(
+        "GET",
+        r"/configmaps/cm-00$",
+        [(200, {"kind": "ConfigMap", "metadata": {"name": "cm-00", "resourceVersion": "1"}}, {})],
+    )
+    api.script(
+        "GET",
+        r"/configmaps$",
+        [(200, {"kind": "ConfigMapList", "items": [], "metadata": {"resourceVersion": "5"}}, {})],
+    )
     api.script("DELETE", r"/configmaps/", [(200, status_body(200, "deleted"), {})])
     lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
@@ -135,20 +186,27 @@ def test_cleanup_on_interrupt_deletes_only_what_the_block_created(api, kube):
             raise KeyboardInterrupt
     deleted = sorted(r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("DELETE"))
     assert deleted == ["cm-01", "cm-02"]
-    assert lines == ["interrupted: deleted the 2 object(s) it created: configmap/default/cm-01, "
-                     "configmap/default/cm-02"] or lines == [
-        "interrupted: deleted the 2 object(s) it created: configmap/default/cm-02, configmap/default/cm-01"]
+    assert lines == [
+        "interrupted: deleted the 2 object(s) it created: configmap/default/cm-01, "
+        "configmap/default/cm-02"
+    ] or lines == [
+        "interrupted: deleted the 2 object(s) it created: configmap/default/cm-02, configmap/default/cm-01"
+    ]
 
 
 def test_cleanup_on_interrupt_keep_and_errors(api, kube):
-    api.script("PATCH", r"/configmaps/", [(200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {})])
+    api.script(
+        "PATCH", r"/configmaps/", [(200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {})]
+    )
     lines: list[str] = []
     with pytest.raises(KeyboardInterrupt):
         with cleanup_on_interrupt(kube, keep=True, report=lines.append):
             kube.apply(_configmaps(1))
             raise KeyboardInterrupt
-    assert lines == ["interrupted: kept the 1 object(s) it created (--keep): configmap/default/cm-00"]
-    with pytest.raises(KubetmError):   # an error is not an interruption: nothing is deleted
+    assert lines == [
+        "interrupted: kept the 1 object(s) it created (--keep): configmap/default/cm-00"
+    ]
+    with pytest.raises(KubetmError):  # an error is not an interruption: nothing is deleted
         with cleanup_on_interrupt(kube, report=lines.append):
             kube.apply(_configmaps(2))
             raise KubetmError("timed out")
@@ -158,44 +216,86 @@ def test_cleanup_on_interrupt_keep_and_errors(api, kube):
 # ===================================== defects: a misspelt field, a removed API version
 
 MISSPELT = "requiredDuringSchedulingIngnoredDuringExecution"
-SMD_500 = ("failed to create typed patch object (/v1, Kind=Pod): "
-           f".spec.affinity.nodeAffinity.{MISSPELT}: field not declared in schema")
+SMD_500 = (
+    "failed to create typed patch object (/v1, Kind=Pod): "
+    f".spec.affinity.nodeAffinity.{MISSPELT}: field not declared in schema"
+)
 
 
 def _ref(name: str) -> dict:
     return {"allOf": [{"$ref": f"#/components/schemas/io.k8s.api.core.v1.{name}"}]}
 
 
-POD_SCHEMA = {"components": {"schemas": {
-    "io.k8s.api.core.v1.Pod": {"x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "Pod"}],
-                               "properties": {"apiVersion": {}, "kind": {}, "metadata": {}, "spec": _ref("PodSpec")}},
-    "io.k8s.api.core.v1.PodSpec": {"properties": {"affinity": _ref("Affinity"),
-                                                  "containers": {"type": "array", "items": _ref("Container")}}},
-    "io.k8s.api.core.v1.Container": {"properties": {"name": {}, "image": {}, "imagePullPolicy": {}}},
-    "io.k8s.api.core.v1.Affinity": {"properties": {"nodeAffinity": _ref("NodeAffinity"), "podAffinity": {}}},
-    "io.k8s.api.core.v1.NodeAffinity": {"properties": {"preferredDuringSchedulingIgnoredDuringExecution": {},
-                                                       "requiredDuringSchedulingIgnoredDuringExecution": {}}},
-}}}
+POD_SCHEMA = {
+    "components": {
+        "schemas": {
+            "io.k8s.api.core.v1.Pod": {
+                "x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "Pod"}],
+                "properties": {
+                    "apiVersion": {},
+                    "kind": {},
+                    "metadata": {},
+                    "spec": _ref("PodSpec"),
+                },
+            },
+            "io.k8s.api.core.v1.PodSpec": {
+                "properties": {
+                    "affinity": _ref("Affinity"),
+                    "containers": {"type": "array", "items": _ref("Container")},
+                }
+            },
+            "io.k8s.api.core.v1.Container": {
+                "properties": {"name": {}, "image": {}, "imagePullPolicy": {}}
+            },
+            "io.k8s.api.core.v1.Affinity": {
+                "properties": {"nodeAffinity": _ref("NodeAffinity"), "podAffinity": {}}
+            },
+            "io.k8s.api.core.v1.NodeAffinity": {
+                "properties": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": {},
+                    "requiredDuringSchedulingIgnoredDuringExecution": {},
+                }
+            },
+        }
+    }
+}
 
 
 def _misspelt_pod() -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-            "spec": {"containers": [{"name": "c", "image": "x"}],
-                     "affinity": {"nodeAffinity": {MISSPELT: {"nodeSelectorTerms": []}}}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "c", "image": "x"}],
+            "affinity": {"nodeAffinity": {MISSPELT: {"nodeSelectorTerms": []}}},
+        },
+    }
 
 
 def _serve_schema(api) -> None:
-    api.script("GET", r"^/openapi/v3$", [(200, {"paths": {"api/v1": {
-        "serverRelativeURL": "/openapi/v3/api/v1?hash=ABC"}}}, {})])
+    api.script(
+        "GET",
+        r"^/openapi/v3$",
+        [(200, {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=ABC"}}}, {})],
+    )
     api.script("GET", r"^/openapi/v3/api/v1$", [(200, POD_SCHEMA, {})])
 
 
-@pytest.mark.parametrize("status,message", [
-    (500, SMD_500),   # what server-side apply answers for a field its schema lacks
-    (400, f'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field '
-          f'"spec.affinity.nodeAffinity.{MISSPELT}"'),
-])
-def test_a_misspelt_field_is_invalid_at_once_with_the_closest_valid_name(api, kube, status, message):
+@pytest.mark.parametrize(
+    "status,message",
+    [
+        (500, SMD_500),  # what server-side apply answers for a field its schema lacks
+        (
+            400,
+            f'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field '
+            f'"spec.affinity.nodeAffinity.{MISSPELT}"',
+        ),
+    ],
+)
+def test_a_misspelt_field_is_invalid_at_once_with_the_closest_valid_name(
+    api, kube, status, message
+):
     import time
 
     from kubetm.errors import Invalid
@@ -206,7 +306,10 @@ def test_a_misspelt_field_is_invalid_at_once_with_the_closest_valid_name(api, ku
     with pytest.raises(Invalid) as e:
         kube.apply([_misspelt_pod()])
     assert time.monotonic() - start < 2
-    assert e.value.message == f"apply pod default/p: unknown field spec.affinity.nodeAffinity.{MISSPELT}"
+    assert (
+        e.value.message
+        == f"apply pod default/p: unknown field spec.affinity.nodeAffinity.{MISSPELT}"
+    )
     assert e.value.hint == "did you mean requiredDuringSchedulingIgnoredDuringExecution?"
     patches = api.requests("PATCH", "/pods/p")
     assert len(patches) == 1, "a schema error must never be retried"
@@ -216,7 +319,7 @@ def test_a_misspelt_field_is_invalid_at_once_with_the_closest_valid_name(api, ku
 def test_a_misspelt_field_without_a_schema_still_fails_at_once(api, kube):
     from kubetm.errors import Invalid
 
-    api.script("PATCH", r"/pods/p$", [(500, status_body(500, SMD_500), {})])   # /openapi/v3: 404
+    api.script("PATCH", r"/pods/p$", [(500, status_body(500, SMD_500), {})])  # /openapi/v3: 404
     with pytest.raises(Invalid) as e:
         kube.apply([_misspelt_pod()])
     assert e.value.hint is None and MISSPELT in e.value.message
@@ -231,23 +334,49 @@ def test_cli_apply_of_a_misspelt_field_is_one_line_with_the_suggestion(api, tmp_
     api.script("PATCH", r"/pods/p$", [(500, status_body(500, SMD_500), {})])
     _serve_schema(api)
     f = tmp_path / "pod.yaml"
-    f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
-                 f"  affinity:\n    nodeAffinity:\n      {MISSPELT}:\n        nodeSelectorTerms: []\n")
+    f.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
+        f"  affinity:\n    nodeAffinity:\n      {MISSPELT}:\n        nodeSelectorTerms: []\n"
+    )
     root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "PYTHONPATH": str(root), "TMPDIR": str(tmp_path), "KUBETM_NO_HELP_CACHE": "1"}
-    cp = subprocess.run([sys.executable, "-m", "kubetm", "--kubeconfig", api.kubeconfig(tmp_path), "apply", "-f",
-                         str(f)], capture_output=True, text=True, timeout=60, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "TMPDIR": str(tmp_path),
+        "KUBETM_NO_HELP_CACHE": "1",
+    }
+    cp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kubetm",
+            "--kubeconfig",
+            api.kubeconfig(tmp_path),
+            "apply",
+            "-f",
+            str(f),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert cp.returncode == 1
     assert cp.stderr.splitlines() == [
         f"error: apply pod default/p: unknown field spec.affinity.nodeAffinity.{MISSPELT} "
-        "(did you mean requiredDuringSchedulingIgnoredDuringExecution?)"], cp.stderr
+        "(did you mean requiredDuringSchedulingIgnoredDuringExecution?)"
+    ], cp.stderr
 
 
 def test_a_removed_api_version_names_the_served_one(api, kube):
     from kubetm.errors import NotFound
 
-    cj = {"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "cron-job"},
-          "spec": {"schedule": "*/1 * * * *", "jobTemplate": {}}}
+    cj = {
+        "apiVersion": "batch/v1beta1",
+        "kind": "CronJob",
+        "metadata": {"name": "cron-job"},
+        "spec": {"schedule": "*/1 * * * *", "jobTemplate": {}},
+    }
     with pytest.raises(NotFound) as e:
         kube.apply([cj])
     assert e.value.message == "CronJob is not served as batch/v1beta1 on this cluster"
@@ -265,7 +394,9 @@ def test_a_kind_no_version_serves_still_gets_the_crd_hint(api, kube):
 
 
 def test_dry_run_first_is_a_constructor_option(api, tmp_path):
-    api.script("PATCH", r"/configmaps/c$", [(200, {"kind": "ConfigMap", "metadata": {"name": "c"}}, {})])
+    api.script(
+        "PATCH", r"/configmaps/c$", [(200, {"kind": "ConfigMap", "metadata": {"name": "c"}}, {})]
+    )
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
     Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=5).apply([cm])
     assert [("dryRun=All" in r[2]) for r in api.requests("PATCH")] == [False]

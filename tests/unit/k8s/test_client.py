@@ -1,19 +1,21 @@
 """kubetm/k8s/client.py: the one door (Kube.call: retries, typed errors, /readyz probing),
 first against plain callables, then against a REAL local HTTP server (tests/unit/fakeapi.py):
 nothing in the client stack is mocked there."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 import urllib3
-
 from fakeapi import FakeAPI, status_body
+
 from kubetm.errors import KubetmError
 from kubetm.k8s import Kube
 from kubetm.k8s import client as client_mod
 
 from .conftest import _kube
+
 
 class Flaky:
     def __init__(self, errors, result="ok"):
@@ -66,7 +68,9 @@ def test_retries_are_bounded_in_total_time(api_error):
 
 def test_connection_refused_fails_fast_before_first_contact(monkeypatch):
     monkeypatch.setattr(client_mod, "FIRST_CONTACT_SECONDS", 0.5)
-    refused = urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused"))
+    refused = urllib3.exceptions.MaxRetryError(
+        None, "/", urllib3.exceptions.NewConnectionError(None, "refused")
+    )
     fn = Flaky([refused] * 1000)
     start = time.monotonic()
     with pytest.raises(KubetmError) as e:
@@ -88,12 +92,19 @@ def test_unreachable_api_server_one_line(kubeconfig, monkeypatch):
     k = Kube(kubeconfig=str(kubeconfig()), retry_seconds=5)
     with pytest.raises(KubetmError) as e:
         k.check_connection()
-    assert e.value.message == "cannot reach the API server at https://127.0.0.1:1: is the cluster running?"
+    assert (
+        e.value.message
+        == "cannot reach the API server at https://127.0.0.1:1: is the cluster running?"
+    )
 
 
 # ================================================== against a real local HTTP server
 
-POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default", "resourceVersion": "7"}}
+POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "p", "namespace": "default", "resourceVersion": "7"},
+}
 
 
 def _pod_gets(api, name: str = "p") -> list:
@@ -101,8 +112,11 @@ def _pod_gets(api, name: str = "p") -> list:
 
 
 def test_429_retry_after_is_honoured_by_the_real_client(api, kube):
-    api.script("GET", r"/pods/p$", [(429, status_body(429, "too many requests"), {"Retry-After": "1"}),
-                                    (200, POD, {})])
+    api.script(
+        "GET",
+        r"/pods/p$",
+        [(429, status_body(429, "too many requests"), {"Retry-After": "1"}), (200, POD, {})],
+    )
     assert kube.get("Pod", "p")["metadata"]["name"] == "p"
     seen = _pod_gets(api)
     assert len(seen) == 2
@@ -110,8 +124,15 @@ def test_429_retry_after_is_honoured_by_the_real_client(api, kube):
 
 
 def test_503_twice_then_200(api, kube):
-    api.script("GET", r"/pods/p$", [(503, status_body(503, "unavailable"), {}),
-                                    (503, status_body(503, "unavailable"), {}), (200, POD, {})])
+    api.script(
+        "GET",
+        r"/pods/p$",
+        [
+            (503, status_body(503, "unavailable"), {}),
+            (503, status_body(503, "unavailable"), {}),
+            (200, POD, {}),
+        ],
+    )
     assert kube.get("Pod", "p")["metadata"]["name"] == "p"
     assert len(_pod_gets(api)) == 3
 
@@ -130,19 +151,39 @@ def test_connection_reset_once_then_200(api, kube):
 
 
 def test_connection_reset_on_the_very_first_request_is_retried(api, kube):
-    version = {"major": "1", "minor": "34", "gitVersion": "v1.34.0", "gitCommit": "x", "gitTreeState": "clean",
-               "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}
+    version = {
+        "major": "1",
+        "minor": "34",
+        "gitVersion": "v1.34.0",
+        "gitCommit": "x",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
     api.script("GET", r"^/version", ["reset", (200, version, {})])
     info = kube.check_connection()
     assert "v1.34.0" in (info.get("gitVersion"), info.get("git_version"))
     assert api.count("GET", "/version") == 2
 
 
-@pytest.mark.parametrize("status,message,expect", [
-    (403, 'pods "p" is forbidden: User "student" cannot get resource "pods"', "pod default/p: forbidden: pods"),
-    (404, 'pods "p" not found', None),  # Kube.get maps 404 to None
-    (422, 'Pod "p" is invalid: spec.containers: Required value', "rejected by the API server: Pod \"p\" is invalid"),
-])
+@pytest.mark.parametrize(
+    "status,message,expect",
+    [
+        (
+            403,
+            'pods "p" is forbidden: User "student" cannot get resource "pods"',
+            "pod default/p: forbidden: pods",
+        ),
+        (404, 'pods "p" not found', None),  # Kube.get maps 404 to None
+        (
+            422,
+            'Pod "p" is invalid: spec.containers: Required value',
+            'rejected by the API server: Pod "p" is invalid',
+        ),
+    ],
+)
 def test_client_errors_are_not_retried_and_are_one_clear_line(api, kube, status, message, expect):
     api.script("GET", r"/pods/p$", [(status, status_body(status, message), {})])
     if expect is None:
@@ -154,10 +195,18 @@ def test_client_errors_are_not_retried_and_are_one_clear_line(api, kube, status,
     assert len(_pod_gets(api)) == 1
 
 
-FORBIDDEN = (403, status_body(403, 'pods "p" is forbidden: User "kubernetes-admin" cannot get resource "pods"'), {})
+FORBIDDEN = (
+    403,
+    status_body(403, 'pods "p" is forbidden: User "kubernetes-admin" cannot get resource "pods"'),
+    {},
+)
 
 
-NOT_READY = (500, status_body(500, "[-]poststarthook/rbac/bootstrap-roles failed: not finished"), {})
+NOT_READY = (
+    500,
+    status_body(500, "[-]poststarthook/rbac/bootstrap-roles failed: not finished"),
+    {},
+)
 
 
 def test_403_from_a_restarting_server_is_retried_until_readyz_is_ok(api, kube):
@@ -173,11 +222,11 @@ def test_403_while_readyz_is_denied_is_retried_only_right_after_an_outage(api, k
     denied = (403, status_body(403, 'forbidden: User "x" cannot get path "/readyz"'), {})
     api.script("GET", r"^/readyz", [denied])
     api.script("GET", r"/pods/p$", [FORBIDDEN])
-    with pytest.raises(KubetmError) as e:          # no outage seen: a real 403, at once
+    with pytest.raises(KubetmError) as e:  # no outage seen: a real 403, at once
         kube.get("Pod", "p")
     assert "forbidden" in e.value.message and len(_pod_gets(api)) == 1
     api.script("GET", r"/pods/p$", ["reset", FORBIDDEN, (200, POD, {})])
-    assert kube.get("Pod", "p")["metadata"]["name"] == "p"   # after an outage: retried
+    assert kube.get("Pod", "p")["metadata"]["name"] == "p"  # after an outage: retried
 
 
 def test_403_from_a_ready_server_is_not_retried(api, kube):
@@ -209,4 +258,7 @@ def test_api_server_down_fails_fast_with_one_line(tmp_path, monkeypatch):
     with pytest.raises(KubetmError) as e:
         k.check_connection()
     assert time.monotonic() - start < client_mod.FIRST_CONTACT_SECONDS + 3
-    assert e.value.message == "cannot reach the API server at http://127.0.0.1:1: is the cluster running?"
+    assert (
+        e.value.message
+        == "cannot reach the API server at http://127.0.0.1:1: is the cluster running?"
+    )

@@ -1,4 +1,5 @@
 """kubetm/k8s/config.py: kubeconfig files and contexts."""
+
 from __future__ import annotations
 
 import pytest

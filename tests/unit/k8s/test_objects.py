@@ -1,4 +1,5 @@
 """kubetm/k8s/objects.py: parse_target, the managed-by label, the one result type."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,11 @@ def test_parse_target():
 
 
 def test_apply_label_added_and_resource_version_dropped():
-    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "resourceVersion": "5", "labels": {"a": "b"}}}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "resourceVersion": "5", "labels": {"a": "b"}},
+    }
     out = objects.with_label(obj)
     assert out["metadata"]["labels"] == {"a": "b", "app.kubernetes.io/managed-by": "kubetm"}
     assert "resourceVersion" not in out["metadata"]

@@ -1,5 +1,6 @@
 """kubetm/k8s/watch.py: read first, watch from the resourceVersion, re-list on 410, time out with
 the last state, let predicates abort."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def test_watch_until_reads_first(fake):
 def test_watch_until_relists_after_410_gone(fake, api_error):
     k, dyn = fake
     dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
-    dyn.watch_script = [[_ev("MODIFIED", "p", 11)], api_error(410, "too old resource version"),
-                        [_ev("MODIFIED", "p", 13, ready=True)]]
+    dyn.watch_script = [
+        [_ev("MODIFIED", "p", 11)],
+        api_error(410, "too old resource version"),
+        [_ev("MODIFIED", "p", 13, ready=True)],
+    ]
     got = k.watch_until("Pod", "p", pod_ready, timeout=5)
     assert got["metadata"]["resourceVersion"] == "13"
     assert dyn.watch_calls[0] == "10" and len(dyn.watch_calls) == 3
@@ -32,13 +36,17 @@ def test_watch_until_times_out_with_state_hint(fake):
     dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
     with pytest.raises(KubetmError) as e:
         k.watch_until("Pod", "p", pod_ready, timeout=0.2)
-    assert e.value.exit_code == 3 and "timed out" in e.value.message and "Ready=False" in e.value.hint
+    assert (
+        e.value.exit_code == 3 and "timed out" in e.value.message and "Ready=False" in e.value.hint
+    )
 
 
 def test_watch_predicate_can_abort(fake):
     k, dyn = fake
     pod = _ev("ADDED", "p", 3)["raw_object"]
-    pod["status"]["containerStatuses"] = [{"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]
+    pod["status"]["containerStatuses"] = [
+        {"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff"}}}
+    ]
     dyn.objs["p"] = pod
     with pytest.raises(KubetmError) as e:
         k.watch_until("Pod", "p", pod_ready, timeout=5)
@@ -63,4 +71,7 @@ def test_a_timeout_is_typed_and_names_what_it_waited_for(fake):
     dyn.objs["p"] = _ev("ADDED", "p", 3)["raw_object"]
     with pytest.raises(Timeout) as e:
         k.watch_until("Pod", "p", pod_ready, timeout=0.2, what="pod p to be Ready")
-    assert e.value.message == "timed out after 0.2s waiting for pod p to be Ready" and e.value.exit_code == 3
+    assert (
+        e.value.message == "timed out after 0.2s waiting for pod p to be Ready"
+        and e.value.exit_code == 3
+    )
