@@ -41,9 +41,9 @@ def images_dir() -> Path:
 
 
 def _note(line: str) -> None:
-    from kubetm.output import note
+    from kubetm import progress
 
-    note(line)
+    progress.note(line)
 
 
 def base_images(

@@ -38,9 +38,9 @@ WORKERS = 2
 
 
 def _note(line: str) -> None:
-    from kubetm.output import note
+    from kubetm import progress
 
-    note(line)
+    progress.note(line)
 
 
 @dataclass
@@ -461,7 +461,7 @@ def status(name: str = DEFAULT_NAME) -> dict:
 
 def render(report: dict) -> str:
     """Human text for up/down/status reports (the same dict is printed as is with -o json)."""
-    from kubetm.output import table
+    from kubetm.text import table
 
     if "deleted" in report:
         return (

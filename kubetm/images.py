@@ -486,7 +486,7 @@ def _mb(size: int) -> str:
 
 def render_build(rows: list[dict]) -> str:
     """`kubetm image build`: one line per image (like `docker images`), then why offline."""
-    from kubetm.output import table
+    from kubetm.text import table
 
     text = table(
         [(r["image"], r["id"][7:19], r["size"], r["base"], f"{r['seconds']:.1f}s") for r in rows],
@@ -497,13 +497,13 @@ def render_build(rows: list[dict]) -> str:
 
 
 def render_push(rows: list[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table([(r["image"], r["digest"]) for r in rows], ["image", "digest"])
 
 
 def render_load(rows: list[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table(
         [(r["image"], r["id"][7:19], r["cluster"]) for r in rows], ["image", "image id", "cluster"]
@@ -518,7 +518,7 @@ def render_run(info: dict) -> str:
 
 
 def render_list(rows: list[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table(
         [

@@ -1,4 +1,6 @@
-"""Printing helpers: ``-o json``, one-line notes on stderr, rich progress (imported lazily).
+"""The CLI's printing: ``-o json``, one-line notes on stderr, rich progress (imported lazily).
+Only the CLI (and the fast path in ``__main__``) imports this; domain code reports through
+``kubetm.progress``, which the CLI points at ``note`` and ``progress`` here. Tables: ``kubetm.text``.
 
 Example:
     emit(results, output, text=lambda rs: "\n".join(str(r) for r in rs))
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +28,6 @@ __all__ = [
     "warn",
     "progress",
     "spinner",
-    "table",
 ]
 
 OUTPUT_FORMATS = ("text", "json")
@@ -145,13 +146,3 @@ def spinner() -> Iterator[Callable[[str], None]]:
                 status.stop()
         with _live_lock:
             _live_active = False
-
-
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain aligned text table (like kubectl get)."""
-    cells = [[str(h).upper() for h in headers]] + [
-        ["" if c is None else str(c) for c in r] for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)

@@ -90,6 +90,9 @@ def root(
         from kubetm.errors import show_secrets as _show_secrets
 
         _show_secrets(True)
+    from kubetm import output, progress
+
+    progress.install(note=output.note, step=output.progress)  # the display is the CLI's
     ctx.obj = State(kubeconfig, context, namespace, registry, debug)
 
 

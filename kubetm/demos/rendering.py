@@ -11,7 +11,7 @@ __all__ = ["render_run", "render_compare", "render_list", "replicaset_line"]
 
 
 def render_list(rows: list[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table(
         [(r["name"], r["namespace"], r["node_port"] or "-", r["lesson"]) for r in rows],

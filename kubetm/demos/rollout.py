@@ -367,7 +367,7 @@ def render_history(rows: list[dict]) -> str:
     """kubectl's table: REVISION  CHANGE-CAUSE (+ the images, and * on the current revision)."""
     if not rows:
         return "No rollout history found."
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table(
         [

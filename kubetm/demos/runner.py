@@ -298,12 +298,12 @@ def run_demo(
 
     Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``.
     """
+    from kubetm import progress
     from kubetm.demos.live import LiveView
     from kubetm.demos.timeline import summarize
-    from kubetm.output import note as default_note
 
     s = strategy_of(strategy)
-    demo = DemoRun(kube, s, opts, registry, note or default_note)
+    demo = DemoRun(kube, s, opts, registry, note or progress.note)
     result: dict[str, Any] | None = None
     try:
         demo.clear_leftovers()

@@ -175,7 +175,7 @@ def _parallel(tasks: list[Callable[[], Any]], workers: int) -> list:
 def _apply_one(
     kube: Kube, obj: dict, res, namespace: str | None, force: bool, dry_run: bool = False
 ) -> Result | None:
-    from kubetm.k8s.client import REQUEST_TIMEOUT
+    from kubetm.k8s.objects import REQUEST_TIMEOUT
 
     meta = obj["metadata"]
     name = meta["name"]
@@ -229,7 +229,7 @@ def _apply_one(
 
 
 def _resource_version(kube: Kube, res, name: str, ns: str | None, what: str) -> str | None:
-    from kubetm.k8s.client import REQUEST_TIMEOUT
+    from kubetm.k8s.objects import REQUEST_TIMEOUT
 
     try:
         cur = plain(
@@ -321,7 +321,7 @@ def delete(
 def _delete_one(
     kube: Kube, res, name: str, ns: str | None, propagation: str = "Foreground"
 ) -> bool:
-    from kubetm.k8s.client import REQUEST_TIMEOUT
+    from kubetm.k8s.objects import REQUEST_TIMEOUT
 
     try:
         kube.call(

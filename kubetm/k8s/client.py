@@ -33,7 +33,7 @@ from kubetm.k8s.errors import (
     retry_after_seconds,
     status_of,
 )
-from kubetm.k8s.objects import KINDS, Result, describe, plain, selector_text
+from kubetm.k8s.objects import KINDS, REQUEST_TIMEOUT, Result, describe, plain, selector_text
 
 __all__ = ["Kube", "Progress", "DEFAULT_RETRY_SECONDS", "FIRST_CONTACT_SECONDS", "REQUEST_TIMEOUT"]
 
@@ -41,7 +41,6 @@ Progress = Callable[[str], None]  # receives short status lines ("waiting for po
 
 DEFAULT_RETRY_SECONDS = float(os.environ.get("KUBETM_RETRY_SECONDS", "30"))
 FIRST_CONTACT_SECONDS = 5.0  # budget for connection errors before the API server ever answered
-REQUEST_TIMEOUT = (5, 60)  # (connect, read) seconds for ordinary requests
 # After an outage this process saw, 401/403 are retried while /readyz is not OK: a restarting
 # kube-apiserver denies requests until its authenticators and RBAC caches are loaded.
 RECOVERY_WINDOW = 120.0

@@ -14,6 +14,8 @@ from typing import Any
 from kubetm.errors import Invalid, KubetmError
 from kubetm.labels import MANAGED_BY, MANAGED_BY_VALUE
 
+REQUEST_TIMEOUT = (5, 60)  # (connect, read) seconds for ordinary requests
+
 __all__ = [
     "KINDS",
     "Result",

@@ -82,7 +82,7 @@ def logs(
     tail_lines: int | None = None,
     previous: bool = False,
 ) -> str:
-    from kubetm.k8s.client import REQUEST_TIMEOUT
+    from kubetm.k8s.objects import REQUEST_TIMEOUT
 
     ns = namespace or kube.namespace
     kwargs: dict[str, Any] = {"previous": previous}

@@ -65,7 +65,7 @@ def _timed_out(timeout: float, label: str, last: Any) -> Timeout:
 def _loop(kube: Kube, res, name, predicate, sel, ns, deadline, timeout, label):
     from kubernetes import watch as k8s_watch
 
-    from kubetm.k8s.client import REQUEST_TIMEOUT
+    from kubetm.k8s.objects import REQUEST_TIMEOUT
 
     state: dict[str, dict] = {}
     last = None

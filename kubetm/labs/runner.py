@@ -148,7 +148,7 @@ def show(name: str) -> dict:
 
 
 def render_list(rows: Sequence[dict]) -> str:
-    from kubetm.output import table
+    from kubetm.text import table
 
     return table(
         [(r["name"], r["title"], r["checks"], "alone" if r["exclusive"] else "") for r in rows],
@@ -335,9 +335,9 @@ def _verify(
 
 
 def _timed_check(check, ctx: LabContext, lab: Lab):
-    from kubetm.output import progress
+    from kubetm import progress
 
-    with progress(f"lab {lab.name}: {check.name}"):
+    with progress.step(f"lab {lab.name}: {check.name}"):
         return run_check(check, ctx)
 
 
