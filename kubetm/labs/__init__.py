@@ -3,7 +3,7 @@
 Each lab is ``manifests/<lab>/*.yaml`` (plain kubectl-applicable YAML, applied together),
 ``manifests/<lab>/steps/*.yaml`` (applied by checks, one step at a time) and a module
 ``kubetm/labs/<lab>.py`` defining ``LAB`` (title, lesson, ordered checks). The runner is
-kubetm/labs/runner.py, the building blocks kubetm/labs/base.py, the list kubetm/labs/registry.py.
+kubetm/labs/runner.py, the building blocks kubetm/labs/base.py, the list kubetm/labs/catalog.py.
 
 Example:
     from kubetm import labs
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from kubetm.labs import runner
 from kubetm.labs.base import Check, CheckResult, Lab, LabContext, LabResult, not_implemented
-from kubetm.labs.registry import names
+from kubetm.labs.catalog import names
 
 __all__ = [
     "Check",

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
-from kubetm.labs import registry
+from kubetm.labs import catalog
 from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, run_check
 from kubetm.labs.events import LabEvent
 
@@ -78,7 +78,7 @@ def list_labs() -> list[dict]:
         [row["name"] for row in list_labs()]   # ['pod', 'service', ...]
     """
     rows = []
-    for lab in registry.resolve("all"):
+    for lab in catalog.resolve("all"):
         rows.append(
             {
                 "name": lab.name,
@@ -115,7 +115,7 @@ def show(name: str) -> dict:
     Example:
         show("pod")["checks"][0]["name"]
     """
-    lab = registry.get(name)
+    lab = catalog.get(name)
     objects: list[str] = []
     for f in lab.manifest_files():
         objects.extend(_describe_file(f))
@@ -234,7 +234,7 @@ def apply(
     Example:
         for r in apply(kube, "pod"): print(r)    # pod/kubetm-lab-pod/pod-1 created
     """
-    return _apply(kube, registry.get(name), registry_name, _serialised(on_event))
+    return _apply(kube, catalog.get(name), registry_name, _serialised(on_event))
 
 
 def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
@@ -304,7 +304,7 @@ def verify(
         result = verify(kube, "pod"); print("\\n".join(result.lines()))
     """
     return _verify(
-        kube, registry.get(name), registry_name, _serialised(on_event), cancel or threading.Event()
+        kube, catalog.get(name), registry_name, _serialised(on_event), cancel or threading.Event()
     )
 
 
@@ -359,7 +359,7 @@ def delete(
     Example:
         delete(kube, "volume")   # namespace kubetm-lab-volume + the lab's PersistentVolumes
     """
-    return _delete(kube, registry.get(name), registry_name, _serialised(on_event), timeout)
+    return _delete(kube, catalog.get(name), registry_name, _serialised(on_event), timeout)
 
 
 def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: float) -> list:
@@ -473,7 +473,7 @@ def run(
     Example:
         ok = all(r.ok for r in run(kube, ["pod", "service"]))
     """
-    labs = registry.resolve(names)
+    labs = catalog.resolve(names)
     for lab in labs:  # validate every manifest before the first API call
         _load(lab, registry_name)
     emit = _serialised(on_event)

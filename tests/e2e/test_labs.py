@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from kubetm.labs import registry
+from kubetm.labs import catalog
 
 from .conftest import CONTEXT, kubectl
 
 REPO = Path(__file__).resolve().parents[2]
-LABS = registry.names()
+LABS = catalog.names()
 
 
 def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -37,13 +37,13 @@ def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
 
 def _budget(lab: str) -> float:
     """Every check's own timeout, plus apply and delete (pods, namespaces, PVs)."""
-    return sum(c.timeout for c in registry.get(lab).checks) + 420
+    return sum(c.timeout for c in catalog.get(lab).checks) + 420
 
 
 @pytest.mark.timeout(1200)  # the subprocess has its own, per-lab budget (_budget): no earlier cut
 @pytest.mark.parametrize("lab", LABS)
 def test_lab_run_passes_every_check(cluster, lab):
-    expected = [c.name for c in registry.get(lab).checks]
+    expected = [c.name for c in catalog.get(lab).checks]
     cp = kubetm("lab", "run", lab, "-o", "json", timeout=_budget(lab))
     try:
         payload = json.loads(cp.stdout)
@@ -71,7 +71,7 @@ def _not_applied_lab() -> str:
     """A lab whose namespaces are absent right now (another lab may be running on the cluster)."""
     present = set(kubectl("get", "namespaces", "-o", "name").split())
     for lab in reversed(LABS):
-        if not any(f"namespace/{ns}" in present for ns in registry.get(lab).namespaces):
+        if not any(f"namespace/{ns}" in present for ns in catalog.get(lab).namespaces):
             return lab
     pytest.fail(
         f"every lab is applied on {CONTEXT}; cannot test verify of a lab that is not applied"
@@ -125,8 +125,8 @@ def test_two_lab_runs_at_the_same_time_both_succeed(cluster):
             f"lab run {lab} (beside {[x for x in pair if x != lab][0]}): exit {code}\n{err[-1500:]}"
         )
         payload = json.loads(out)
-        assert payload["ok"] is True and len(payload["checks"]) == len(registry.get(lab).checks)
+        assert payload["ok"] is True and len(payload["checks"]) == len(catalog.get(lab).checks)
     present = set(kubectl("get", "namespaces", "-o", "name").split())
     for lab in pair:
-        for ns in registry.get(lab).namespaces:
+        for ns in catalog.get(lab).namespaces:
             assert f"namespace/{ns}" not in present, f"{ns} left behind"

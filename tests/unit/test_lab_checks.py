@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from kubetm.errors import Forbidden, KubetmError, Unreachable
-from kubetm.labs import config, namespace, observe, pod, registry, service, volume
+from kubetm.labs import catalog, config, namespace, observe, pod, service, volume
 from kubetm.labs.base import LabContext
 
 MINE = ("pod", "service", "volume", "config", "namespace")
@@ -21,7 +21,7 @@ MINE = ("pod", "service", "volume", "config", "namespace")
 
 @pytest.mark.parametrize("name", MINE)
 def test_no_placeholder_left(name):
-    lab = registry.get(name)
+    lab = catalog.get(name)
     assert lab.checks
     assert not [c.name for c in lab.checks if getattr(c.fn, "not_implemented", False)]
 
@@ -38,13 +38,13 @@ def test_steps_named_by_checks_exist():
             "namespace-delete",
         ],
     }.items():
-        lab = registry.get(name)
+        lab = catalog.get(name)
         for step in steps:
             assert lab.step_path(step).is_file(), f"{name}: steps/{step}.yaml"
 
 
 def test_namespace_lab_namespaces_cover_its_steps():
-    lab = registry.get("namespace")
+    lab = catalog.get("namespace")
     from kubetm import manifests
 
     used = {
@@ -184,7 +184,7 @@ class Kube:
 
 
 def _ctx(kube, lab="config", **state):
-    return LabContext(kube=kube, lab=registry.get(lab), state=dict(state))
+    return LabContext(kube=kube, lab=catalog.get(lab), state=dict(state))
 
 
 def _b64(text):

@@ -13,7 +13,7 @@ from fakekube import FakeKube
 
 from kubetm import labs
 from kubetm.errors import KubetmError
-from kubetm.labs import registry, runner
+from kubetm.labs import catalog, runner
 from kubetm.labs.base import NOT_IMPLEMENTED, Check, Lab, LabContext, not_implemented
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,14 +65,14 @@ def _lab(tmp_path, name="fake", checks=(), **kw) -> Lab:
 
 
 @pytest.fixture
-def fake_registry(monkeypatch):
+def fake_catalog(monkeypatch):
     """Replace the lab list with fakes: call register(lab) for each."""
-    monkeypatch.setattr(registry, "LAB_MODULES", {})
-    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(catalog, "LAB_MODULES", {})
+    monkeypatch.setattr(catalog, "_cache", {})
 
     def register(lab: Lab) -> Lab:
-        registry.LAB_MODULES[lab.name] = lab.name
-        registry._cache[lab.name] = lab
+        catalog.LAB_MODULES[lab.name] = lab.name
+        catalog._cache[lab.name] = lab
         return lab
 
     return register
@@ -122,7 +122,7 @@ def test_placeholder_never_passes(tmp_path):
 # ------------------------------------------------------------------------------ verify
 
 
-def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_registry):
+def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_catalog):
     order = []
 
     def boom(ctx):
@@ -137,7 +137,7 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_reg
         order.append(ctx.timeout)
         return True, ""
 
-    fake_registry(
+    fake_catalog(
         _lab(
             tmp_path,
             checks=[
@@ -176,8 +176,8 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_reg
     assert kube.writes()[applied_writes:] == []
 
 
-def test_verify_all_passing_and_json_and_lines(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a"), ok_check("b", detail="")]))
+def test_verify_all_passing_and_json_and_lines(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a"), ok_check("b", detail="")]))
     kube = FakeKube()
     labs.apply(kube, "fake")
     result = labs.verify(kube, "fake")
@@ -193,14 +193,14 @@ def test_verify_all_passing_and_json_and_lines(tmp_path, fake_registry):
     assert labs.as_json([result], ["fake"]) == [result.to_dict()]
 
 
-def test_verify_refuses_a_lab_that_is_not_applied(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_verify_refuses_a_lab_that_is_not_applied(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
     with pytest.raises(KubetmError, match="not applied"):
         labs.verify(FakeKube(), "fake")
 
 
-def test_lab_without_checks_is_not_ok(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path))
+def test_lab_without_checks_is_not_ok(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path))
     kube = FakeKube()
     labs.apply(kube, "fake")
     assert labs.verify(kube, "fake").ok is False
@@ -209,12 +209,12 @@ def test_lab_without_checks_is_not_ok(tmp_path, fake_registry):
 # ------------------------------------------------------------------------ apply/delete
 
 
-def test_apply_applies_folder_but_not_steps_and_steps_on_demand(tmp_path, fake_registry):
+def test_apply_applies_folder_but_not_steps_and_steps_on_demand(tmp_path, fake_catalog):
     def use_step(ctx: LabContext):
         ctx.apply_step("extra")
         return ctx.kube.get("ConfigMap", "extra", ctx.namespace) is not None, "step applied"
 
-    fake_registry(_lab(tmp_path, checks=[Check("step", use_step)]))
+    fake_catalog(_lab(tmp_path, checks=[Check("step", use_step)]))
     kube = FakeKube()
     labs.apply(kube, "fake")
     assert ("ConfigMap", "kubetm-lab-fake", "extra") not in kube.objects
@@ -222,16 +222,16 @@ def test_apply_applies_folder_but_not_steps_and_steps_on_demand(tmp_path, fake_r
     assert labs.verify(kube, "fake").ok
 
 
-def test_apply_rewrites_registry(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_apply_rewrites_registry(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
     kube = FakeKube()
     labs.apply(kube, "fake", registry="reg.example:5000")
     pod = kube.objects[("Pod", "kubetm-lab-fake", "p")]
     assert pod["spec"]["containers"][0]["image"] == "reg.example:5000/kubetm/hello:1.0"
 
 
-def test_apply_rechecks_course_node_labels(tmp_path, fake_registry, monkeypatch):
-    lab = fake_registry(_lab(tmp_path, name="pinned", checks=[ok_check("a")]))
+def test_apply_rechecks_course_node_labels(tmp_path, fake_catalog, monkeypatch):
+    lab = fake_catalog(_lab(tmp_path, name="pinned", checks=[ok_check("a")]))
     (lab.folder / "20-pinned.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: kubetm-lab-pinned}\n"
         "spec:\n  nodeSelector: {kubetm.io/course-node: k8s-node1}\n  containers: [{name: c, image: x}]\n"
@@ -245,8 +245,8 @@ def test_apply_rechecks_course_node_labels(tmp_path, fake_registry, monkeypatch)
     assert seen == [kube]
 
 
-def test_broken_manifest_is_refused_before_any_api_call(tmp_path, fake_registry):
-    lab = fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_broken_manifest_is_refused_before_any_api_call(tmp_path, fake_catalog):
+    lab = fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
     (lab.folder / "steps" / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {}\n")
     kube = FakeKube()
     with pytest.raises(KubetmError, match="broken.yaml"):
@@ -257,10 +257,10 @@ def test_broken_manifest_is_refused_before_any_api_call(tmp_path, fake_registry)
 
 
 def test_delete_removes_namespaces_and_labelled_cluster_objects_and_runs_cleanup(
-    tmp_path, fake_registry
+    tmp_path, fake_catalog
 ):
     cleaned = []
-    fake_registry(
+    fake_catalog(
         _lab(tmp_path, checks=[ok_check("a")], cleanup=lambda ctx: cleaned.append(ctx.lab.name))
     )
     kube = FakeKube()
@@ -282,8 +282,8 @@ def test_delete_removes_namespaces_and_labelled_cluster_objects_and_runs_cleanup
     labs.delete(kube, "fake")  # idempotent
 
 
-def test_delete_refuses_a_foreign_namespace(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_delete_refuses_a_foreign_namespace(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
     kube = FakeKube()
     kube.objects[("Namespace", None, "kubetm-lab-fake")] = {
         "kind": "Namespace",
@@ -297,8 +297,8 @@ def test_delete_refuses_a_foreign_namespace(tmp_path, fake_registry):
 # --------------------------------------------------------------------------------- run
 
 
-def test_run_applies_verifies_deletes(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_run_applies_verifies_deletes(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
     kube = FakeKube()
     [result] = labs.run(kube, "fake")
     assert result.ok and kube.objects == {}
@@ -306,8 +306,8 @@ def test_run_applies_verifies_deletes(tmp_path, fake_registry):
     assert kinds.index("apply") < kinds.index("delete")
 
 
-def test_run_deletes_on_failure_and_keep_keeps(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[bad_check("a")]))
+def test_run_deletes_on_failure_and_keep_keeps(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[bad_check("a")]))
     kube = FakeKube()
     [result] = labs.run(kube, "fake")
     assert not result.ok and kube.objects == {}
@@ -315,8 +315,8 @@ def test_run_deletes_on_failure_and_keep_keeps(tmp_path, fake_registry):
     assert not result.ok and ("Pod", "kubetm-lab-fake", "p") in kube.objects
 
 
-def test_run_deletes_when_apply_fails(tmp_path, fake_registry):
-    fake_registry(_lab(tmp_path, checks=[ok_check("a")]))
+def test_run_deletes_when_apply_fails(tmp_path, fake_catalog):
+    fake_catalog(_lab(tmp_path, checks=[ok_check("a")]))
 
     class Refusing(FakeKube):
         def apply(self, objs):
@@ -330,11 +330,11 @@ def test_run_deletes_when_apply_fails(tmp_path, fake_registry):
     assert kube.objects == {}
 
 
-def test_run_deletes_on_ctrl_c(tmp_path, fake_registry):
+def test_run_deletes_on_ctrl_c(tmp_path, fake_catalog):
     def interrupt(ctx):
         raise KeyboardInterrupt
 
-    fake_registry(_lab(tmp_path, checks=[Check("ctrl-c", interrupt)]))
+    fake_catalog(_lab(tmp_path, checks=[Check("ctrl-c", interrupt)]))
     kube = FakeKube()
     with pytest.raises(KeyboardInterrupt):
         labs.run(kube, "fake")
@@ -344,7 +344,7 @@ def test_run_deletes_on_ctrl_c(tmp_path, fake_registry):
     assert ("Pod", "kubetm-lab-fake", "p") in kube.objects
 
 
-def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_registry):
+def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_catalog):
     active: set[str] = set()
     overlaps: list[tuple[str, frozenset]] = []
     max_active = [0]
@@ -364,8 +364,8 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_regist
         return Check(name, fn)
 
     for n in ("one", "two", "three"):
-        fake_registry(_lab(tmp_path, name=n, checks=[tracked("c")]))
-    fake_registry(
+        fake_catalog(_lab(tmp_path, name=n, checks=[tracked("c")]))
+    fake_catalog(
         _lab(
             tmp_path,
             name="node-breaker",
@@ -374,7 +374,7 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_regist
             exclusive_reason="stops a node",
         )
     )
-    fake_registry(_lab(tmp_path, name="four", checks=[tracked("c")]))
+    fake_catalog(_lab(tmp_path, name="four", checks=[tracked("c")]))
 
     class WithDiscovery(FakeKube):
         def resource(self, kind, api_version=None):
@@ -410,12 +410,12 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_regist
     assert kube.objects == {}
 
 
-def test_run_all_one_broken_lab_does_not_stop_the_others(tmp_path, fake_registry):
+def test_run_all_one_broken_lab_does_not_stop_the_others(tmp_path, fake_catalog):
     def explode(ctx):
         raise ValueError("bug in a check")
 
-    fake_registry(_lab(tmp_path, name="good", checks=[ok_check("a")]))
-    fake_registry(_lab(tmp_path, name="bad", checks=[Check("a", explode)]))
+    fake_catalog(_lab(tmp_path, name="good", checks=[ok_check("a")]))
+    fake_catalog(_lab(tmp_path, name="bad", checks=[Check("a", explode)]))
     results = labs.run(FakeKube(), ["good", "bad"], workers=2)
     assert [(r.lab, r.ok) for r in results] == [("good", True), ("bad", False)]
     assert results[1].checks[0].detail == "ValueError: bug in a check"
@@ -423,7 +423,7 @@ def test_run_all_one_broken_lab_does_not_stop_the_others(tmp_path, fake_registry
     assert [p["lab"] for p in payload] == ["good", "bad"]
 
 
-def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_registry, monkeypatch):
+def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_catalog, monkeypatch):
     gate = threading.Event()
 
     def slow(ctx):
@@ -432,7 +432,7 @@ def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_registry, monkeypa
         return True, ""
 
     for n in ("one", "two"):
-        fake_registry(_lab(tmp_path, name=n, checks=[Check("slow", slow), ok_check("after")]))
+        fake_catalog(_lab(tmp_path, name=n, checks=[Check("slow", slow), ok_check("after")]))
     kube = FakeKube()
     real_pool = runner._pool
 

@@ -1,4 +1,4 @@
-"""Which labs exist, in course order, and where each one is defined (``kubetm/labs/<module>.py``).
+"""The lab index: which labs exist, in course order, and where each one is defined (``kubetm/labs/<module>.py``).
 
 Lab modules are imported only when a lab is asked for, so listing names costs nothing.
 
