@@ -44,14 +44,13 @@ def _fast_list(args: list[str]) -> bool:
         from kubetm.output import emit
 
         if args[0] == "lab":
-            from kubetm.labs import runner as listing
+            from kubetm.labs import runner
 
-            rows = listing.list_labs()
+            emit(runner.list_labs(), output, text=runner.render_list)
         else:
-            import kubetm.demos as listing
+            import kubetm.demos as demos
 
-            rows = listing.list_demos()
-        emit(rows, output, text=listing.render_list)
+            emit(demos.list_demos(), output, text=demos.render_list)
     except BrokenPipeError:
         return True
     except Exception:

@@ -102,15 +102,15 @@ def kind_config(name: str, offline: bool) -> dict:
 def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
     docker.require_docker()
     if offline is None:
-        image = stock_node_image()
-        offline, reason = decide_offline([image], online_reason=f"{image} is available")
+        stock = stock_node_image()
+        offline, reason = decide_offline([stock], online_reason=f"{stock} is available")
     else:
         reason = "--offline" if offline else "--online"
-    image = versions()["NODE_IMAGE"] if offline else None
+    node_image = versions()["NODE_IMAGE"] if offline else None
     return Plan(
         name=name,
         offline=offline,
-        node_image=image,
+        node_image=node_image,
         reason=reason,
         config=kind_config(name, offline),
     )

@@ -171,8 +171,12 @@ def register_secret_object(obj) -> None:
     """Register every value of a Secret's ``data`` (base64) and ``stringData`` (plain)."""
     if not isinstance(obj, dict) or obj.get("kind") != "Secret":
         return
-    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-    string_data = obj.get("stringData") if isinstance(obj.get("stringData"), dict) else {}
+    data = obj.get("data")
+    string_data = obj.get("stringData")
+    if not isinstance(data, dict):
+        data = {}
+    if not isinstance(string_data, dict):
+        string_data = {}
     for value in data.values():
         if isinstance(value, str):
             register_secret(value)  # as written (base64) ...

@@ -27,8 +27,9 @@ def help_width() -> int:
     except ValueError:
         pass
     if columns <= 0:
+        stdout = sys.__stdout__
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 80
         except (AttributeError, ValueError, OSError):
             columns = 80
     return max(min(columns or 80, 80) - 2, 50)

@@ -22,12 +22,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from kubetm import labels
 from kubetm.bases import BASES, base_images, images_dir
 from kubetm.errors import KubetmError
 from kubetm.host import docker, kind, net
 from kubetm.host.exec import last_error_line
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = [
     "BASES",
@@ -143,7 +147,7 @@ class Display:
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self._p = None
+        self._p: Progress | None = None
 
     def __enter__(self) -> Display:
         if self.enabled:
@@ -173,12 +177,12 @@ class Display:
         if self._p:
             self._p.stop()
 
-    def add(self, label: str) -> int | None:
+    def add(self, label: str) -> TaskID | None:
         return self._p.add_task("", label=label, status="", total=None) if self._p else None
 
     def update(
         self,
-        task: int | None,
+        task: TaskID | None,
         *,
         completed: int | None = None,
         total: int | None = None,
@@ -186,7 +190,9 @@ class Display:
     ) -> None:
         if self._p is None or task is None:
             return
-        kw = {k: v for k, v in (("completed", completed), ("total", total)) if v is not None}
+        kw: dict[str, Any] = {
+            k: v for k, v in (("completed", completed), ("total", total)) if v is not None
+        }
         if status is not None:
             kw["status"] = status[:40]
         self._p.update(task, **kw)
@@ -492,7 +498,7 @@ def render_build(rows: list[dict]) -> str:
         [(r["image"], r["id"][7:19], r["size"], r["base"], f"{r['seconds']:.1f}s") for r in rows],
         ["image", "image id", "size", "built from", "took"],
     )
-    reasons = {r.get("reason") for r in rows if r.get("mode") == "offline" and r.get("reason")}
+    reasons = {r["reason"] for r in rows if r.get("mode") == "offline" and r.get("reason")}
     return text + "".join(f"\noffline bases: {why}" for why in sorted(reasons))
 
 

@@ -19,6 +19,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from kubetm import labels
 from kubetm.bases import base_images, images_dir
@@ -116,7 +117,7 @@ def status(port: int = PORT, name: str = NAME) -> dict:
     docker.require_docker()
     info = _container(name)
     running = bool(info and info["State"]["Running"])
-    out = {
+    out: dict[str, Any] = {
         "name": name,
         "exists": info is not None,
         "running": running,

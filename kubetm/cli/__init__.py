@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, TypeGuard
 
 import typer
 
@@ -29,6 +29,9 @@ from kubetm import __version__, helpcache
 from kubetm.cli import apply, cluster, demo, deploy, image, lab, rollout
 from kubetm.cli.common import SETTINGS, State
 from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
+
+if TYPE_CHECKING:
+    from typer._click.exceptions import ClickException
 
 __all__ = ["app", "main", "render_help", "State"]
 
@@ -204,7 +207,7 @@ def render_help(cache: bool = False) -> str:
     return text
 
 
-def _usage_line(e: BaseException) -> str:
+def _usage_line(e: ClickException) -> str:
     """A Click usage error as one line: ``error: <problem> (see `kubetm <command> -h`)``."""
     ctx = getattr(e, "ctx", None)
     path = getattr(ctx, "command_path", None)
@@ -212,11 +215,12 @@ def _usage_line(e: BaseException) -> str:
     return format_error(KubetmError(e.format_message(), hint=hint))
 
 
-def _is_click_exception(e: BaseException) -> bool:
+def _is_click_exception(e: BaseException) -> TypeGuard[ClickException]:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.22 vendors click
     except ImportError:  # pragma: no cover
-        from click.exceptions import ClickException
+        # older typer: click's own class, the same API (show, exit_code, format_message)
+        from click.exceptions import ClickException  # type: ignore[assignment]
     return isinstance(e, ClickException)
 
 

@@ -86,7 +86,7 @@ def delete(
         objs = manifests.load(filename, registry=st.registry)
         with spinner() as say:
             results = st.kube.delete(objs, namespace=st.namespace, wait=not no_wait, progress=say)
-    elif "/" in target:
+    elif target and "/" in target:
         with spinner() as say:
             results = st.kube.delete(target, namespace=st.namespace, wait=not no_wait, progress=say)
     else:

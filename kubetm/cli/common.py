@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from kubetm.errors import EXIT_CHECK_FAILED
+
+if TYPE_CHECKING:  # imported lazily at run time: kubetm.k8s pulls in the kubernetes client
+    from kubetm.k8s import Kube
 
 __all__ = [
     "SETTINGS",
@@ -62,10 +65,10 @@ class State:
         self._registry = registry
         self.debug = debug
         self.dry_run_first = False  # `kubetm apply -f` sets it before the client is built
-        self._kube = None
+        self._kube: Kube | None = None
 
     @property
-    def kube(self):
+    def kube(self) -> Kube:
         if self._kube is None:
             from kubetm.k8s import Kube
 

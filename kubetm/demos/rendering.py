@@ -5,6 +5,8 @@ print(render_run(summary))
 
 from __future__ import annotations
 
+from typing import cast
+
 from kubetm.demos.objects import APP_IMAGE, image_tag
 
 __all__ = ["render_run", "render_compare", "render_list", "replicaset_line"]
@@ -50,9 +52,16 @@ def _headline(run: dict) -> str:
 
 
 def render_run(run: dict) -> str:
-    from kubetm.demos.timeline import render_table
+    from kubetm.demos.timeline import Summary, render_table
 
-    lines = [_headline(run), "", render_table([run]), "", f"lesson: {run.get('lesson', '')}"]
+    # ``run`` is a timeline Summary plus the demo's own keys (from, to, lesson, plot, ...).
+    lines = [
+        _headline(run),
+        "",
+        render_table([cast(Summary, run)]),
+        "",
+        f"lesson: {run.get('lesson', '')}",
+    ]
     if run.get("plot"):
         lines.append(f"plot: {run['plot']}")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kubetm.demos.objects import APP_IMAGE, find
@@ -129,13 +130,14 @@ class DemoRun:
                 f"{APP_IMAGE}:{self.opts.from_tag})"
             )
             self._wait(
-                lambda n=name: self.kube.watch_until(
+                partial(
+                    self.kube.watch_until,
                     "Deployment",
-                    n,
+                    name,
                     conditions.deployment_available,
                     namespace=self.ns,
                     timeout=SETUP_TIMEOUT,
-                    what=f"deployment {n} to be Available",
+                    what=f"deployment {name} to be Available",
                 ),
                 live=False,
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kubetm.errors import Conflict, Invalid, KubetmError, NotFound, register_secret_object
@@ -114,9 +115,7 @@ def apply(
         ]
         _parallel(
             [
-                lambda o=o, res=res: _apply_one(
-                    kube, o, res, namespace, force_conflicts, dry_run=True
-                )
+                partial(_apply_one, kube, o, res, namespace, force_conflicts, dry_run=True)
                 for o, res in checks
             ],
             workers,
@@ -131,7 +130,7 @@ def apply(
         ]
         done = _parallel(
             [
-                lambda o=o, res=res: _apply_one(kube, o, res, namespace, force_conflicts)
+                partial(_apply_one, kube, o, res, namespace, force_conflicts)
                 for _, o, res in planned
             ],
             workers,
@@ -186,7 +185,7 @@ def _apply_one(
     what = f"apply {describe(res.kind, name, ns)}"
     for attempt in range(CONFLICT_RETRIES + 1):
         before = None if dry_run else _resource_version(kube, res, name, ns, what)
-        extra = {"dry_run": "All"} if dry_run else {}
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         try:
             after = kube.call(
                 kube.dynamic.server_side_apply,
@@ -266,6 +265,7 @@ def delete(
         )
     from concurrent.futures import ThreadPoolExecutor
 
+    objs: list[dict]
     if isinstance(target, str):
         av, kind, name = parse_target(target)
         objs = [{"apiVersion": av, "kind": kind, "metadata": {"name": name}}]
@@ -274,8 +274,8 @@ def delete(
     else:
         objs = list(target)
     rank = {"Namespace": 2, "CustomResourceDefinition": 1}
-    objs = sorted(objs, key=lambda o: rank.get(o.get("kind"), 0))
-    planned = []
+    objs = sorted(objs, key=lambda o: rank.get(o.get("kind") or "", 0))
+    planned: list[tuple[Any, str, str | None]] = []
     for o in objs:
         res = kube.resource(o["kind"], o.get("apiVersion") or None)
         ns = (
@@ -287,7 +287,7 @@ def delete(
     results: list[Result] = []
     with ThreadPoolExecutor(max_workers=max(1, min(APPLY_WORKERS, len(planned)))) as pool:
         for res, name, ns, found in pool.map(
-            lambda p: (*p, _delete_one(kube, *p, propagation)), planned
+            lambda p: (*p, _delete_one(kube, p[0], p[1], p[2], propagation)), planned
         ):
             results.append(
                 Result(res.kind, name, ns, "deleted" if found else "not found", res.group_version)

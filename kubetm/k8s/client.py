@@ -13,11 +13,12 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubetm.errors import KubetmError, NotFound
 from kubetm.k8s import apply as _apply
@@ -34,6 +35,10 @@ from kubetm.k8s.errors import (
     status_of,
 )
 from kubetm.k8s.objects import KINDS, REQUEST_TIMEOUT, Result, describe, plain, selector_text
+
+if TYPE_CHECKING:  # the client ships no types (Any), named here for the reader
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.dynamic import DynamicClient
 
 __all__ = ["Kube", "Progress", "DEFAULT_RETRY_SECONDS", "FIRST_CONTACT_SECONDS", "REQUEST_TIMEOUT"]
 
@@ -69,9 +74,9 @@ class Kube:
         )
         self.dry_run_first = bool(dry_run_first)
         self._lock = threading.RLock()
-        self._api_client = None
-        self._configuration = None
-        self._dynamic = None
+        self._api_client: ApiClient | None = None
+        self._configuration: Configuration | None = None
+        self._dynamic: DynamicClient | None = None
         self._typed: dict[str, Any] = {}
         self._context_namespace: str | None = None
         self._contact_ok = False
@@ -307,7 +312,7 @@ class Kube:
             hint="is its CustomResourceDefinition installed?",
         )
 
-    def _served_versions(self, kind: str, api_version: str) -> list[str]:
+    def _served_versions(self, kind: str, api_version: str) -> builtins.list[str]:
         """The group/versions of ``api_version``'s group in which the server serves ``kind``."""
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
@@ -365,7 +370,7 @@ class Kube:
         field_selector: str | None = None,
         api_version: str | None = None,
         all_namespaces: bool = False,
-    ) -> list[dict]:
+    ) -> builtins.list[dict]:
         """Objects of a kind (label ``selector`` as ``"app=hello"`` or ``{"app": "hello"}``)."""
         res = self.resource(kind, api_version)
         ns = None if all_namespaces else self._ns_for(res, namespace)
@@ -394,7 +399,7 @@ class Kube:
         workers: int = _apply.APPLY_WORKERS,
         dry_run_first: bool | None = None,
         progress: Progress | None = None,
-    ) -> list[Result]:
+    ) -> builtins.list[Result]:
         """Server-side apply; see ``kubetm.k8s.apply.apply``."""
         return _apply.apply(
             self,
@@ -414,7 +419,7 @@ class Kube:
         timeout: float = 180,
         propagation: str = "Foreground",
         progress: Progress | None = None,
-    ) -> list[Result]:
+    ) -> builtins.list[Result]:
         """Delete objects; see ``kubetm.k8s.apply.delete``."""
         return _apply.delete(
             self,
@@ -427,11 +432,11 @@ class Kube:
         )
 
     @property
-    def applied(self) -> list[Result]:
+    def applied(self) -> builtins.list[Result]:
         """Every object this Kube has written with ``apply``, in the order the writes finished."""
         return self.journal.since(0)
 
-    def applied_since(self, mark: int) -> list[Result]:
+    def applied_since(self, mark: int) -> builtins.list[Result]:
         """Objects written since ``mark = len(kube.applied)``."""
         return self.journal.since(mark)
 
@@ -491,7 +496,7 @@ class Kube:
 
     def wait_nodes_ready(
         self, count: int | None = None, timeout: float = 300, progress: Progress | None = None
-    ) -> list[dict]:
+    ) -> builtins.list[dict]:
         """Watch until every node (and at least ``count`` of them) reports Ready=True."""
         return _watch.wait_nodes_ready(self, count=count, timeout=timeout, progress=progress)
 
@@ -532,6 +537,8 @@ class Kube:
             previous=previous,
         )
 
-    def events(self, namespace: str | None = None, involved_name: str | None = None) -> list[dict]:
+    def events(
+        self, namespace: str | None = None, involved_name: str | None = None
+    ) -> builtins.list[dict]:
         """Core events (oldest first), optionally only those about one object name."""
         return _pods.events(self, namespace=namespace, involved_name=involved_name)

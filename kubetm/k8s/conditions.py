@@ -195,7 +195,7 @@ def daemonset_ready(obj: dict | None) -> bool:
 
 def job_complete(obj: dict | None) -> bool:
     conds = _conditions(obj)
-    if conds.get("Failed") == "True":
+    if obj is not None and conds.get("Failed") == "True":
         raise KubetmError(f"job {obj['metadata']['name']} failed")
     return conds.get("Complete") == "True"
 

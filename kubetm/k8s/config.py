@@ -71,7 +71,7 @@ def contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
     """(context names, current context) of the kubeconfig."""
     cfg = read_kubeconfig(kubeconfig)
     names = [
-        c.get("name") for c in cfg.get("contexts") or [] if isinstance(c, dict) and c.get("name")
+        str(c["name"]) for c in cfg.get("contexts") or [] if isinstance(c, dict) and c.get("name")
     ]
     return names, cfg.get("current-context") or None
 

@@ -112,7 +112,7 @@ def _loop(kube: Kube, res, name, predicate, sel, ns, deadline, timeout, label):
                     if etype == "BOOKMARK" or not isinstance(obj, dict):
                         continue
                     rv = (obj.get("metadata") or {}).get("resourceVersion") or rv
-                    key = (obj.get("metadata") or {}).get("name")
+                    key = str((obj.get("metadata") or {}).get("name") or "")
                     obj.setdefault("kind", res.kind)
                     obj.setdefault("apiVersion", res.group_version)
                     if etype == "DELETED":

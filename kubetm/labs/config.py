@@ -207,7 +207,7 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
             )
     # The env var made from the same key in pod-file, before the change.
     env_pod, env_var = _env_consumer(ctx, cm_name, key)
-    env_before = _env(ctx, env_pod).get(env_var) if env_pod else None
+    env_before = _env(ctx, env_pod).get(env_var) if env_pod and env_var else None
 
     changed = f"changed by kubetm lab verify ({token('cm')})\n"
     try:
@@ -218,7 +218,7 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
             f"after {cm_name} changed, {path} followed in {waited:.0f}s (kubetm annotated pod-mount so "
             "the kubelet re-synced it at once; by itself that takes up to about a minute)"
         )
-        if env_pod:
+        if env_pod and env_var:
             env_after = _env(ctx, env_pod).get(env_var)
             same = env_after == env_before == original[key]
             ok &= same

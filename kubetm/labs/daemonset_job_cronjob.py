@@ -385,7 +385,7 @@ def job_active_deadline(ctx: LabContext) -> tuple[bool, str]:
         timeout=ctx.timeout / 2,
         what="job-deadline Failed",
     )
-    cond = _job_condition(job, "Failed")
+    cond = _job_condition(job, "Failed") or {}  # failed() held: the condition is there
     start = _ts((job.get("status") or {}).get("startTime"))
     at = _ts(cond.get("lastTransitionTime"))
     pods = kube.watch_until(
@@ -497,8 +497,8 @@ def _patch_time(cj: dict, manager: str) -> datetime | None:
         for m in cj["metadata"].get("managedFields") or []
         if m.get("manager") == manager
     ]
-    times = [t for t in times if t]
-    return max(times) if times else None
+    found = [t for t in times if t]
+    return max(found) if found else None
 
 
 def cronjob_suspend(ctx: LabContext) -> tuple[bool, str]:
@@ -561,7 +561,9 @@ def cronjob_concurrency_allow(ctx: LabContext) -> tuple[bool, str]:
         "two cron-allow Jobs running at once",
         ctx.timeout,
     )
-    a, b = overlapping(_cron_jobs(jobs, "cron-allow"))
+    pair = overlapping(_cron_jobs(jobs, "cron-allow"))
+    assert pair is not None  # what the watch above waited for
+    a, b = pair
     return True, (
         f"Allow: {_name(b)} started {_hms(_interval(b)[0])} while {_name(a)} "
         f"(started {_hms(_interval(a)[0])}, runs 80 s) was still running"

@@ -99,7 +99,7 @@ def limitrange_defaults(ctx) -> tuple[bool, str]:
     """pod-default named no resources: lr-1 filled in its default request/limit; rq-1 counts them."""
     pod = ready_pod(ctx, "pod-default", namespace=NS3)
     lr = ctx.kube.get("LimitRange", "lr-1", namespace=NS3)
-    item = next(
+    item: dict = next(
         (i for i in (lr or {}).get("spec", {}).get("limits") or [] if i.get("type") == "Container"),
         {},
     )

@@ -61,9 +61,12 @@ def same_port_fails(ctx) -> tuple[bool, str]:
             "a container of pod-port-conflict to fail",
         )
         failed = _failed_container(pod)
+        assert pod is not None and failed is not None  # what the watch above waited for
         name = failed["name"]
-        term = (failed.get("state") or {}).get("terminated") or (failed.get("lastState") or {}).get(
-            "terminated"
+        term = (
+            (failed.get("state") or {}).get("terminated")
+            or (failed.get("lastState") or {}).get("terminated")
+            or {}
         )
         other = [cs for cs in pod["status"]["containerStatuses"] if cs["name"] != name]
         other_running = any((cs.get("state") or {}).get("running") for cs in other)
@@ -175,9 +178,10 @@ def memory_limit_oomkilled(ctx) -> tuple[bool, str]:
         return cs.get("restartCount", 0) >= 1 and last.get("reason") == "OOMKilled"
 
     pod = wait_pod(ctx, "pod-oom", oom_restarted, "pod-oom OOMKilled and restarted")
+    assert pod is not None  # oom_restarted(None) is False
     cs = container_status(pod, "container")
     last = (cs.get("lastState") or {}).get("terminated") or {}
-    spec = next((c for c in pod["spec"]["containers"] if c["name"] == "container"), {})
+    spec: dict = next((c for c in pod["spec"]["containers"] if c["name"] == "container"), {})
     limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory", "?")
     return True, (
         f"pod-oom (memory limit {limit}) restarted {cs.get('restartCount')}x, "

@@ -64,7 +64,7 @@ def _name(obj: dict) -> str:
 
 
 def _ready(pod: dict | None) -> bool:
-    return bool(pod) and any(
+    return pod is not None and any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in (pod.get("status") or {}).get("conditions") or []
     )

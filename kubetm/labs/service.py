@@ -122,7 +122,8 @@ def nodeport_on_every_node(ctx) -> tuple[bool, str]:
     for name in APP_PODS:
         ready_pod(ctx, name)
     wait_endpoints(ctx, "svc-2", lambda found: set(APP_PODS) <= set(found))
-    seen, bad = [], []
+    seen: list[str] = []
+    bad: list[str] = []
     for node, addr in _node_addresses(ctx):
         ok, last = host_http_answer(
             f"http://{addr}:30001/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS
@@ -141,7 +142,8 @@ def nodeport_local_only_pod_node(ctx) -> tuple[bool, str]:
     eps = wait_endpoints(ctx, "svc-local", lambda found: bool(found))
     pod_nodes = set(eps.values())
     addrs = _node_addresses(ctx)
-    good, bad = [], []
+    good: list[str] = []
+    bad: list[str] = []
     # Nodes with a pod first: once they answer, kube-proxy has programmed the port everywhere.
     for node, addr in sorted(addrs, key=lambda na: na[0] not in pod_nodes):
         url = f"http://{addr}:30002/hostname"
