@@ -161,9 +161,9 @@ def ensure_image(progress: bool = False, offline: bool | None = None) -> str:
         return IMAGE
     bases, _, _ = base_images({"debian"}, offline)
     if progress:
-        from kubetm import progress
+        from kubetm import progress as report
 
-        progress.note(f"building the local registry image {IMAGE} (FROM {bases['debian']})")
+        report.note(f"building the local registry image {IMAGE} (FROM {bases['debian']})")
     use_host = HOST_BINARY.exists()
     for attempt in [True, False] if use_host else [False]:
         if _build(src, bases["debian"], digest, attempt):
