@@ -1,11 +1,12 @@
-"""kubetm.manifests: safe loading, file:line errors, substitution, ordering (no cluster)."""
+"""kubetm.manifests: safe loading, file:line errors, substitution, ordering, Secret values kept out
+of errors, registry credentials refused (no cluster)."""
 
 from __future__ import annotations
 
 import pytest
 
 from kubetm import manifests
-from kubetm.errors import KubetmError
+from kubetm.errors import KubetmError, redact
 
 POD = """\
 apiVersion: v1
@@ -296,3 +297,62 @@ def test_describe():
         manifests.describe({"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}})
         == "ns/Pod/p"
     )
+
+
+# ============================================ Secrets, unsafe YAML tags, registry credentials
+
+
+def test_loading_a_secret_manifest_registers_its_values(write_file):
+    from kubetm import manifests
+
+    value = "loaded-secret-value-42"
+    manifests.load(
+        write_file(
+            "s.yaml",
+            f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\n"
+            f"stringData: {{password: {value}}}\n",
+        )
+    )
+    assert redact(f"echo {value}") == "echo <redacted>"
+
+
+def test_secret_value_type_errors_do_not_print_the_value(write_file):
+    from kubetm import manifests
+
+    p = write_file(
+        "s.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  pin: 123456789\n",
+    )
+    with pytest.raises(KubetmError) as e:
+        manifests.load(p)
+    assert str(e.value).startswith(f"{p}:5: Secret stringData.pin must be a string")
+    assert "123456789" not in str(e.value)
+
+
+def test_python_tags_construct_nothing(tmp_path, write_file):
+    from kubetm import manifests
+
+    marker = tmp_path / "pwned"
+    for tag in (
+        "!!python/object/apply:os.system",
+        "!!python/object/new:os.system",
+        "!!python/name:os.system",
+        "!!python/object/apply:subprocess.check_call",
+    ):
+        p = write_file(
+            "evil.yaml",
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n"
+            f'data:\n  a: {tag} ["touch {marker}"]\n',
+        )
+        with pytest.raises(KubetmError) as e:
+            manifests.load(p)
+        assert str(e.value).startswith(f"{p}:5:")
+    assert not marker.exists()
+
+
+def test_registry_credentials_are_never_taken_nor_echoed():
+    from kubetm.manifests import registry_from_env
+
+    with pytest.raises(KubetmError) as e:
+        registry_from_env("alice:hunter2@registry.example:5000")
+    assert "hunter2" not in str(e.value) and "docker login" in str(e.value)

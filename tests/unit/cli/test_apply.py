@@ -1,8 +1,15 @@
-"""`kubetm apply -f`, `kubetm delete`, `kubetm deploy hello`: wiring, global options, exit codes."""
+"""`kubetm apply -f`, `kubetm delete`, `kubetm deploy hello`: wiring, global options, exit codes;
+an interrupted `kubetm apply` names what it kept."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from kubetm import deploy
 
@@ -111,3 +118,56 @@ def test_deploy_and_delete_hello(use_fake, monkeypatch, capsys):
         "service/demo/hello-svc deleted",
     ]
     assert run_main(["deploy", "world"], capsys)[0] == 2
+
+
+# ======================================================================= interruption
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_cli_apply_interrupted_names_what_it_kept(api, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"cm-{i:02d}.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i:02d}}}\n"
+        )
+    api.script(
+        "PATCH",
+        r"/configmaps/",
+        [("sleep", 0.3, (200, {"kind": "ConfigMap", "metadata": {"name": "x"}}, {}))],
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubetm",
+            "--kubeconfig",
+            api.kubeconfig(tmp_path),
+            "apply",
+            "-f",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not [
+        r for r in api.requests("PATCH") if "dryRun" not in r[2]
+    ]:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    written = sorted(
+        r[2].split("?")[0].rsplit("/", 1)[1] for r in api.requests("PATCH") if "dryRun" not in r[2]
+    )
+    assert 0 < len(written) < 30
+    kept_line = [ln for ln in err.splitlines() if ln.startswith("interrupted: kept")]
+    assert len(kept_line) == 1 and f"kept {len(written)} of 30 object(s)" in kept_line[0], err
+    named = sorted(x.split("/")[-1].split()[0] for x in kept_line[0].split(": ", 2)[2].split(", "))
+    assert named == written
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "terminated"

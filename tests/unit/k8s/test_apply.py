@@ -1,11 +1,16 @@
 """kubetm/k8s/apply.py: the apply planner (results, 409 retry, dry run, interruption, journal),
 delete and the interrupt clean-up; first on an in-memory dynamic client, then against a REAL
-local HTTP server (tests/unit/fakeapi.py)."""
+local HTTP server (tests/unit/fakeapi.py); last, Secret values never shown by `kubetm apply`
+(output, API errors, --debug) unless --show-secrets."""
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fakeapi import status_body
@@ -402,3 +407,98 @@ def test_dry_run_first_is_a_constructor_option(api, tmp_path):
     assert [("dryRun=All" in r[2]) for r in api.requests("PATCH")] == [False]
     Kube(kubeconfig=api.kubeconfig(tmp_path), retry_seconds=5, dry_run_first=True).apply([cm])
     assert [("dryRun=All" in r[2]) for r in api.requests("PATCH")] == [False, True, False]
+
+
+# =========================================== Secrets through `kubetm apply` (a real process)
+
+ROOT = Path(__file__).resolve().parents[3]
+SECRET = "hunter2-kubetm-s3cret"
+SECRET_B64 = base64.b64encode(SECRET.encode()).decode()
+
+
+def _secret_file(tmp_path: Path) -> Path:
+    p = tmp_path / "secret.yaml"
+    p.write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: {SECRET_B64}\n",
+        encoding="utf-8",
+    )
+    return p
+
+
+def _kubetm(args: list[str], tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(tmp_path),
+        "KUBETM_NO_HELP_CACHE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "kubetm", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+def _no_secret(text: str) -> None:
+    assert SECRET not in text and SECRET_B64 not in text, text
+
+
+def test_apply_of_a_secret_never_prints_its_data(api, tmp_path):
+    echoed = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": "s", "namespace": "default", "resourceVersion": "9"},
+        "data": {"password": SECRET_B64},
+    }
+    api.script("PATCH", r"/secrets/s$", [(200, echoed, {})])  # dry run and apply echo the object
+    cfg = api.kubeconfig(tmp_path)
+    for debug, output in (
+        ([], []),
+        ([], ["-o", "json"]),
+        (["--debug"], []),
+        (["--debug"], ["-o", "json"]),
+    ):
+        cp = _kubetm(
+            ["--kubeconfig", cfg, *debug, "apply", "-f", str(_secret_file(tmp_path)), *output],
+            tmp_path,
+        )
+        assert cp.returncode == 0, cp.stderr
+        _no_secret(cp.stdout + cp.stderr)
+        assert "secret/default/s created" in cp.stdout or '"name": "s"' in cp.stdout
+    patches = api.requests("PATCH", "/secrets/s")
+    assert any(b"dryRun=All" in r[2].encode() for r in patches) and any(
+        "dryRun" not in r[2] for r in patches
+    )
+
+
+def test_api_errors_that_echo_a_secret_are_redacted(api, tmp_path):
+    message = (
+        f'Secret "s" is invalid: data[password]: Invalid value: "{SECRET}" ({SECRET_B64}): '
+        f"must be a valid docker config"
+    )
+    api.script("PATCH", r"/secrets/s$", [(422, status_body(422, message, "Invalid"), {})])
+    cfg = api.kubeconfig(tmp_path)
+    cp = _kubetm(["--kubeconfig", cfg, "apply", "-f", str(_secret_file(tmp_path))], tmp_path)
+    assert cp.returncode == 1
+    lines = [ln for ln in cp.stderr.splitlines() if ln.strip()]
+    assert (
+        len(lines) == 1 and "rejected by the API server" in lines[0] and "<redacted>" in lines[0]
+    ), cp.stderr
+    _no_secret(cp.stdout + cp.stderr)
+    dbg = _kubetm(
+        ["--kubeconfig", cfg, "--debug", "apply", "-f", str(_secret_file(tmp_path))], tmp_path
+    )
+    assert dbg.returncode == 1 and "Traceback" in dbg.stderr  # --debug shows the traceback ...
+    _no_secret(dbg.stdout + dbg.stderr)  # ... still without the value
+    shown = _kubetm(
+        ["--kubeconfig", cfg, "--show-secrets", "apply", "-f", str(_secret_file(tmp_path))],
+        tmp_path,
+    )
+    assert shown.returncode == 1 and SECRET in shown.stderr  # ... unless asked for
+    assert len([ln for ln in shown.stderr.splitlines() if ln.strip()]) == 1
+    # refused on the dry run: nothing was written
+    assert all("dryRun=All" in r[2] for r in api.requests("PATCH", "/secrets/s"))

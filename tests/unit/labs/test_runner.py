@@ -1,123 +1,21 @@
-"""Unit tests of the lab framework (fake labs, fake cluster) and of every lab's manifests. No cluster."""
+"""kubetm/labs/runner.py: verify, apply, delete and run of fake labs on the shared FakeKube, and of
+every course lab (show; placeholders on a fake cluster; file-by-file apply). No cluster."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 from fakekube import FakeKube
 
 from kubetm import labs
 from kubetm.errors import KubetmError
 from kubetm.labs import catalog, runner
-from kubetm.labs.base import NOT_IMPLEMENTED, Check, Lab, LabContext, not_implemented
+from kubetm.labs.base import NOT_IMPLEMENTED, Check, LabContext, not_implemented
 
-REPO = Path(__file__).resolve().parents[2]
-MANIFESTS = REPO / "manifests"
-COURSE_IMAGES = {
-    f"localhost:5001/kubetm/{i}"
-    for i in ("hello:1.0", "app:v1", "app:v2", "app:v3", "init:1.0", "ports:1.0")
-}
-RESERVED_NODEPORTS = {
-    30001: "service",
-    30002: "service",
-}  # docs/DESIGN.md: ports lab manifests may use
-
-
-# ------------------------------------------------------------------------------- fakes
-
-
-def _write_fake_manifests(folder: Path, name: str, steps: bool = True) -> None:
-    folder.mkdir(parents=True)
-    ns = f"kubetm-lab-{name}"
-    (folder / "00-namespace.yaml").write_text(
-        f"# 강의: Fake — a test lab.\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"
-        f"  labels: {{app.kubernetes.io/managed-by: kubetm, kubetm.io/lab: {name}}}\n"
-    )
-    (folder / "10-pod.yaml").write_text(
-        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: {ns}\nspec:\n"
-        f"  containers: [{{name: c, image: localhost:5001/kubetm/hello:1.0}}]\n---\n"
-        f"apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {ns}-pv\n"
-        f"  labels: {{kubetm.io/lab: {name}}}\nspec: {{capacity: {{storage: 1Gi}}}}\n"
-    )
-    if steps:
-        (folder / "steps").mkdir()
-        (folder / "steps" / "extra.yaml").write_text(
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: {ns}\n"
-        )
-
-
-def _lab(tmp_path, name="fake", checks=(), **kw) -> Lab:
-    folder = tmp_path / name
-    _write_fake_manifests(folder, name)
-    return Lab(
-        name=name,
-        title=f"가짜 — {name}",
-        lesson="a fake lesson",
-        checks=tuple(checks),
-        manifests_dir=folder,
-        **kw,
-    )
-
-
-@pytest.fixture
-def fake_catalog(monkeypatch):
-    """Replace the lab list with fakes: call register(lab) for each."""
-    monkeypatch.setattr(catalog, "LAB_MODULES", {})
-    monkeypatch.setattr(catalog, "_cache", {})
-
-    def register(lab: Lab) -> Lab:
-        catalog.LAB_MODULES[lab.name] = lab.name
-        catalog._cache[lab.name] = lab
-        return lab
-
-    return register
-
-
-def ok_check(name, detail="fine", delay=0.0, log=None):
-    def fn(ctx):
-        if log is not None:
-            log.append((ctx.lab.name, name))
-        time.sleep(delay)
-        return True, detail
-
-    return Check(name, fn, f"{name} holds")
-
-
-def bad_check(name, detail="broken"):
-    return Check(name, lambda ctx: (False, detail), f"{name} holds")
-
-
-# ------------------------------------------------------------------------ base objects
-
-
-def test_lab_defaults_and_validation(tmp_path):
-    lab = _lab(tmp_path, checks=[ok_check("a")])
-    assert lab.namespace == "kubetm-lab-fake" and lab.namespaces == ("kubetm-lab-fake",)
-    assert [p.name for p in lab.manifest_files()] == ["00-namespace.yaml", "10-pod.yaml"]
-    assert [p.name for p in lab.step_files()] == ["extra.yaml"]
-    assert lab.step_path("extra") == (lab.folder / "steps" / "extra.yaml").resolve()
-    with pytest.raises(ValueError):
-        lab.step_path("../00-namespace")
-    with pytest.raises(ValueError):
-        Lab("Bad_Name", "t", "l")
-    with pytest.raises(ValueError):
-        Lab("dup", "t", "l", checks=(ok_check("a"), ok_check("a")))
-    with pytest.raises(ValueError):
-        Lab("lonely", "t", "l", exclusive=True)  # must say why
-    with pytest.raises(ValueError):
-        Check("Not Kebab", lambda ctx: (True, ""))
-
-
-def test_placeholder_never_passes(tmp_path):
-    fn = not_implemented("later")
-    assert fn(None) == (False, NOT_IMPLEMENTED)
-    assert fn.not_implemented is True
-
+from .conftest import MANIFESTS, _lab, bad_check, ok_check
 
 # ------------------------------------------------------------------------------ verify
 
@@ -449,46 +347,10 @@ def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_catalog, monkeypat
     assert not any(k[0] == "Namespace" for k in kube.objects)  # both started labs deleted
 
 
-def test_unknown_lab_lists_valid_names():
-    with pytest.raises(KubetmError) as err:
-        labs.show("pods")
-    assert "unknown lab 'pods'" in err.value.message
-    assert "pod, service, volume" in err.value.hint
-    for fn in (
-        lambda: labs.run(FakeKube(), ["pod", "nope"]),
-        lambda: labs.verify(FakeKube(), "nope"),
-        lambda: labs.apply(FakeKube(), "nope"),
-        lambda: labs.delete(FakeKube(), "nope"),
-    ):
-        with pytest.raises(KubetmError, match="unknown lab 'nope'"):
-            fn()
-    with pytest.raises(KubetmError):
-        labs.run(FakeKube(), ["all", "pod"])
-
-
 # ------------------------------------------------------------------ the real course labs
 
-LAB_NAMES = [
-    "pod",
-    "service",
-    "volume",
-    "config",
-    "namespace",
-    "replicaset",
-    "daemonset-job-cronjob",
-    "probes",
-    "autoscaling",
-]
 
-
-def test_registry_lists_the_course_labs_in_order():
-    assert labs.names() == LAB_NAMES
-    rows = labs.list_labs()
-    assert [r["name"] for r in rows] == LAB_NAMES
-    assert {r["name"] for r in rows if r["exclusive"]} == {"replicaset", "daemonset-job-cronjob"}
-
-
-@pytest.mark.parametrize("name", LAB_NAMES)
+@pytest.mark.parametrize("name", catalog.names())
 def test_show_every_lab(name):
     info = labs.show(name)
     assert info["title"] and info["lesson"] and info["checks"]
@@ -500,7 +362,7 @@ def test_show_every_lab(name):
     assert labs.render_show(info).startswith(f"{name}: ")
 
 
-@pytest.mark.parametrize("name", LAB_NAMES)
+@pytest.mark.parametrize("name", catalog.names())
 def test_phase1_placeholders_fail_on_a_fake_cluster(name, monkeypatch):
     from kubetm import nodes
 
@@ -514,139 +376,6 @@ def test_phase1_placeholders_fail_on_a_fake_cluster(name, monkeypatch):
             assert not c.ok
     labs.delete(kube, name)
     assert kube.objects == {}
-
-
-# ------------------------------------------------------------------------- manifests
-
-
-def _manifest_files():
-    return sorted(p for name in LAB_NAMES for p in (MANIFESTS / name).rglob("*.yaml"))
-
-
-def _docs(path):
-    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-
-
-def _schema_errors(value, typ, path, models):
-    """Unknown fields and wrong shapes against the kubernetes client's OpenAPI models."""
-    errors = []
-    typ = typ.replace("List[", "list[").replace(
-        "Dict[", "dict("
-    )  # newer clients write typing names
-    if typ.startswith("dict(") and typ.endswith("]"):
-        typ = typ[:-1] + ")"
-    if typ.startswith("list["):
-        if not isinstance(value, list):
-            return [f"{path}: expected a list"]
-        for i, v in enumerate(value):
-            errors += _schema_errors(v, typ[5:-1], f"{path}[{i}]", models)
-    elif typ.startswith("dict("):
-        if not isinstance(value, dict):
-            return [f"{path}: expected a mapping"]
-        inner = typ[5:-1].split(", ", 1)[1]
-        for k, v in value.items():
-            errors += _schema_errors(v, inner, f"{path}.{k}", models)
-    elif typ == "str":
-        if not isinstance(value, str):
-            errors.append(f"{path}: expected a string, got {value!r} (quote it)")
-    elif typ == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(f"{path}: expected an integer, got {value!r}")
-    elif typ == "bool":
-        if not isinstance(value, bool):
-            errors.append(f"{path}: expected true/false, got {value!r}")
-    elif typ in ("object", "float", "datetime", "date"):
-        pass
-    else:
-        cls = getattr(models, typ)
-        if not isinstance(value, dict):
-            return [f"{path}: expected a mapping ({typ})"]
-        json_to_attr = {v: k for k, v in cls.attribute_map.items()}
-        for k, v in value.items():
-            if k not in json_to_attr:
-                errors.append(f"{path}.{k}: unknown field of {typ}")
-                continue
-            errors += _schema_errors(v, cls.openapi_types[json_to_attr[k]], f"{path}.{k}", models)
-    return errors
-
-
-def test_every_manifest_is_plain_valid_kubernetes_yaml():
-    from kubernetes.client import models
-
-    files = _manifest_files()
-    assert len(files) >= 40
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        assert text.startswith("# 강의:"), f"{path}: first line names the lesson"
-        for doc in _docs(path):
-            assert doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name"), path
-            version = doc["apiVersion"].split("/")[-1]
-            cls_name = version[0].upper() + version[1:] + doc["kind"]
-            errors = _schema_errors(
-                doc,
-                cls_name,
-                f"{path.relative_to(REPO)}:{doc['kind']}/{doc['metadata']['name']}",
-                models,
-            )
-            assert not errors, "\n".join(errors)
-
-
-def test_manifests_follow_the_conventions():
-    seen_nodeports: dict[int, str] = {}
-    for path in _manifest_files():
-        lab = path.relative_to(MANIFESTS).parts[0]
-        for doc in _docs(path):
-            meta = doc["metadata"]
-            where = f"{path.relative_to(REPO)} {doc['kind']}/{meta['name']}"
-            labels = meta.get("labels") or {}
-            assert labels.get("app.kubernetes.io/managed-by") == "kubetm", where
-            assert labels.get("kubetm.io/lab") == lab, where
-            if doc["kind"] in ("Namespace", "PersistentVolume"):
-                assert "namespace" not in meta, where
-                assert meta["name"].startswith(f"kubetm-lab-{lab}"), where
-            else:
-                assert meta.get("namespace", "").startswith(f"kubetm-lab-{lab}"), where
-            if doc["kind"] == "PersistentVolume":
-                terms = doc["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
-                assert terms[0]["matchExpressions"][0]["key"] == "kubetm.io/course-node", where
-            for port in (doc.get("spec") or {}).get("ports") or []:
-                if "nodePort" in port:
-                    assert RESERVED_NODEPORTS.get(port["nodePort"]) == lab, where
-                    assert port["nodePort"] not in seen_nodeports, where
-                    seen_nodeports[port["nodePort"]] = where
-            _check_pod_specs(doc, where)
-
-
-def _check_pod_specs(obj, where):
-    stack = [obj]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, dict):
-            for key in ("containers", "initContainers"):
-                for c in cur.get(key) or []:
-                    assert c["image"] in COURSE_IMAGES, (
-                        f"{where}: image {c['image']} is not a course image"
-                    )
-            sel = cur.get("nodeSelector")
-            if isinstance(sel, dict) and "kubetm.io/course-node" in sel:
-                assert sel["kubetm.io/course-node"] in ("k8s-node1", "k8s-node2"), where
-            if "hostPort" in cur:
-                assert cur["hostPort"] == 18080, where
-            stack.extend(v for v in cur.values() if isinstance(v, (dict, list)))
-        elif isinstance(cur, list):
-            stack.extend(cur)
-
-
-def test_manifests_load_through_kubetm_manifests():
-    from kubetm import manifests
-
-    for name in LAB_NAMES:
-        objs = manifests.load(MANIFESTS / name)
-        assert objs[0]["kind"] == "Namespace"
-        assert not any(
-            o["metadata"]["name"] in ("pod-port-conflict", "load", "replica-1", "pod-volume-4")
-            for o in objs
-        ), "step objects must not be applied with the lab"
 
 
 def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
