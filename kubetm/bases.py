@@ -20,8 +20,6 @@ from kubetm.host import docker
 from kubetm.host.exec import LineFn
 from kubetm.host.offline import OFFLINE_DIR, decide_offline, run_script
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 # base kind -> (public image used online, local image hack/offline/base-images.sh builds)
 BASES: dict[str, tuple[str, str]] = {
     "nodejs": ("node:20-slim", "kubetm.local/nodejs:bookworm"),
@@ -30,14 +28,10 @@ BASES: dict[str, tuple[str, str]] = {
 
 
 def images_dir() -> Path:
-    """images/ of the source checkout (override: KUBETM_IMAGES_DIR)."""
-    d = Path(os.environ.get("KUBETM_IMAGES_DIR") or REPO_ROOT / "images")
-    if not d.is_dir():
-        raise KubetmError(
-            f"image sources not found at {d}",
-            hint="run from a kubetm checkout or set KUBETM_IMAGES_DIR",
-        )
-    return d
+    """images/ of the checkout, or the installed wheel's copy (override: $KUBETM_IMAGES_DIR)."""
+    from kubetm.resources import data_dir
+
+    return data_dir("images")
 
 
 def _note(line: str) -> None:

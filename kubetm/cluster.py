@@ -30,7 +30,6 @@ from kubetm.host import docker, net
 from kubetm.host import kind as kind_cli
 from kubetm.host.offline import cache_dir, decide_offline, run_script, versions
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_NAME = "kubetm"
 REGISTRY_PORT = 5001
 NODE_PORTS = list(range(30000, 30010)) + [18080]
@@ -336,7 +335,7 @@ def _finish(kube, p: Plan, progress) -> None:
             "localRegistryHosting.v1": f'host: "localhost:{REGISTRY_PORT}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
         },
     }
-    objs = manifests.load(REPO_ROOT / "manifests" / "cluster")
+    objs = manifests.load(manifests.manifest_root() / "cluster")
     if not p.offline:
         _load_metrics_server_online(p.name, progress)
     kube.apply([cm] + objs, force_conflicts=True)  # the add-ons are kubetm's own: take them back

@@ -32,7 +32,7 @@ __all__ = [
     "order",
     "registry_from_env",
     "DEFAULT_REGISTRY",
-    "MANIFEST_ROOT",
+    "manifest_root",
     "manifest_dir",
     "describe",
 ]
@@ -45,10 +45,14 @@ MAX_FILE_BYTES = 4 * 1024 * 1024  # one manifest file
 MAX_ALIASES = 100  # YAML aliases (*ref) per document
 MAX_NODES = 200_000  # nodes per document once aliases are expanded
 
+
 # Repository folder holding the course manifests (manifests/<lab>/*.yaml).
-MANIFEST_ROOT = Path(
-    os.environ.get("KUBETM_MANIFESTS") or Path(__file__).resolve().parent.parent / "manifests"
-)
+def manifest_root() -> Path:
+    """manifests/ of the checkout, or the installed wheel's copy (override: $KUBETM_MANIFESTS)."""
+    from kubetm.resources import data_dir
+
+    return data_dir("manifests")
+
 
 _ORDER = {"Namespace": 0, "CustomResourceDefinition": 1}
 _CONTAINER_KEYS = ("containers", "initContainers", "ephemeralContainers")
@@ -72,7 +76,7 @@ class Doc:
 
 def manifest_dir(name: str) -> Path:
     """Path of a course manifest folder, e.g. ``manifest_dir("getting-started")``."""
-    path = MANIFEST_ROOT / name
+    path = manifest_root() / name
     if not path.is_dir():
         raise KubetmError(
             f"manifest folder {path} not found",

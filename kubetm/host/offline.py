@@ -24,9 +24,9 @@ from kubetm.errors import CommandFailed, KubetmError
 from kubetm.host import docker
 from kubetm.host import exec as hexec
 from kubetm.host.exec import LineFn
+from kubetm.resources import find
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-OFFLINE_DIR = REPO_ROOT / "hack" / "offline"
+OFFLINE_DIR = find("hack") / "offline"  # the checkout's hack/offline, or the wheel's copy
 
 
 def versions() -> dict[str, str]:
@@ -70,7 +70,10 @@ def run_script(
     """
     path = OFFLINE_DIR / script
     if not path.exists():
-        raise KubetmError(f"{path} not found", hint="run from a kubetm source checkout")
+        raise KubetmError(
+            f"{path} not found",
+            hint="reinstall kubetm (its wheel carries hack/), or run from a kubetm source checkout",
+        )
     result = hexec.stream([str(path), *args], on_line, check=False, env=env, what=what)
     if result.returncode != 0:
         raise CommandFailed(

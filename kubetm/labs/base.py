@@ -81,9 +81,9 @@ def not_implemented(description: str = "") -> CheckFn:
 
 
 def _manifest_root() -> Path:
-    from kubetm.manifests import MANIFEST_ROOT
+    from kubetm.manifests import manifest_root
 
-    return Path(MANIFEST_ROOT)
+    return manifest_root()
 
 
 @dataclass(frozen=True)
