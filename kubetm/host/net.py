@@ -31,11 +31,13 @@ def http_get(url: str, timeout: float = 5, limit: int = -1) -> tuple[int, bytes]
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    # read() with no size: http.client's read(-1) on a chunked body returns the raw chunk framing
+    # (a Node.js answer "pod-1" came back as "pod-1 0").
     try:
         with opener.open(url, timeout=timeout) as r:
-            return r.status, r.read(limit)
+            return r.status, (r.read() if limit < 0 else r.read(limit))
     except urllib.error.HTTPError as e:
-        return e.code, e.read(limit)
+        return e.code, (e.read() if limit < 0 else e.read(limit))
 
 
 def wait_answer(

@@ -96,3 +96,32 @@ def test_wait_answer_gives_up_after_timeout_with_the_last_failure(server):
             what="the thing",
         )
     assert e.value.message == "the thing did not answer within 1 s" and e.value.hint == "HTTP 503"
+
+
+def test_http_get_reads_a_chunked_body_without_its_framing():
+    """Node.js answers with Transfer-Encoding: chunked; the body is the text, not the chunks."""
+
+    class Chunked(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for part in (b"pod-1", b"\n"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Chunked)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/hostname"
+        assert net.http_get(url) == (200, b"pod-1\n")
+        assert net.http_get(url, limit=3) == (200, b"pod")
+    finally:
+        srv.shutdown()
+        srv.server_close()
