@@ -120,6 +120,9 @@ def apply(
             ],
             workers,
         )
+    for o in first:
+        if o.get("kind") == "Namespace":
+            wait_not_terminating(kube, o["metadata"]["name"], progress)
     results: dict[int, Result] = {}
     for phase in (first, rest):
         if not phase:
@@ -151,6 +154,29 @@ def apply(
         if crds:
             kube.dynamic.resources.invalidate_cache()
     return [results[id(o)] for o in objs]
+
+
+TERMINATING_TIMEOUT = 300.0
+
+
+def wait_not_terminating(
+    kube: Kube, name: str, progress: Callable[[str], None] | None = None
+) -> None:
+    """A Namespace being deleted refuses new objects ("... because it is being terminated"): wait,
+    with a watch, until it is gone, so re-running a command killed during its clean-up just works."""
+    ns = kube.get("Namespace", name)
+    if ((ns or {}).get("status") or {}).get("phase") != "Terminating":
+        return
+    if progress:
+        progress(f"namespace {name} is still being deleted: waiting until it is gone")
+    kube.watch_until(
+        "Namespace",
+        name,
+        conditions.deleted,
+        timeout=TERMINATING_TIMEOUT,
+        what=f"namespace {name} to finish terminating",
+        progress=progress,
+    )
 
 
 def _parallel(tasks: list[Callable[[], Any]], workers: int) -> list:
