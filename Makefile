@@ -7,7 +7,7 @@ KUBETM := $(VENV)/bin/kubetm
 CLUSTER ?= kubetm
 PYTEST_ARGS ?=
 
-.PHONY: help install docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
+.PHONY: help install helm docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install kubetm with test extras
+
+helm: ## build the pinned helm (HELM_VERSION in hack/offline/versions.env) from the Go module proxy
+	bash hack/offline/build-go.sh helm
 
 docker: ## make sure a Docker engine runs (installs/starts it on Debian when root)
 	bash hack/docker-up.sh

@@ -448,7 +448,7 @@ def test_unknown_lab_lists_valid_names():
 # ------------------------------------------------------------------ the real course labs
 
 LAB_NAMES = ["pod", "service", "volume", "config", "namespace", "replicaset", "daemonset-job-cronjob",
-             "probes", "autoscaling"]
+             "probes", "autoscaling", "helm-basics", "helm-templates", "helm-hooks"]
 
 
 def test_registry_lists_the_course_labs_in_order():
