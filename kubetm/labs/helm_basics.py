@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from kubetm.errors import CommandFailed, KubetmError
 from kubetm.labs.base import NAMESPACE_PREFIX, Check, Lab
-from kubetm.labs.helmkit import chart_sets, cleanup_releases, helm, helm_json, push_chart, release_secrets
+from kubetm.labs.helmkit import (chart_sets, cleanup_releases, fresh, helm, helm_json, push_chart, release_secrets,
+                                 stored_releases)
 
 LAB_NAME = "helm-basics"
 NS = NAMESPACE_PREFIX + LAB_NAME
@@ -48,6 +49,7 @@ def _status(ctx, release: str = RELEASE, namespace: str | None = None) -> dict:
 def install_from_oci(ctx) -> tuple[bool, str]:
     """helm install from oci://.../charts/mychart --version 0.1.0: revision 1, IsInstall true."""
     ref = _ref(ctx)
+    fresh(ctx, RELEASE)
     helm(ctx, ["install", RELEASE, ref, "--version", VERSION, "--plain-http", *chart_sets(ctx, "mychart")])
     st = _status(ctx)
     info = _release_info(ctx)
@@ -94,11 +96,24 @@ def rollback(ctx) -> tuple[bool, str]:
                 f"are revision 2's: configmap {_shown(info)}, MESSAGE={message!r}; secrets {', '.join(secrets)}")
 
 
+def _remove_nm1(ctx) -> None:
+    """A namespace nm-1 from an earlier verify goes first (the check needs it absent); one that is
+    not the lab's is never touched."""
+    ns = ctx.kube.get("Namespace", NM1)
+    if ns is None:
+        return
+    if ((ns.get("metadata") or {}).get("labels") or {}).get("kubetm.io/lab") != LAB_NAME:
+        raise KubetmError(f"namespace {NM1} exists and is not the lab's", hint="delete it yourself if it is a leftover")
+    for rel in stored_releases(ctx, NM1):
+        helm(ctx, ["uninstall", rel], namespace=NM1)
+    ctx.kube.delete([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NM1}}], wait=True,
+                    timeout=ctx.timeout, description=None)
+
+
 def namespace_required(ctx) -> tuple[bool, str]:
     """install -n nm-1 fails while the namespace is missing; --create-namespace creates it."""
     ref = _ref(ctx)
-    if ctx.kube.get("Namespace", NM1) is not None:
-        return False, f"namespace {NM1} exists before the check (a leftover: run `kubetm lab delete {LAB_NAME}`)"
+    _remove_nm1(ctx)
     args = ["install", "nm1", ref, "--version", VERSION, "--plain-http", *chart_sets(ctx, "mychart")]
     try:
         helm(ctx, args, namespace=NM1)
@@ -108,6 +123,9 @@ def namespace_required(ctx) -> tuple[bool, str]:
     left = ctx.kube.get("Namespace", NM1)
     helm(ctx, [*args, "--create-namespace"], namespace=NM1)
     ns = ctx.kube.get("Namespace", NM1)
+    if ns is not None:   # the lab's from now on: `lab delete` removes it even if cleanup cannot run
+        ctx.kube.apply([{"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": NM1, "labels": {"kubetm.io/lab": LAB_NAME}}}])
     st = _status(ctx, "nm1", namespace=NM1)
     ok = ("not found" in refused and left is None and ns is not None and st["status"] == "deployed")
     return ok, (f"without the namespace: {refused}; with --create-namespace: namespace {NM1} "

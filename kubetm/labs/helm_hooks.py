@@ -123,7 +123,7 @@ def helm_test(ctx) -> tuple[bool, str]:
 def _helm_updated(cm: dict) -> datetime | None:
     """When helm last wrote the object (its managedFields entry, second resolution)."""
     times = [f.get("time") for f in (cm.get("metadata") or {}).get("managedFields") or []
-             if f.get("manager") == "helm" and f.get("time")]
+             if str(f.get("manager", "")).startswith("helm") and f.get("time")]
     if not times:
         return None
     return max(datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times)

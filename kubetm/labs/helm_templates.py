@@ -22,7 +22,8 @@ from pathlib import Path
 
 from kubetm.errors import CommandFailed, KubetmError
 from kubetm.labs.base import Check, Lab
-from kubetm.labs.helmkit import chart_dir, chart_sets, cleanup_releases, helm, helm_json, push_chart, release_secrets
+from kubetm.labs.helmkit import (chart_dir, chart_sets, cleanup_releases, fresh, helm, helm_json, push_chart,
+                                 release_secrets)
 from kubetm.labs.observe import exec_ok, live, token
 
 LAB_NAME = "helm-templates"
@@ -35,6 +36,7 @@ def _ref(ctx) -> str:
 
 
 def _install(ctx, release: str, *extra: str) -> None:
+    fresh(ctx, release)
     helm(ctx, ["install", release, _ref(ctx), "--version", VERSION, "--plain-http", *extra, *chart_sets(ctx, "mychart")])
 
 
@@ -147,7 +149,7 @@ def _rollme(pod: dict) -> str:
 
 def randalphanum_rolls(ctx) -> tuple[bool, str]:
     """With a randAlphaNum annotation, an upgrade that changes nothing still rolls the pods."""
-    if not helm_json(ctx, ["list", "--all", "--filter", "^stale$"]):
+    if not helm_json(ctx, ["list", "--all", "--filter", "^stale$"]):   # the previous check did not run
         _install(ctx, "stale", "--set", "rolling.checksum=false")
     first = _pods_ready(ctx, "stale", 1)
     _upgrade(ctx, "stale", "--set", "rolling.randomRoll=true")

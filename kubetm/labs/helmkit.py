@@ -27,6 +27,7 @@ __all__ = [
     "chart_dir",
     "chart_sets",
     "cleanup_releases",
+    "fresh",
     "helm",
     "helm_json",
     "oci_repo",
@@ -155,6 +156,12 @@ def stored_releases(ctx, namespace: str) -> list[str]:
              for s in ctx.kube.list("Secret", namespace=namespace, selector={"owner": "helm"})
              if s.get("type") == RELEASE_SECRET_TYPE}
     return sorted(n for n in names if n)
+
+
+def fresh(ctx, release: str, namespace: str | None = None) -> None:
+    """Uninstall ``release`` when an earlier verify left it, so a check starts from revision 1."""
+    if release in stored_releases(ctx, namespace or ctx.namespace):
+        helm(ctx, ["uninstall", release, "--wait"], namespace=namespace)
 
 
 def cleanup_releases(ctx, namespaces: Sequence[str] = (), crds: Sequence[str] = ()) -> None:
