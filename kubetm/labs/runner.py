@@ -423,7 +423,10 @@ def run(kube, names: str | Iterable[str], keep: bool = False, registry_name: str
 
 
 # Kinds checks commonly read besides the manifests' own.
-_CHECK_KINDS = (("v1", "Node"), ("v1", "Event"), ("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice"))
+_CHECK_KINDS = (("v1", "Node"), ("v1", "Event"), ("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice"),
+                # what the helm-* labs read of the objects helm created (their manifests hold only a Namespace)
+                ("v1", "Pod"), ("v1", "Secret"), ("v1", "ConfigMap"), ("apps/v1", "Deployment"),
+                ("v1", "PersistentVolume"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition"))
 
 
 def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> None:
