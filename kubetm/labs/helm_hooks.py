@@ -97,8 +97,9 @@ def hook_weight_order(ctx) -> tuple[bool, str]:
     if_honoured = [h["name"] for h in sorted(values["misspelled"], key=lambda h: int(h["weight"]))]
     typo_ran = [n for n in ran if n in if_honoured]
     ok = ran == expected and typo_ran != if_honoured
-    weights = {h["name"]: h["weight"] for h in values["weighted"] + values["misspelled"]}
-    return ok, (f"ran {' -> '.join(f'{n}({weights[n]})' for n in ran)}; hook-weight ordered weight-*; "
+    weights = {h["name"]: f"hook-weight {h['weight']}" for h in values["weighted"]}
+    weights.update({h["name"]: f"weight {h['weight']}, ignored" for h in values["misspelled"]})
+    return ok, (f"ran {' -> '.join(f'{n} ({weights[n]})' for n in ran)}; "
                 f"typo-* carry helm.sh/weight, which Helm ignores: they ran at weight 0 in name order "
                 f"{' -> '.join(typo_ran)}, not {' -> '.join(if_honoured)}")
 
@@ -161,8 +162,8 @@ def crds_not_on_upgrade(ctx) -> tuple[bool, str]:
     ref = push_chart(ctx, "hookchart", version=NEXT_VERSION, edit=add_crd)
     helm(ctx, ["upgrade", RELEASE, ref, "--version", NEXT_VERSION, "--plain-http", "--reuse-values",
                *chart_sets(ctx, "hookchart")], timeout=ctx.timeout)
-    st = helm_json(ctx, ["status", RELEASE]) or {}
-    chart = ((st.get("chart") or {}).get("metadata") or {}).get("version")
+    listed = {r.get("name"): r for r in helm_json(ctx, ["list", "--all"]) or []}
+    chart = str((listed.get(RELEASE) or {}).get("chart", "")).removeprefix("hookchart-")   # "hookchart-0.2.0"
     new = ctx.kube.get("CustomResourceDefinition", NEW_CRD, api_version="apiextensions.k8s.io/v1")
     old = ctx.kube.get("CustomResourceDefinition", CRD, api_version="apiextensions.k8s.io/v1")
     ok = chart == NEXT_VERSION and new is None and old is not None
