@@ -70,3 +70,44 @@ def test_ctrl_c_during_a_helm_lab_leaves_nothing(cluster):
     assert proc.returncode == 130, err[-1500:]
     assert "Traceback" not in err
     assert _leftovers(lab) == []
+
+
+def _broken_chart(tmp_path):
+    import shutil
+
+    chart = tmp_path / "mychart"
+    shutil.copytree(REPO / "charts" / "mychart", chart)
+    (chart / "templates" / "broken.yaml").write_text("x: {{ .Values.image.tag | nosuchfunc }}\n")
+    return ["install", "broken", str(chart)], 'function "nosuchfunc" not defined'
+
+
+def _values_not_yaml(tmp_path):
+    bad = tmp_path / "values.yaml"
+    bad.write_text("replicaCount: [2\n")
+    return ["install", "badvalues", str(REPO / "charts" / "mychart"), "-f", str(bad)], "error converting YAML to JSON"
+
+
+def _missing_version(tmp_path):
+    from .conftest import REGISTRY
+
+    return (["install", "missing", f"oci://{REGISTRY}/charts/mychart", "--version", "9.9.9", "--plain-http"],
+            "mychart:9.9.9: not found")
+
+
+@pytest.mark.parametrize("case", [_broken_chart, _values_not_yaml, _missing_version],
+                         ids=["template-error", "values-not-yaml", "missing-chart-version"])
+def test_bad_input_to_helm_is_one_line_and_installs_nothing(cluster, namespace, tmp_path, case):
+    """The issue's three bad inputs through kubetm's helm adapter (what every helm lab calls):
+    helm exits non-zero, kubetm raises one line naming Helm's error, kubectl finds nothing."""
+    from kubetm.errors import CommandFailed
+    from kubetm.host.helm import helm
+
+    args, words = case(tmp_path)
+    with pytest.raises(CommandFailed) as e:
+        helm(args, kube_context=CONTEXT, namespace=namespace, timeout=120)
+    assert e.value.returncode not in (0, None)
+    message = str(e.value)
+    assert "\n" not in message and message.startswith("helm install failed: ") and words in message, message
+    assert kubectl("-n", namespace, "get", "secrets,configmaps,deployments,services", "-l",
+                   "app.kubernetes.io/managed-by=Helm", "-o", "name").strip() == ""
+    assert kubectl("-n", namespace, "get", "secrets", "-l", "owner=helm", "-o", "name").strip() == ""
