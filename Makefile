@@ -20,8 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv and install kubetm with test extras
 
-helm: ## build the pinned helm (HELM_VERSION in hack/offline/versions.env) from the Go module proxy
-	bash hack/offline/build-go.sh helm
+helm: ## build the pinned helm (HELM_VERSION in hack/offline/versions.env, needs Go >= 1.26) from the Go module proxy
+	@if command -v helm >/dev/null && ! go version 2>/dev/null | grep -qE 'go1\.(2[6-9]|[3-9][0-9])'; then \
+	  echo "helm: Go >= 1.26 is needed to build the pinned helm; using $$(command -v helm) ($$(helm version --short))"; \
+	else bash hack/offline/build-go.sh helm; fi
 
 docker: ## make sure a Docker engine runs (installs/starts it on Debian when root)
 	bash hack/docker-up.sh
@@ -49,10 +51,10 @@ demo: deploy-hello ## the main job: cluster, images, hello, Recreate vs RollingU
 unit: install ## unit tests only (no cluster)
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
-e2e: images ## end-to-end tests against the kind cluster
+e2e: images helm ## end-to-end tests against the kind cluster
 	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
-test: images ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
+test: images helm ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
 	$(PY) -m pytest -q tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
 	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 

@@ -6,7 +6,8 @@ Which helm runs, first found:
      ``hack/offline/build-go.sh helm`` makes from the Go module proxy (HELM_VERSION in
      hack/offline/versions.env, the one place versions are pinned);
   3. ``helm`` on PATH;
-  4. with ``build=True`` and Go installed: build (2) now, then use it.
+  4. only with ``build_missing=True`` and Go installed: build (2) now (minutes), then use it.
+     ``helm()`` never builds: a missing helm is one line naming ``make helm``.
 
 ``helm(args)`` returns what helm printed on stdout; a non-zero exit raises ``CommandFailed`` whose
 message is one line, ``helm <verb> failed: <Helm's error>`` (Helm's "Error: " prefix dropped).
@@ -95,13 +96,13 @@ def error_line(output: str) -> str:
 
 def helm(args: Sequence[str], *, kube_context: str | None = None, kubeconfig: str | None = None,
          namespace: str | None = None, timeout: float = DEFAULT_TIMEOUT, input: str | None = None,
-         env: Mapping[str, str] | None = None, cwd: str | None = None) -> str:
+         env: Mapping[str, str] | None = None, cwd: str | None = None, build_missing: bool = False) -> str:
     """Run ``helm <args>`` (plus --kube-context/--kubeconfig/--namespace when given); its stdout.
 
     Raises ``CommandFailed("helm <verb> failed: <Helm's error>")`` on a non-zero exit, ``Timeout``
     past ``timeout`` seconds, ``KubetmError`` when no helm can be found.
     """
-    cmd = [binary(), *args]
+    cmd = [binary(build_missing=build_missing), *args]
     if kube_context:
         cmd += ["--kube-context", kube_context]
     if kubeconfig:

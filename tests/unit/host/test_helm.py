@@ -155,3 +155,13 @@ def test_a_helm_that_hangs_is_cut_at_the_timeout(fake_helm, monkeypatch):
 def test_error_line_drops_helms_prefix():
     assert h.error_line("line\nError: UPGRADE FAILED: x is immutable\n") == "UPGRADE FAILED: x is immutable"
     assert h.error_line("") == "no output"
+
+
+def test_helm_never_builds_on_its_own(tmp_path, monkeypatch):
+    """A lab must not start a minutes-long compile inside a check: no helm is one line, at once."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("KUBETM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("KUBETM_HELM", raising=False)
+    monkeypatch.setattr(h, "build", lambda on_line=None: pytest.fail("helm() started a build"))
+    with pytest.raises(KubetmError, match="helm is not installed"):
+        h.helm(["version"])
