@@ -12,11 +12,11 @@ of hooks is read from the pods themselves, to the nanosecond (all nodes share on
 * ``crds/`` is applied by ``helm install`` only: an upgrade to a chart version whose crds/ holds a
   new CRD does not create it (and ``helm uninstall`` never deletes CRDs; the lab's cleanup does).
 
-Not covered — helm/03-chart-analysis (tomcat, prometheus, grafana): those pages read third-party
-charts and images (a registry's tomcat/prometheus/grafana images and their charts' dependencies);
-no container registry is reachable from the machines kubetm targets offline, and rebuilding those
-images from Debian packages (tomcat10 is packaged; prometheus and grafana are not in one
-suitable form) is left for a later lab.
+Not covered — helm/03-chart-analysis (tomcat, prometheus, grafana): those pages walk through
+third-party charts and run their images. Neither the charts nor their images come from a
+registry this machine can reach, and the page itself was not reachable, so a Tomcat image built
+from Debian's tomcat10 package (10.1 in bookworm) could not be fitted to the page's chart;
+Debian packages prometheus (2.42) but not grafana. `lab show helm-hooks` says so.
 
 Reconstructed from the issue (the course page was not reachable).
 """
@@ -187,8 +187,9 @@ LAB = Lab(
     name=LAB_NAME,
     title="Helm 주제별 정리 — hooks, hook weights, helm test, crds/",
     lesson=("helm/04-topic: hooks around install/upgrade and their weights, helm test, crds/ on install only. "
-            "Not covered: helm/03-chart-analysis (tomcat, prometheus, grafana) needs third-party images and charts "
-            "no reachable registry serves (reconstructed: the course pages were not reachable)"),
+            "Not covered: helm/03-chart-analysis (tomcat, prometheus, grafana) reads third-party charts and images "
+            "that no reachable registry serves, and its page could not be read to fit a Debian-built Tomcat image "
+            "to its chart (reconstructed: the course pages were not reachable)"),
     cleanup=cleanup,
     checks=(
         Check("crds-on-install", crds_on_install, "helm install applies the chart's crds/ first", timeout=180),
