@@ -29,6 +29,7 @@ from pathlib import Path
 from kubetm.errors import KubetmError
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.helmkit import chart_sets, cleanup_releases, helm, helm_json, push_chart
+from kubetm.labs.observe import wait_endpoints
 
 LAB_NAME = "helm-hooks"
 RELEASE = "hooks"
@@ -110,6 +111,7 @@ def helm_test(ctx) -> tuple[bool, str]:
 
     _install(ctx)
     wait.available(ctx.kube, "Deployment", f"{RELEASE}-app", namespace=ctx.namespace, timeout=ctx.timeout)
+    wait_endpoints(ctx, f"{RELEASE}-app", lambda pods: len(pods) >= 1)   # the Service routes to the app
     out = helm(ctx, ["test", RELEASE, "--timeout", f"{int(ctx.timeout)}s"])
     phase = ""
     for line in out.splitlines():

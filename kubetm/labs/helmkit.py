@@ -68,9 +68,23 @@ def helm(ctx, args: Sequence[str], namespace: str | None = None, timeout: float 
     from kubetm.host.helm import helm as run_helm
 
     ctx.check_cancelled()
-    return run_helm(list(args), kube_context=getattr(ctx.kube, "context", None),
-                    kubeconfig=getattr(ctx.kube, "kubeconfig", None), namespace=namespace or ctx.namespace,
+    context, kubeconfig = _target(ctx.kube)
+    return run_helm(list(args), kube_context=context, kubeconfig=kubeconfig, namespace=namespace or ctx.namespace,
                     timeout=timeout or max(ctx.timeout, 60))
+
+
+def _target(kube) -> tuple[str, str | None]:
+    """The kubeconfig context (and file) the Kube handle talks to, so helm acts on the same cluster.
+
+    Loading the Kube's configuration settles its context; a handle without one (an in-memory fake)
+    gets a refusal, never helm's own default context."""
+    if hasattr(type(kube), "api_client"):
+        kube.api_client  # noqa: B018 - loads the kubeconfig, which sets kube.context
+    context = getattr(kube, "context", None)
+    if not context:
+        raise KubetmError("helm needs the kubeconfig context of the cluster the lab runs on, and there is none",
+                          hint="pass --context")
+    return context, getattr(kube, "kubeconfig", None)
 
 
 def helm_json(ctx, args: Sequence[str], namespace: str | None = None):

@@ -208,3 +208,42 @@ def test_unknown_chart_is_one_line_with_a_hint():
 
     with pytest.raises(KubetmError, match="chart nope not found"):
         helmkit.chart_dir("nope")
+
+
+def test_helm_refuses_a_kube_without_a_context_instead_of_using_helms_default(fake_helm):
+    """A fake or unconfigured handle must never make helm act on the current kubeconfig context."""
+    from kubetm.errors import KubetmError
+
+    class NoContext(FakeKube):
+        context = None
+
+    ctx = LabContext(kube=NoContext(), lab=registry.get("helm-basics"))
+    with pytest.raises(KubetmError, match="helm needs the kubeconfig context"):
+        helmkit.helm(ctx, ["list"])
+    assert fake_helm() == []
+
+
+def test_the_phase1_fake_cluster_run_of_a_helm_lab_reaches_no_helm(monkeypatch, tmp_path):
+    """tests/unit/test_labs.py verifies every lab on an in-memory kube; the helm labs must fail
+    there without running helm against whatever cluster the kubeconfig points at."""
+    from kubetm import labs
+
+    log = tmp_path / "calls"
+    spy = tmp_path / "helm"
+    spy.write_text(f"#!{sys.executable}\nimport sys\nopen({str(log)!r}, 'a').write(' '.join(sys.argv) + '\\n')\n")
+    spy.chmod(0o755)
+    monkeypatch.setenv("KUBETM_HELM", str(spy))
+
+    class Kube(FakeKube):
+        context = None
+
+        def watch_until(self, *a, **k):
+            return None
+
+    kube = Kube([])
+    for lab in HELM_LABS:
+        kube.objects[("Namespace", None, f"kubetm-lab-{lab}")] = _ns(f"kubetm-lab-{lab}", {"kubetm.io/lab": lab})
+        result = labs.verify(kube, lab)
+        assert not result.ok and all("helm needs the kubeconfig context" in c.detail or not c.ok
+                                     for c in result.checks)
+    assert not log.exists(), log.read_text()
