@@ -1,6 +1,6 @@
 """e2e: the helm-* labs leave nothing behind — after `lab delete` and after Ctrl-C.
 
-(`tests/e2e/test_labs.py` runs every lab of the registry, the helm ones included: each check passes,
+(`tests/e2e/test_labs.py` runs every lab of the catalog, the helm ones included: each check passes,
 among them the bad-input checks template-error, values-not-yaml and missing-chart-version.)
 kubectl is the oracle; helm itself is not needed by the test.
 """
@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from kubetm.labs import registry
+from kubetm.labs import catalog
 
 from .conftest import CONTEXT, kubectl
 from .test_labs import REPO, kubetm
@@ -27,7 +27,7 @@ def _leftovers(lab: str) -> list[str]:
     found = []
     present = set(kubectl("get", "namespaces", "-o", "name").split())
     found += [
-        f"namespace {ns}" for ns in registry.get(lab).namespaces if f"namespace/{ns}" in present
+        f"namespace {ns}" for ns in catalog.get(lab).namespaces if f"namespace/{ns}" in present
     ]
     secrets = json.loads(kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "json"))["items"]
     found += [
@@ -48,7 +48,7 @@ def test_lab_delete_after_keep_leaves_no_release_secret_namespace_or_crd(cluster
     assert cp.returncode == 0, cp.stderr[-1500:]
     kept = _leftovers(lab)
     assert any(x.startswith("secret ") for x in kept), f"--keep kept no release: {kept}"
-    assert f"namespace {registry.get(lab).namespaces[1]}" in kept, (
+    assert f"namespace {catalog.get(lab).namespaces[1]}" in kept, (
         kept
     )  # made by helm --create-namespace
     cp = kubetm("lab", "delete", lab, timeout=400)
