@@ -7,7 +7,7 @@ KUBETM := $(VENV)/bin/kubetm
 CLUSTER ?= kubetm
 PYTEST_ARGS ?=
 
-.PHONY: help install docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
+.PHONY: help install helm docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install kubetm with test extras
+
+helm: ## build the pinned helm (HELM_VERSION in hack/offline/versions.env, needs Go >= 1.26) from the Go module proxy
+	@if command -v helm >/dev/null && ! go version 2>/dev/null | grep -qE 'go1\.(2[6-9]|[3-9][0-9])'; then \
+	  echo "helm: Go >= 1.26 is needed to build the pinned helm; using $$(command -v helm) ($$(helm version --short))"; \
+	else bash hack/offline/build-go.sh helm; fi
 
 docker: ## make sure a Docker engine runs (installs/starts it on Debian when root)
 	bash hack/docker-up.sh
@@ -46,7 +51,7 @@ demo: deploy-hello ## the main job: cluster, images, hello, Recreate vs RollingU
 unit: install ## unit tests only (no cluster)
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
-e2e: images ## end-to-end tests against the kind cluster
+e2e: images helm ## end-to-end tests against the kind cluster
 	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 REPORTS ?= build/reports
@@ -57,6 +62,7 @@ test: ## all tests: unit + bad-input corpus + e2e on the real cluster (creates t
 	@mkdir -p $(REPORTS)
 	$(PHASE) "install" $(MAKE) --no-print-directory install
 	$(PHASE) "cluster + images" $(MAKE) --no-print-directory images
+	$(PHASE) "helm" $(MAKE) --no-print-directory helm
 	$(PHASE) "unit + bad input + e2e" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
 	$(PHASE) "fault tests" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/fault.xml -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 

@@ -50,6 +50,14 @@ build_kind() {
   GOBIN="$BIN" go install "sigs.k8s.io/kind@$KIND_VERSION"
   stamp_set kind "$KIND_VERSION"
 }
+build_helm() {
+  # the helm CLI for the helm-* labs; its version strings are set the way helm's Makefile sets them
+  stamp_ok helm "$HELM_VERSION" && return
+  log "helm $HELM_VERSION"
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  stamp_set helm "$HELM_VERSION"
+}
 build_kubetm_net() {
   local sum; sum=$(cat "$REPO_ROOT"/images/kubetm-net/go.* "$REPO_ROOT"/images/kubetm-net/*.go | sha256sum | cut -c1-16)
   stamp_ok kubetm-net "$sum" && return
@@ -58,6 +66,7 @@ build_kubetm_net() {
   stamp_set kubetm-net "$sum"
 }
 
+# helm is not in the list: the node does not need it (build it with `build-go.sh helm`)
 all=(kind kubernetes etcd coredns crictl local_path metrics_server kubetm_net)
 for c in "${@:-${all[@]}}"; do "build_${c//-/_}"; done
 log "Go programs ready in $BIN"

@@ -18,7 +18,7 @@ from kubetm.errors import CommandFailed, KubetmError, Timeout
 
 INSTALL_HINTS: dict[str, str] = {
     "docker": "install Docker, or run hack/docker-up.sh on Debian",
-    "helm": "run `kubetm helm install` or `make helm` (helm is built from source)",
+    "helm": "run `make helm` (builds the pinned helm from source with Go), or install helm 3",
     "go": "install Go >= 1.24 (needed only for the offline build)",
 }
 # How a missing program is named in "<name> is not installed".

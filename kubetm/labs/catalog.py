@@ -27,6 +27,9 @@ LAB_MODULES: dict[str, str] = {
     "daemonset-job-cronjob": "daemonset_job_cronjob",
     "probes": "probes",
     "autoscaling": "autoscaling",
+    "helm-basics": "helm_basics",
+    "helm-templates": "helm_templates",
+    "helm-hooks": "helm_hooks",
 }
 
 _cache: dict[str, Lab] = {}

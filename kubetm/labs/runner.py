@@ -523,6 +523,13 @@ _CHECK_KINDS = (
     ("v1", "Event"),
     ("v1", "Endpoints"),
     ("discovery.k8s.io/v1", "EndpointSlice"),
+    # what the helm-* labs read of the objects helm created (their manifests hold only a Namespace)
+    ("v1", "Pod"),
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("apps/v1", "Deployment"),
+    ("v1", "PersistentVolume"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 )
 
 

@@ -1,7 +1,12 @@
 """Unit-test fixtures: ``fake_kube`` (the one in-memory Kube, tests/unit/fakekube.py), ``api`` (a real
-local HTTP server playing the Kubernetes API, tests/unit/fakeapi.py) and ``kube`` (a Kube pointed at it)."""
+local HTTP server playing the Kubernetes API, tests/unit/fakeapi.py) and ``kube`` (a Kube pointed at it).
+
+Unit tests never reach a cluster: helm (which the helm labs run) is replaced by a script that fails,
+unless a test sets KUBETM_HELM to its own fake (``_no_real_helm``, autouse)."""
 
 from __future__ import annotations
+
+import sys
 
 import pytest
 from fakeapi import FakeAPI
@@ -27,3 +32,15 @@ def kube(api, tmp_path) -> Kube:
 @pytest.fixture
 def fake_kube() -> FakeKube:
     return FakeKube()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_helm(tmp_path_factory, monkeypatch):
+    fake = tmp_path_factory.getbasetemp() / "no-real-helm"
+    if not fake.exists():
+        fake.write_text(
+            f"#!{sys.executable}\nimport sys\nsys.stderr.write('Error: helm must not run in unit tests\\n')\n"
+            "sys.exit(1)\n"
+        )
+        fake.chmod(0o755)
+    monkeypatch.setenv("KUBETM_HELM", str(fake))

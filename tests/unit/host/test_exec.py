@@ -56,7 +56,7 @@ def test_env_is_added_to_the_inherited_environment(monkeypatch):
 def test_a_missing_program_is_one_line_with_the_install_hint():
     with pytest.raises(KubetmError) as e:
         hexec.run(["/nonexistent/bin/helm", "version"])
-    assert e.value.message == "helm is not installed" and "kubetm helm install" in e.value.hint
+    assert e.value.message == "helm is not installed" and "make helm" in e.value.hint
     with pytest.raises(KubetmError) as e:
         hexec.stream(["kubetm-no-such-program"])
     assert e.value.message == "kubetm-no-such-program is not installed"

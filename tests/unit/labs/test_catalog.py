@@ -33,6 +33,9 @@ LAB_NAMES = [
     "daemonset-job-cronjob",
     "probes",
     "autoscaling",
+    "helm-basics",
+    "helm-templates",
+    "helm-hooks",
 ]
 
 # The labs of the course's "Object" chapter (Pod; Service; Volume; ConfigMap, Secret; Namespace,
