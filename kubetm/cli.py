@@ -68,6 +68,23 @@ app.add_typer(rollout_app, name="rollout")
 
 _DEBUG = False
 OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
+# --web (kubetm/web): demo <strategy|compare>, demo run, lab run; `demo view` always serves.
+_WebOpt = typer.Option(False, "--web", help="Also show the run live in the browser (a page on 127.0.0.1).")
+_PortOpt = typer.Option(None, "--port", help="--web: port on 127.0.0.1 (default: a free one).")
+_NoBrowserOpt = typer.Option(False, "--no-browser", help="--web: print the page's URL, do not open a browser.")
+
+
+def _with_web(body, port: Optional[int], no_browser: bool, *, kind: str, title: str, wait: Optional[float] = 15.0):
+    """Serve a live page around ``body(page)`` (kubetm/web): print its URL, open the browser, and
+    after the run wait until the page has the result. Returns what ``body`` returns."""
+    from kubetm.output import note
+    from kubetm.web import LivePage
+
+    with LivePage(port=port, browser=not no_browser, kind=kind, title=title) as page:
+        note(f"live view: {page.url}" + ("" if page.open_browser() else " (open it in a browser)"))
+        result = body(page)
+        page.finish(result, wait=wait)
+        return result
 
 
 class State:
@@ -421,7 +438,8 @@ def lab_delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str =
 @lab_app.command("run")
 def lab_run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab names, or 'all'."),
             keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
-            output: str = OutputOpt) -> None:
+            output: str = OutputOpt, web: bool = _WebOpt, port: Optional[int] = _PortOpt,
+            no_browser: bool = _NoBrowserOpt) -> None:
     """Apply, verify and delete labs (exit 4 when a check fails)."""
     from kubetm.output import check_output
 
@@ -429,8 +447,23 @@ def lab_run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab 
     st = _state(ctx)
     runner = _module("kubetm.labs.runner")
     selection: Any = labs[0] if len(labs) == 1 else list(labs)
-    _lab_results(runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_lab_events),
-                 selection, output)
+    if web:  # --web: the same run, its events also on a live page
+        def lab_body(page):
+            from kubetm.labs import registry
+            from kubetm.web.observe import lab_plan
+
+            names = [lab.name for lab in registry.resolve(selection)]
+            page.publish({"type": "labs", "labs": lab_plan(names)})
+            observer = page.lab_observer()
+
+            def both(event: str, lab: str, data: Any = None) -> None:
+                _lab_events(event, lab, data)
+                observer(event, lab, data)
+            return runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=both)
+        results = _with_web(lab_body, port, no_browser, kind="lab", title=" ".join(labs))
+    else:
+        results = runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_lab_events)
+    _lab_results(results, selection, output)
 
 
 # demo — kubetm/demos/
@@ -453,17 +486,28 @@ _KeepOpt = typer.Option(False, "--keep", help="Keep the demo's namespace and obj
 _PlotOpt = typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg).")
 
 
-def _demo(ctx: typer.Context, strategy: str, output: str, keep: bool, plot: Optional[str], **knobs: Any) -> None:
+def _demo(ctx: typer.Context, strategy: str, output: str, keep: bool, plot: Optional[str],
+          web: bool = False, port: Optional[int] = None, no_browser: bool = False, **knobs: Any) -> None:
     from kubetm.output import check_output
 
     check_output(output)
     st = _state(ctx)
     demos = _module("kubetm.demos")
     options = {k: v for k, v in knobs.items() if v is not None}
-    if strategy == "compare":
-        result = demos.compare(st.kube, registry=st.registry, keep=keep, plot=plot, **options)
-    else:
-        result = demos.run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot, **options)
+
+    def body(page=None):
+        observer = page.demo_observer() if page is not None else None
+        if strategy == "compare":
+            return demos.compare(st.kube, registry=st.registry, keep=keep, plot=plot, observer=observer, **options)
+        return demos.run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot, observer=observer, **options)
+
+    if web:
+        from kubetm.web.server import check_port
+
+        check_port(port)
+        if strategy != "compare":
+            _module("kubetm.demos.strategies").strategy_of(strategy)  # unknown demo: exit 2 before serving
+    result = _with_web(body, port, no_browser, kind="demo", title=strategy) if web else body()
     _print(result, output, text=demos.render)
 
 
@@ -472,8 +516,10 @@ def _demo_command(strategy: str, doc: str):
                 to_tag: Optional[str] = _ToOpt, max_surge: Optional[str] = _SurgeOpt,
                 max_unavailable: Optional[str] = _UnavailOpt, min_ready_seconds: Optional[int] = _MinReadyOpt,
                 rate: Optional[float] = _RateOpt, duration: Optional[float] = _DurationOpt,
-                keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt) -> None:
-        _demo(ctx, strategy, output, keep, plot, replicas=replicas, from_tag=from_tag, to_tag=to_tag,
+                keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt,
+                web: bool = _WebOpt, port: Optional[int] = _PortOpt, no_browser: bool = _NoBrowserOpt) -> None:
+        _demo(ctx, strategy, output, keep, plot, web, port, no_browser, replicas=replicas, from_tag=from_tag,
+              to_tag=to_tag,
               max_surge=max_surge, max_unavailable=max_unavailable, min_ready_seconds=min_ready_seconds,
               rate=rate, duration=duration)
     command.__doc__ = doc
@@ -496,11 +542,34 @@ def demo_run(ctx: typer.Context, strategy: str = typer.Argument(..., help="recre
              to_tag: Optional[str] = _ToOpt, max_surge: Optional[str] = _SurgeOpt,
              max_unavailable: Optional[str] = _UnavailOpt, min_ready_seconds: Optional[int] = _MinReadyOpt,
              rate: Optional[float] = _RateOpt, duration: Optional[float] = _DurationOpt,
-             keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt) -> None:
+             keep: bool = _KeepOpt, plot: Optional[str] = _PlotOpt, output: str = OutputOpt,
+             web: bool = _WebOpt, port: Optional[int] = _PortOpt, no_browser: bool = _NoBrowserOpt) -> None:
     """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
-    _demo(ctx, strategy.strip().lower(), output, keep, plot, replicas=replicas, from_tag=from_tag, to_tag=to_tag,
+    _demo(ctx, strategy.strip().lower(), output, keep, plot, web, port, no_browser, replicas=replicas,
+          from_tag=from_tag, to_tag=to_tag,
           max_surge=max_surge, max_unavailable=max_unavailable, min_ready_seconds=min_ready_seconds,
           rate=rate, duration=duration)
+
+
+@demo_app.command("view")
+def demo_view(run_json: str = typer.Argument(..., metavar="RUN.json",
+                                             help="A saved `kubetm demo ... -o json` (one run or compare)."),
+              port: Optional[int] = _PortOpt, no_browser: bool = _NoBrowserOpt, output: str = OutputOpt) -> None:
+    """Show a saved run in the browser, as the live page ended (serves until the page has it, or Ctrl-C)."""
+    from kubetm.output import check_output
+    from kubetm.web import load_run, replay_events
+    from kubetm.web.server import check_port
+
+    output = check_output(output)
+    check_port(port)
+    data = load_run(run_json)
+
+    def body(page):
+        for event in replay_events(data):
+            page.publish(event)
+        return data
+    _with_web(body, port, no_browser, kind="view", title=run_json, wait=None)
+    _print(data, output, text=_module("kubetm.demos").render)
 
 
 @demo_app.command("delete")

@@ -37,20 +37,22 @@ def render_list(rows: list[dict]) -> str:
                  ["demo", "namespace", "nodeport", "lesson"])
 
 
-def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, observer=None,
+        **options) -> dict:
     """Run one strategy demo; ``options`` are the knobs of `strategies.validate_options` (replicas,
     from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration).
 
     Everything is validated before the first API call. Returns the summary dict (strategy,
     requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, rollout_seconds,
-    ..., timeline).
+    ..., timeline). ``observer``: the live web page (see strategies.run_demo).
     """
     from kubetm.demos import strategies
 
     s = strategies.strategy_of(strategy)
     opts = strategies.validate_options(s.name, **options)
     plot = strategies.validate_plot(plot)
-    summary = strategies.run_demo(kube, s.name, opts, registry=registry, keep=keep)
+    watch = {"observer": observer} if observer is not None else {}  # --web only
+    summary = strategies.run_demo(kube, s.name, opts, registry=registry, keep=keep, **watch)
     if plot:
         from kubetm.demos.plot import plot_runs
 
@@ -58,7 +60,8 @@ def run(kube, strategy: str, *, registry: str, keep: bool = False, plot: str | N
     return summary
 
 
-def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None, observer=None,
+            **options) -> dict:
     """recreate, then rolling-update, with the same knobs; ``{"runs": [recreate, rolling-update]}``.
 
     --max-surge / --max-unavailable apply to the rolling-update run only.
@@ -71,7 +74,9 @@ def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None,
         "rolling-update": strategies.validate_options("rolling-update", **options, **rolling_only),
     }
     plot = strategies.validate_plot(plot)
-    runs = [strategies.run_demo(kube, name, opts, registry=registry, keep=keep) for name, opts in per_run.items()]
+    watch = {"observer": observer} if observer is not None else {}  # --web only
+    runs = [strategies.run_demo(kube, name, opts, registry=registry, keep=keep, **watch)
+            for name, opts in per_run.items()]
     result: dict = {"runs": runs}
     if plot:
         from kubetm.demos.plot import plot_runs

@@ -81,21 +81,26 @@ def versions_in_order(samples: Iterable[SampleLike]) -> list[str]:
     return list(seen)
 
 
-def summarize(
-    samples: Iterable[SampleLike],
+class Metrics(TypedDict):
+    requests: int
+    failures: int
+    downtime_ms: float
+    overlap_ms: float
+    first_new_ms: float | None
+    last_old_ms: float | None
+
+
+def metrics(
+    ordered: Sequence[SampleLike],
     *,
-    strategy: str,
     update_start_ms: float = 0.0,
-    rollout_seconds: float | None = None,
     old: str | None = None,
     new: str | None = None,
-) -> Summary:
-    """Summary dict of one run (definitions in the module docstring).
+) -> Metrics:
+    """The numbers of a run (definitions in the module docstring) from samples ordered by t_ms.
 
-        s = summarize(samples, strategy="rolling-update", update_start_ms=2000.0, old="v1", new="v2")
-        s["downtime_ms"], s["overlap_ms"]
+    `summarize` and the live web page (kubetm/web) both call this: one definition of the numbers.
     """
-    ordered = sorted(samples, key=lambda s: s.t_ms)
     if old is None or new is None:
         seen = versions_in_order(ordered)
         last = next((s.version for s in reversed(ordered) if s.ok and s.version is not None), None)
@@ -111,23 +116,63 @@ def summarize(
         return None if t is None else round(t - update_start_ms, 1)
 
     return {
-        "strategy": strategy,
         "requests": len(ordered),
         "failures": sum(1 for s in ordered if not s.ok),
         "downtime_ms": round(downtime_ms(ordered), 1),
         "overlap_ms": round(max(0.0, overlap), 1),
         "first_new_ms": rel(first_new),
         "last_old_ms": rel(last_old),
+    }
+
+
+def point(s: SampleLike, origin_ms: float = 0.0) -> Point:
+    """One sample as a timeline point, ``t_ms`` relative to ``origin_ms`` (the update start)."""
+    return {
+        "t_ms": round(s.t_ms - origin_ms, 1),
+        "ok": s.ok,
+        "version": s.version,
+        "latency_ms": round(s.latency_ms, 2),
+    }
+
+
+def failure_spans(timeline: Sequence[Point]) -> list[tuple[float, float]]:
+    """(start, end) in ms of each run of failed points, bounded by the neighbouring successes
+    (the shaded "no successful answer" spans of the plot and of the web page)."""
+    spans, i, n = [], 0, len(timeline)
+    while i < n:
+        if timeline[i]["ok"]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and not timeline[j + 1]["ok"]:
+            j += 1
+        start = timeline[i - 1]["t_ms"] if i > 0 else timeline[i]["t_ms"]
+        end = timeline[j + 1]["t_ms"] if j + 1 < n else timeline[j]["t_ms"]
+        spans.append((start, end))
+        i = j + 1
+    return spans
+
+
+def summarize(
+    samples: Iterable[SampleLike],
+    *,
+    strategy: str,
+    update_start_ms: float = 0.0,
+    rollout_seconds: float | None = None,
+    old: str | None = None,
+    new: str | None = None,
+) -> Summary:
+    """Summary dict of one run (definitions in the module docstring).
+
+        s = summarize(samples, strategy="rolling-update", update_start_ms=2000.0, old="v1", new="v2")
+        s["downtime_ms"], s["overlap_ms"]
+    """
+    ordered = sorted(samples, key=lambda s: s.t_ms)
+    return {
+        "strategy": strategy,
+        **metrics(ordered, update_start_ms=update_start_ms, old=old, new=new),  # type: ignore[typeddict-item]
         "rollout_seconds": None if rollout_seconds is None else round(rollout_seconds, 2),
-        "timeline": [
-            {
-                "t_ms": round(s.t_ms - update_start_ms, 1),
-                "ok": s.ok,
-                "version": s.version,
-                "latency_ms": round(s.latency_ms, 2),
-            }
-            for s in ordered
-        ],
+        "timeline": [point(s, update_start_ms) for s in ordered],
     }
 
 
