@@ -183,25 +183,28 @@ def _seconds(ms: float | None, signed: bool = False) -> str:
     return text.replace("-0.00s", "+0.00s")
 
 
+def cells(s: Metrics | Summary | dict) -> dict[str, str]:
+    """The table's text of each number (times in seconds; first/last relative to the update),
+    shared by `render_table` and the web page."""
+    rollout = s.get("rollout_seconds")
+    return {
+        "requests": str(s["requests"]),
+        "failures": str(s["failures"]),
+        "downtime_ms": _seconds(s["downtime_ms"]),
+        "overlap_ms": _seconds(s["overlap_ms"]),
+        "first_new_ms": _seconds(s["first_new_ms"], signed=True),
+        "last_old_ms": _seconds(s["last_old_ms"], signed=True),
+        "rollout_seconds": "-" if rollout is None else f"{rollout:.1f}s",
+    }
+
+
 def render_table(summaries: Sequence[Summary]) -> str:
     """A small fixed-width table, one row per run (times in seconds; first/last relative to update).
 
         print(render_table([recreate, rolling, blue_green]))
     """
     header = ("strategy", "requests", "failures", "downtime", "overlap", "first new", "last old", "rollout")
-    rows = [header] + [
-        (
-            s["strategy"],
-            str(s["requests"]),
-            str(s["failures"]),
-            _seconds(s["downtime_ms"]),
-            _seconds(s["overlap_ms"]),
-            _seconds(s["first_new_ms"], signed=True),
-            _seconds(s["last_old_ms"], signed=True),
-            "-" if s["rollout_seconds"] is None else f"{s['rollout_seconds']:.1f}s",
-        )
-        for s in summaries
-    ]
+    rows = [header] + [(s["strategy"], *cells(s).values()) for s in summaries]
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths)))

@@ -151,10 +151,12 @@ def _is_run(run: Any) -> bool:
 def replay_events(data: dict) -> list[dict]:
     """The events that show a saved run (or compare) exactly as a live page ends up: run, result."""
     runs = data["runs"] if "runs" in data else [data]
+    from kubetm.demos.timeline import cells
+
     events: list[dict] = []
     for i, run in enumerate(runs):
         events.append({"type": "run", "run": i, "strategy": run["strategy"], "lesson": run.get("lesson", ""),
                        "from": run.get("from"), "to": run.get("to"), "replicas": run.get("replicas"),
                        "rate": run.get("rate"), "namespace": run.get("namespace")})
-        events.append({"type": "result", "run": i, "summary": run})
+        events.append({"type": "result", "run": i, "summary": run, "text": cells(run)})
     return events

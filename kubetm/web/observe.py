@@ -11,9 +11,10 @@ runner's ``on_event(event, lab, data)``. Both become JSON events for the page:
     probing  {run, steady_ms, url, node}          (prober clock, ms)
     update   {run, update_ms}                     (prober clock, ms)
     points   {run, points: [timeline Point, t_ms on the prober clock], now_ms}
-    numbers  {run, requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, now_ms}
+    numbers  {run, requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, now_ms, text}
     cluster  {run, pods: [...], replicasets: [...], line}
-    result   {run, summary}                       (the run's -o json dict, timeline relative to update)
+    result   {run, summary, text}                 (the run's -o json dict, timeline relative to update;
+                                                   text: the CLI table's cells, timeline.cells)
     lab      {event, lab, data}
     end      {ok, error?}                         (the last event)
 
@@ -90,6 +91,7 @@ class DemoObserver:
 
     # -- the demo's event seam -------------------------------------------------------------------
     def event(self, kind: str, data: dict[str, Any]) -> None:
+        from kubetm.demos.timeline import cells
         if kind == "run":
             self.run += 1
             self._reset()
@@ -108,14 +110,14 @@ class DemoObserver:
             self.update_ms = float(data["update_ms"])
             self.publish({"type": "update", "run": self.run, **data})
         elif kind == "result":
-            self.publish({"type": "result", "run": self.run, "summary": data})
+            self.publish({"type": "result", "run": self.run, "summary": data, "text": cells(data)})
         else:
             self.publish({"type": kind, "run": self.run, **data})
 
     # -- the live view's seam: the same call as LiveView.update ----------------------------------
     def update(self, samples: Sequence[Any], now_ms: float, line: str = "") -> None:
         """``samples`` ordered by t_ms (a prober snapshot): publish the new ones and the numbers."""
-        from kubetm.demos.timeline import metrics, point
+        from kubetm.demos.timeline import cells, metrics, point
 
         if self.steady_ms is None:
             return
@@ -137,8 +139,9 @@ class DemoObserver:
         self.publish({"type": "points", "run": self.run, "now_ms": round(now_ms, 1),
                       "points": [point(s) for s in new]})
         origin = self.update_ms if self.update_ms is not None else self.steady_ms
-        self.publish({"type": "numbers", "run": self.run, "now_ms": round(now_ms, 1),
-                      **metrics(counted, update_start_ms=origin)})
+        numbers = metrics(counted, update_start_ms=origin)
+        self.publish({"type": "numbers", "run": self.run, "now_ms": round(now_ms, 1), **numbers,
+                      "text": cells(numbers)})
 
 
 class LabObserver:

@@ -84,8 +84,7 @@ function runCard(ev) {
       el("dt", {}, bilingual(ko, en)), el("dd", {"data-key": key, "data-value": "", text: "-"})));
   }
   const lesson = el("p", {class: "lesson"}, el("b", {text: "교훈 lesson: "}), el("span", {class: "lesson-text", text: ev.lesson || ""}));
-  const plot = svg("svg", {class: "timeline", viewBox: "0 0 1000 170", preserveAspectRatio: "none", role: "img",
-                           "aria-label": "requests over time"});
+  const plot = svg("svg", {class: "timeline", viewBox: "0 0 1000 170", role: "img", "aria-label": "requests over time"});
   const legend = el("div", {class: "legend"});
   const phase = el("div", {class: "phase", text: "준비 중 setting up…"});
   const card = el("article", {class: "run panel", "data-run": ev.run, "data-strategy": ev.strategy, "data-final": "false"},
@@ -102,12 +101,12 @@ function onRun(ev) {
   document.getElementById("cluster-ns").textContent = ev.namespace ? `namespace ${ev.namespace}` : "";
 }
 
-function showNumbers(r, nums) {
+function showNumbers(r, nums, text) {
   for (const [key, , , kind] of NUMBERS) {
     const dd = r.el.querySelector(`dd[data-key="${key}"]`);
     if (!(key in nums)) continue;
     const v = nums[key];
-    dd.textContent = fmt(kind, v);
+    dd.textContent = text && key in text ? text[key] : fmt(kind, v);  // the CLI's own text when sent
     dd.dataset.value = v === null ? "null" : String(v);
     dd.parentElement.classList.toggle("bad", key === "failures" && v > 0 || key === "downtime_ms" && v > 0);
     dd.parentElement.classList.toggle("warn", key === "overlap_ms" && v > 0);
@@ -124,7 +123,7 @@ function onPoints(ev) {
 function onNumbers(ev) {
   const r = getRun(ev.run); if (!r || r.final) return;
   r.numbers = ev; r.nowMs = ev.now_ms;
-  showNumbers(r, ev);
+  showNumbers(r, ev, ev.text);
 }
 
 function onResult(ev) {
@@ -133,15 +132,16 @@ function onResult(ev) {
   r.final = s;
   r.points = s.timeline;   // relative to the update start: the same data as -o json and the plot
   r.origin = 0; r.updateMs = 0; r.nowMs = null;
-  showNumbers(r, s);
+  showNumbers(r, s, ev.text);
   r.el.dataset.final = "true";
-  r.el.querySelector(".phase").textContent = "끝 done: " + headline(s);
+  r.el.querySelector(".phase").textContent = "끝 done: " + headline(s, ev.text || {});
   r.dirty = true;
 }
 
-function headline(s) {
-  return `${s.requests} requests, ${s.failures} failed, downtime ${fmt("sec", s.downtime_ms)}, ` +
-         `overlap ${fmt("sec", s.overlap_ms)}` + (s.rollout_seconds != null ? `, rollout ${fmt("rollout", s.rollout_seconds)}` : "");
+function headline(s, text) {
+  const t = k => text[k] ?? fmt(NUMBERS.find(n => n[0] === k)[3], s[k]);
+  return `${s.requests} requests, ${s.failures} failed, downtime ${t("downtime_ms")}, ` +
+         `overlap ${t("overlap_ms")}` + (s.rollout_seconds != null ? `, rollout ${t("rollout_seconds")}` : "");
 }
 
 // The timeline, drawn like kubetm/demos/plot.py: a row per version (top: newest), a "failed" row at
@@ -160,7 +160,8 @@ function failureSpans(tl) {   // = kubetm.demos.timeline.failure_spans
 
 function drawRun(r) {
   const plot = r.el.querySelector("svg.timeline");
-  const W = 1000, H = 170, L = 70, R = 10, T = 8, B = 24;
+  const W = Math.max(400, Math.round(plot.getBoundingClientRect().width) || 1000), H = 170, L = 80, R = 12, T = 8, B = 24;
+  plot.setAttribute("viewBox", `0 0 ${W} ${H}`);  // user units = pixels: text is never stretched
   const origin = r.final ? 0 : (r.updateMs ?? r.steadyMs ?? 0);
   const pts = r.points.slice().sort((a, b) => a.t_ms - b.t_ms);
   const rel = pts.map(p => ({...p, x: (p.t_ms - origin) / 1000}));
@@ -388,4 +389,5 @@ function connect() {
   };
 }
 
+window.addEventListener("resize", () => { for (const r of state.runs) if (r) r.dirty = true; scheduleDraw(); });
 connect();
