@@ -83,7 +83,8 @@ def _with_web(body, port: Optional[int], no_browser: bool, *, kind: str, title: 
     with LivePage(port=port, browser=not no_browser, kind=kind, title=title) as page:
         note(f"live view: {page.url}" + ("" if page.open_browser() else " (open it in a browser)"))
         result = body(page)
-        page.finish(result, wait=wait)
+        results = result if isinstance(result, list) else [result]
+        page.finish(result, wait=wait, passed=all(getattr(r, "ok", True) for r in results))
         return result
 
 

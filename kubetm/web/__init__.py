@@ -81,14 +81,16 @@ class LivePage:
         self.server.start()
         return self
 
-    def finish(self, result: Any = None, *, error: str | None = None, wait: float | None = LINGER_SECONDS) -> bool:
+    def finish(self, result: Any = None, *, error: str | None = None, wait: float | None = LINGER_SECONDS,
+               passed: bool | None = None) -> bool:
         """Publish the end of the run and close the stream; wait (up to ``wait`` s, None = until it
         happens) for a page to receive everything — only if a page ever connected, unless
-        ``wait`` is None. Returns True when a page got it all."""
+        ``wait`` is None. ``passed`` False: the run ended but a check failed. Returns True when a
+        page got it all."""
         if self._finished:
             return self.bus.wait_delivered(0)
         self._finished = True
-        end: dict[str, Any] = {"type": "end", "ok": error is None}
+        end: dict[str, Any] = {"type": "end", "ok": error is None and passed is not False}
         if error:
             end["error"] = error
         self.bus.publish(end)

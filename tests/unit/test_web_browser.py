@@ -104,3 +104,78 @@ def test_a_page_that_reloads_mid_run_gets_the_state_so_far(browser):
         live.finish({"ok": True}, wait=5)
         live_page.wait_for_selector("body[data-done=true]", timeout=5000)
         page.close()
+
+
+def test_lab_checks_show_as_they_start_pass_and_fail(browser, artifacts):
+    from kubetm.labs.base import CheckResult
+    from kubetm.web.observe import lab_plan
+
+    with LivePage(port=0, browser=False, kind="lab", title="pod") as live:
+        plan = lab_plan(["pod"])
+        live.publish({"type": "labs", "labs": plan})
+        on_event = live.lab_observer()
+        checks = [c["name"] for c in plan[0]["checks"]]
+        on_event("apply", "pod", "5 objects")
+        on_event("check", "pod", checks[0])
+        page = browser.new_page(viewport={"width": 1200, "height": 800}, bypass_csp=True)
+        page.goto(live.url)
+        first = page.locator(f'li.check[data-check="{checks[0]}"]')
+        first.wait_for()
+        page.wait_for_function(f"document.querySelector('li.check').dataset.state === 'running'")
+        assert page.locator("article.lab h2").inner_text().startswith("파드 — Pod")  # the course's Korean title
+        on_event("checked", "pod", CheckResult(checks[0], True, "both containers answer on localhost", 1.5))
+        on_event("check", "pod", checks[1])
+        on_event("checked", "pod", CheckResult(checks[1], False, "expected a port conflict", 2.25))
+        page.wait_for_function("document.querySelectorAll('li.check[data-state=failed]').length === 1")
+        assert first.get_attribute("data-state") == "passed" and "1.5s" in first.inner_text()
+        failed = page.locator('li.check[data-state=failed]')
+        assert "expected a port conflict" in failed.inner_text()
+        assert page.locator("article.lab").get_attribute("data-state") == "failed"
+        assert page.locator(f'li.check[data-check="{checks[2]}"]').get_attribute("data-state") == "pending"
+        live.finish([{"lab": "pod", "ok": False}], wait=5, passed=False)
+        page.wait_for_selector("body[data-done=true]")
+        assert page.locator("#status").get_attribute("data-state") == "failed"
+        screenshot(page, artifacts, "lab-run-pod.png")
+        page.close()
+
+
+def test_live_cluster_panel_shows_pods_on_the_three_nodes(browser, artifacts):
+    def pod(name, node, version, ready=True, deleting=False):
+        return {"metadata": {"name": name, "ownerReferences": [{"name": name.rsplit("-", 1)[0]}],
+                             **({"deletionTimestamp": "now"} if deleting else {})},
+                "spec": {"nodeName": node, "containers": [{"image": f"localhost:5001/kubetm/app:{version}"}]},
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}]}}
+
+    def rs(name, version, want, ready):
+        return {"metadata": {"name": name, "creationTimestamp": name},
+                "spec": {"replicas": want, "template": {"spec": {"containers": [
+                    {"image": f"localhost:5001/kubetm/app:{version}"}]}}},
+                "status": {"replicas": want, "readyReplicas": ready}}
+
+    with LivePage(port=0, browser=False) as live:
+        obs = live.demo_observer()
+        obs.event("run", {"strategy": "rolling-update", "lesson": "RollingUpdate: no request fails.", "from": "v1",
+                          "to": "v2", "replicas": 2, "rate": 20.0, "namespace": "kubetm-demo-rolling-update"})
+        obs.event("nodes", {"nodes": [{"metadata": {"name": f"kubetm-{n}", "labels": lab}} for n, lab in (
+            ("control-plane", {"node-role.kubernetes.io/control-plane": ""}),
+            ("worker", {"kubetm.io/course-node": "k8s-node1"}), ("worker2", {"kubetm.io/course-node": "k8s-node2"}))]})
+        obs.event("step", {"text": "applying namespace/kubetm-demo-rolling-update, deployment/app, service/app"})
+        obs.event("cluster", {"pods": [pod("app-a1-x1", "kubetm-worker", "v1"), pod("app-a1-x2", "kubetm-worker2", "v1", deleting=True),
+                                       pod("app-b2-y1", "kubetm-worker2", "v2"), pod("app-b2-y2", "kubetm-worker", "v2", ready=False)],
+                              "replicasets": [rs("app-a1", "v1", 1, 1), rs("app-b2", "v2", 2, 1)], "line": ""})
+        obs.event("probing", {"steady_ms": 0.0})
+        obs.event("update", {"update_ms": 1000.0})
+        samples = [Sample(i * 50.0, True, "v1" if i < 40 or (i < 70 and i % 2) else "v2", 2.0) for i in range(80)]
+        obs.update(samples, 4000.0)
+        page = browser.new_page(viewport={"width": 1400, "height": 800}, bypass_csp=True)
+        page.goto(live.url)
+        page.wait_for_function("window.kubetm.runs[0] && window.kubetm.runs[0].points.length === 80")
+        nodes = page.locator(".node")
+        assert nodes.count() == 3
+        assert page.locator('.node[data-node="kubetm-worker"] .pod').count() == 2
+        assert page.locator(".pod.deleting").count() == 1
+        assert "k8s-node1" in page.locator("#nodes").inner_text()
+        assert page.locator('dd[data-key="overlap_ms"]').get_attribute("data-value") != "0"
+        screenshot(page, artifacts, "demo-live-rolling-update.png")
+        live.finish({"ok": True}, wait=5)
+        page.close()

@@ -318,7 +318,10 @@ function onLab(ev) {
     case "apply": phase.textContent = `적용 apply: ${d || ""}`; entry.el.dataset.state = "running"; break;
     case "applied": phase.textContent = `적용됨 applied (${d} objects)`; break;
     case "check": setCheck(entry, d, "running"); phase.textContent = `확인 중 checking: ${d}`; break;
-    case "checked": setCheck(entry, d.name, d.ok ? "passed" : "failed", d.detail, d.seconds); break;
+    case "checked":
+      setCheck(entry, d.name, d.ok ? "passed" : "failed", d.detail, d.seconds);
+      phase.textContent = `${d.ok ? "통과 passed" : "실패 failed"}: ${d.name}`;
+      break;
     case "delete": phase.textContent = "삭제 delete"; break;
     case "deleted": phase.textContent = "삭제됨 deleted"; break;
     case "error": phase.textContent = `오류 error: ${d}`; entry.el.dataset.state = "failed"; break;
@@ -357,7 +360,8 @@ function handle(ev) {
     case "end":
       state.done = true; state.ok = ev.ok;
       if (ev.ok) setStatus("finished", "끝 finished ✓");
-      else setStatus("error", "오류 error: " + (ev.error || "failed"));
+      else if (ev.error) setStatus("error", "오류 error: " + ev.error);
+      else setStatus("failed", "끝 finished ✗ 실패한 검사 checks failed");
       document.body.dataset.done = "true";
       break;
   }
