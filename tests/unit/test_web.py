@@ -227,3 +227,24 @@ def test_live_page_finish_without_a_reader_does_not_wait():
         assert page.finish({"ok": True}, wait=30) is False  # nobody connected: no lingering
         assert time.monotonic() - t < 1
     assert not page.server.running
+
+
+def test_ctrl_c_stops_the_server_and_frees_the_port(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(saved_run()), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "kubetm", "demo", "view", "--no-browser", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # `live view: URL`: it now waits for a page
+    port = int(line.split("127.0.0.1:")[1].split("/")[0])
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # nothing is left listening
