@@ -85,8 +85,27 @@ def wait_url(proc: subprocess.Popen, within: float = 600.0) -> tuple[str, list[s
         lines.append(line)
         m = re.search(r"live view: (http://127\.0\.0\.1:\d+/)", line)
         if m:
+            # keep draining stderr (progress lines) so a full pipe never blocks the command
+            import threading
+
+            def drain() -> None:
+                for rest in proc.stderr:  # type: ignore[union-attr]
+                    lines.append(rest)
+            t = threading.Thread(target=drain, daemon=True)
+            t.start()
+            proc._kubetm_drain = (t, lines)  # type: ignore[attr-defined]
             return m.group(1), lines
     raise AssertionError("kubetm never printed its live view URL:\n" + "".join(lines[-20:]))
+
+
+def finish(proc: subprocess.Popen, timeout: float = 120.0) -> tuple[str, str]:
+    """Wait for a command started by `start_kubetm` and read by `wait_url`: (stdout, stderr)."""
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout)
+    t, lines = proc._kubetm_drain  # type: ignore[attr-defined]
+    t.join(10)
+    return out, "".join(lines)
 
 
 def page_numbers(page, run: int = 0) -> dict:

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from browser_support import artifacts, browser, mark_counts, page_numbers, screenshot, start_kubetm, wait_url  # noqa: E402,F401
+from browser_support import artifacts, browser, finish, mark_counts, page_numbers, screenshot, start_kubetm, wait_url  # noqa: E402,F401
 
 from .conftest import CONTEXT  # noqa: E402
 
@@ -46,7 +46,7 @@ def test_demo_web_page_follows_the_rollout_and_ends_with_its_json(cluster, brows
         marks = mark_counts(page)
         status = page.locator("#status").get_attribute("data-state")
         page.close()
-        out, err = proc.communicate(timeout=120)
+        out, err = finish(proc, timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()

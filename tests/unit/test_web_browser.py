@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from browser_support import artifacts, browser, mark_counts, page_numbers, screenshot, start_kubetm, wait_url  # noqa: E402,F401
+from browser_support import artifacts, browser, finish, mark_counts, page_numbers, screenshot, start_kubetm, wait_url  # noqa: E402,F401
 
 from kubetm.demos.prober import Sample  # noqa: E402
 from kubetm.demos.timeline import render_table, summarize  # noqa: E402
@@ -69,7 +69,7 @@ def test_demo_view_renders_a_saved_compare_like_its_json(browser, artifacts, tmp
         assert page.locator("#status").get_attribute("data-state") == "finished"
         screenshot(page, artifacts, "demo-view-compare.png")
         page.close()
-        out, err = proc.communicate(timeout=20)  # the page had everything: the server stops by itself
+        out, err = finish(proc, timeout=20)  # the page had everything: the server stops by itself
     finally:
         if proc.poll() is None:
             proc.kill()
