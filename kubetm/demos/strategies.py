@@ -620,7 +620,8 @@ def run_demo(kube, strategy: str, opts: DemoOptions, *, registry: str | None = N
     demo = _Demo(kube, s, opts, registry, note or default_note, observer)
     result: dict[str, Any] | None = None
     demo.emit("run", {"strategy": s.name, "lesson": s.lesson, "from": opts.from_tag, "to": opts.to_tag,
-                      "replicas": opts.replicas, "rate": opts.rate, "namespace": s.namespace})
+                      "replicas": opts.replicas, "rate": opts.rate, "namespace": s.namespace,
+                      "node_port": s.node_port})
     try:
         demo.clear_leftovers()
         node, url = demo.target_url()

@@ -159,6 +159,6 @@ def replay_events(data: dict) -> list[dict]:
     for i, run in enumerate(runs):
         events.append({"type": "run", "run": i, "strategy": run["strategy"], "lesson": run.get("lesson", ""),
                        "from": run.get("from"), "to": run.get("to"), "replicas": run.get("replicas"),
-                       "rate": run.get("rate"), "namespace": run.get("namespace")})
+                       "rate": run.get("rate"), "namespace": run.get("namespace")})  # node_port: not saved
         events.append({"type": "result", "run": i, "summary": run, "text": cells(run)})
     return events

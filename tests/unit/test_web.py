@@ -248,3 +248,33 @@ def test_ctrl_c_stops_the_server_and_frees_the_port(tmp_path):
     assert proc.returncode == 130, err
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # nothing is left listening
+
+
+def test_lab_run_web_serves_the_run_and_prints_the_url(monkeypatch, capsys):
+    """`lab run pod --web`: the runner's events reach the page's bus; the CLI's output is unchanged."""
+    from kubetm.labs import runner
+    from kubetm.labs.base import CheckResult, LabResult
+    from kubetm.web import LivePage
+
+    seen: list[dict] = []
+    real_finish = LivePage.finish
+
+    def spy_finish(self, *a, **kw):
+        seen.extend(self.bus.events())
+        return real_finish(self, *a, **kw)
+
+    def fake_run(kube, selection, keep=False, registry_name=None, on_event=None, **_):
+        on_event("check", "pod", "containers-share-localhost")
+        check = CheckResult("containers-share-localhost", True, "ok", 0.5)
+        on_event("checked", "pod", check)
+        return [LabResult("pod", [check])]
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(LivePage, "finish", spy_finish)
+    code, out, err = run_main(["lab", "run", "pod", "--web", "--no-browser"], capsys)
+    assert code == 0 and "containers-share-localhost" in out
+    assert "live view: http://127.0.0.1:" in err
+    types = [(e["type"], e.get("event")) for e in seen]
+    assert types[:2] == [("hello", None), ("labs", None)]
+    assert ("lab", "check") in types and ("lab", "checked") in types
+    assert seen[1]["labs"][0]["title"].startswith("파드")

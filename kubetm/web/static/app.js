@@ -77,6 +77,7 @@ function runCard(ev) {
   if (ev.from && ev.to) meta.push(`kubetm/app:${ev.from} → ${ev.to}`);
   if (ev.replicas) meta.push(`${ev.replicas} replicas`);
   if (ev.rate) meta.push(`${ev.rate} req/s`);
+  if (ev.node_port) meta.push(`Service app · NodePort ${ev.node_port}`);
   head.append(el("small", {class: "meta", text: meta.join(" · ")}));
   const nums = el("dl", {class: "numbers"});
   for (const [key, ko, en] of NUMBERS) {
@@ -197,6 +198,10 @@ function drawRun(r) {
     if (name !== "failed") t.setAttribute("fill", versionColor(name));
     plot.append(t);
   });
+  if (r.final && r.final.switch_ms != null) {  // blue-green: the Service selector switch
+    plot.append(svg("line", {x1: sx(r.final.switch_ms / 1000), x2: sx(r.final.switch_ms / 1000), y1: T, y2: H - B, class: "switch"}));
+    const t = svg("text", {x: sx(r.final.switch_ms / 1000) + 4, y: T + 22, class: "tick"}); t.textContent = "전환 switch"; plot.append(t);
+  }
   if (r.updateMs != null || r.final) {
     plot.append(svg("line", {x1: sx(0), x2: sx(0), y1: T, y2: H - B, class: "update"}));
     const t = svg("text", {x: sx(0) + 4, y: T + 10, class: "tick"}); t.textContent = "업데이트 update"; plot.append(t);
