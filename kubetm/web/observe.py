@@ -81,6 +81,7 @@ class DemoObserver:
     def __init__(self, publish: Publish) -> None:
         self.publish = publish
         self.run = -1
+        self.errors = 0  # events the page could not get (never raised into the demo)
         self._reset()
 
     def _reset(self) -> None:
@@ -91,6 +92,20 @@ class DemoObserver:
 
     # -- the demo's event seam -------------------------------------------------------------------
     def event(self, kind: str, data: dict[str, Any]) -> None:
+        try:
+            self._event(kind, data)
+        except Exception:  # noqa: BLE001 - the page may miss an event; the demo must go on
+            self.errors += 1
+
+    def update(self, samples: Sequence[Any], now_ms: float, line: str = "") -> None:
+        """The live view's seam (the same call as LiveView.update): ``samples`` ordered by t_ms
+        (a prober snapshot); publishes the new ones and the numbers so far."""
+        try:
+            self._update(samples, now_ms)
+        except Exception:  # noqa: BLE001 - as above
+            self.errors += 1
+
+    def _event(self, kind: str, data: dict[str, Any]) -> None:
         from kubetm.demos.timeline import cells
         if kind == "run":
             self.run += 1
@@ -114,9 +129,7 @@ class DemoObserver:
         else:
             self.publish({"type": kind, "run": self.run, **data})
 
-    # -- the live view's seam: the same call as LiveView.update ----------------------------------
-    def update(self, samples: Sequence[Any], now_ms: float, line: str = "") -> None:
-        """``samples`` ordered by t_ms (a prober snapshot): publish the new ones and the numbers."""
+    def _update(self, samples: Sequence[Any], now_ms: float) -> None:
         from kubetm.demos.timeline import cells, metrics, point
 
         if self.steady_ms is None:

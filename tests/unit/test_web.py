@@ -278,3 +278,13 @@ def test_lab_run_web_serves_the_run_and_prints_the_url(monkeypatch, capsys):
     assert types[:2] == [("hello", None), ("labs", None)]
     assert ("lab", "check") in types and ("lab", "checked") in types
     assert seen[1]["labs"][0]["title"].startswith("파드")
+
+
+def test_a_broken_event_never_breaks_the_demo():
+    events: list[dict] = []
+    obs = DemoObserver(events.append)
+    obs.event("probing", {"steady_ms": 0.0})
+    obs.event("cluster", {"pods": [{"no": "metadata"}]})
+    obs.update([object()], 1.0)  # not samples
+    obs.event("probing", {})     # no steady_ms
+    assert obs.errors == 3
