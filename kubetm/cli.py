@@ -449,12 +449,15 @@ def lab_run(ctx: typer.Context, labs: List[str] = typer.Argument(..., help="Lab 
     runner = _module("kubetm.labs.runner")
     selection: Any = labs[0] if len(labs) == 1 else list(labs)
     if web:  # --web: the same run, its events also on a live page
-        def lab_body(page):
-            from kubetm.labs import registry
-            from kubetm.web.observe import lab_plan
+        from kubetm.labs import registry
+        from kubetm.web.observe import lab_plan
+        from kubetm.web.server import check_port
 
-            names = [lab.name for lab in registry.resolve(selection)]
-            page.publish({"type": "labs", "labs": lab_plan(names)})
+        check_port(port)
+        plan = lab_plan([lab.name for lab in registry.resolve(selection)])  # unknown lab: exit 2 first
+
+        def lab_body(page):
+            page.publish({"type": "labs", "labs": plan})
             observer = page.lab_observer()
 
             def both(event: str, lab: str, data: Any = None) -> None:
