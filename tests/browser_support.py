@@ -35,7 +35,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: each test module imports it (one Playwright at a time)
 def browser():
     try:
         from playwright.sync_api import sync_playwright
