@@ -125,6 +125,104 @@ def metrics(
     }
 
 
+class RunningMetrics:
+    """`metrics()` of a growing list of samples (each call: a snapshot ordered by t_ms), in time
+    proportional to the samples that are new or not yet settled, not to the whole run: the live
+    web page asks several times a second during runs of thousands of requests.
+
+    Samples older than ``settle_ms`` before the newest one are folded into a running state once; a
+    request recorded later than that (slower than any probe timeout) makes it start over, so the
+    result is always exactly ``metrics(ordered, update_start_ms=...)``.
+
+        running = RunningMetrics()
+        numbers = running.update(prober.samples(), update_start_ms=t_update)
+    """
+
+    def __init__(self, settle_ms: float = 3000.0) -> None:
+        self.settle_ms = settle_ms
+        self._settled = _Fold()
+        self._count = 0  # samples folded into _settled
+        self._watermark = float("-inf")
+
+    def update(self, ordered: Sequence[SampleLike], *, update_start_ms: float = 0.0) -> Metrics:
+        from bisect import bisect_right
+
+        def key(s: SampleLike) -> float:
+            return s.t_ms
+
+        if self._count and bisect_right(ordered, self._watermark, key=key) != self._count:
+            self.__init__(self.settle_ms)  # type: ignore[misc]  # a late sample among the settled ones
+        if ordered:
+            watermark = max(self._watermark, ordered[-1].t_ms - self.settle_ms)
+            settle_to = bisect_right(ordered, watermark, key=key)
+            for s in ordered[self._count:settle_to]:
+                self._settled.add(s)
+            self._count, self._watermark = settle_to, watermark
+        fold = self._settled.copy()
+        for s in ordered[self._count:]:
+            fold.add(s)
+        return fold.result(len(ordered), update_start_ms)
+
+
+class _Fold:
+    """The running state behind `RunningMetrics` (same definitions as `metrics`/`downtime_ms`)."""
+
+    __slots__ = ("failures", "first", "last", "last_ok", "prev_t", "run_start", "longest")
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.first: dict[str, float] = {}   # version -> first good answer (t_ms)
+        self.last: dict[str, float] = {}    # version -> last good answer
+        self.last_ok: str | None = None     # version of the last good answer
+        self.prev_t: float | None = None
+        self.run_start: float | None = None  # start of the current run of failures
+        self.longest = 0.0
+
+    def copy(self) -> _Fold:
+        out = _Fold()
+        out.failures, out.last_ok, out.prev_t = self.failures, self.last_ok, self.prev_t
+        out.run_start, out.longest = self.run_start, self.longest
+        out.first, out.last = dict(self.first), dict(self.last)
+        return out
+
+    def add(self, s: SampleLike) -> None:
+        if not s.ok:
+            self.failures += 1
+            if self.run_start is None:
+                self.run_start = self.prev_t if self.prev_t is not None else s.t_ms
+        else:
+            if self.run_start is not None:
+                self.longest = max(self.longest, s.t_ms - self.run_start)
+                self.run_start = None
+            if s.version is not None:
+                self.first.setdefault(s.version, s.t_ms)
+                self.last[s.version] = s.t_ms
+                self.last_ok = s.version
+        self.prev_t = s.t_ms
+
+    def result(self, requests: int, update_start_ms: float) -> Metrics:
+        longest = self.longest
+        if self.run_start is not None and self.prev_t is not None:
+            longest = max(longest, self.prev_t - self.run_start)
+        old = min(self.first, key=self.first.__getitem__) if self.first else None
+        new = self.last_ok if self.last_ok != old else None
+        first_new = self.first.get(new) if new is not None else None
+        last_old = self.last.get(old) if old is not None else None
+        overlap = last_old - first_new if first_new is not None and last_old is not None else 0.0
+
+        def rel(t: float | None) -> float | None:
+            return None if t is None else round(t - update_start_ms, 1)
+
+        return {
+            "requests": requests,
+            "failures": self.failures,
+            "downtime_ms": round(longest, 1),
+            "overlap_ms": round(max(0.0, overlap), 1),
+            "first_new_ms": rel(first_new),
+            "last_old_ms": rel(last_old),
+        }
+
+
 def point(s: SampleLike, origin_ms: float = 0.0) -> Point:
     """One sample as a timeline point, ``t_ms`` relative to ``origin_ms`` (the update start)."""
     return {

@@ -89,6 +89,9 @@ class DemoObserver:
         self.update_ms: float | None = None
         self._sent: set[Any] = set()
         self._count = 0  # samples at or after steady_ms already published
+        from kubetm.demos.timeline import RunningMetrics
+
+        self._metrics = RunningMetrics()
 
     # -- the demo's event seam -------------------------------------------------------------------
     def event(self, kind: str, data: dict[str, Any]) -> None:
@@ -130,7 +133,7 @@ class DemoObserver:
             self.publish({"type": kind, "run": self.run, **data})
 
     def _update(self, samples: Sequence[Any], now_ms: float) -> None:
-        from kubetm.demos.timeline import cells, metrics, point
+        from kubetm.demos.timeline import cells, point
 
         if self.steady_ms is None:
             return
@@ -152,7 +155,7 @@ class DemoObserver:
         self.publish({"type": "points", "run": self.run, "now_ms": round(now_ms, 1),
                       "points": [point(s) for s in new]})
         origin = self.update_ms if self.update_ms is not None else self.steady_ms
-        numbers = metrics(counted, update_start_ms=origin)
+        numbers = self._metrics.update(counted, update_start_ms=origin)  # == timeline.metrics(counted)
         self.publish({"type": "numbers", "run": self.run, "now_ms": round(now_ms, 1), **numbers,
                       "text": cells(numbers)})
 
