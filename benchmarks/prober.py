@@ -128,6 +128,7 @@ def one_run(url: str, rate: float, seconds: float, mode: str = "plain") -> dict[
     if observer is not None:
         observer.event("probing", {"steady_ms": 0.0})
         observer.event("update", {"update_ms": 0.0})
+    observer_cpu = 0.0  # the page's work in the demo's own thread, measured directly
     if mode == "prober":
         p.join()
     else:
@@ -136,7 +137,9 @@ def one_run(url: str, rate: float, seconds: float, mode: str = "plain") -> dict[
             time.sleep(TICK)
             samples, now = p.samples(), p.elapsed_ms()
             if observer is not None:
+                t = time.thread_time()
                 observer.update(samples, now, "")
+                observer_cpu += time.thread_time() - t
         p.join()
         if observer is not None:
             observer.update(p.samples(), p.elapsed_ms(), "")
@@ -160,6 +163,7 @@ def one_run(url: str, rate: float, seconds: float, mode: str = "plain") -> dict[
         "lat_p99": pct(lat, 0.99),
         "cpu_per_req": cpu_ms / max(1, len(samples)),
         "events": events,
+        "observer_per_req": observer_cpu * 1000 / max(1, len(samples)),
     }
 
 
@@ -231,7 +235,8 @@ def web_main(args: argparse.Namespace) -> int:
                 runs[mode].append(r)
                 print(f"run {i + 1} {mode:5}: {r['requests']:.0f} requests, {r['failures']:.0f} failed, achieved "
                       f"{r['achieved']:.1f}/s, lag p99 {r['lag_p99']:.2f} ms, cpu {r['cpu_per_req']:.3f} ms/req"
-                      + (f", {r['events']:.0f} events to the page" if mode == "web" else ""), flush=True)
+                      + (f", {r['events']:.0f} events to the page, observer {r['observer_per_req'] * 1000:.1f} us/req"
+                         if mode == "web" else ""), flush=True)
     finally:
         server.terminate()
         server.wait()
@@ -239,7 +244,9 @@ def web_main(args: argparse.Namespace) -> int:
     ratio = med["web"]["cpu_per_req"] / med["plain"]["cpu_per_req"]
     ok = ratio <= 1.05 and med["web"]["achieved"] >= 0.97 * args.rate and med["web"]["failures"] == 0
     print(f"medians: plain cpu {med['plain']['cpu_per_req']:.3f} ms/req achieved {med['plain']['achieved']:.1f}/s; "
-          f"web cpu {med['web']['cpu_per_req']:.3f} ms/req achieved {med['web']['achieved']:.1f}/s; "
+          f"web cpu {med['web']['cpu_per_req']:.3f} ms/req achieved {med['web']['achieved']:.1f}/s "
+          f"(of which the observer in the demo thread {med['web']['observer_per_req'] * 1000:.1f} us/req, "
+          f"{100 * med['web']['observer_per_req'] / med['plain']['cpu_per_req']:.1f}% of plain); "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     print(f"summary: web/plain cpu per request ratio {ratio:.3f} (limit 1.05), web rate "
           f"{med['web']['achieved']:.1f}/s of {args.rate:g}/s ({100 * med['web']['achieved'] / args.rate:.1f}%, "

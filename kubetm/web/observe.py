@@ -91,7 +91,8 @@ class DemoObserver:
         self._count = 0  # samples at or after steady_ms already published
         from kubetm.demos.timeline import RunningMetrics
 
-        self._metrics = RunningMetrics()
+        # settle after 1.5 s: a demo's probe times out after 1 s; a later one only costs a recount
+        self._metrics = RunningMetrics(settle_ms=1500.0)
 
     # -- the demo's event seam -------------------------------------------------------------------
     def event(self, kind: str, data: dict[str, Any]) -> None:
