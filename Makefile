@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,plot]'
+	bash hack/browser.sh $(PY)
 	touch $@
 
-install: $(VENV)/.installed ## create .venv and install kubetm with test extras
+install: $(VENV)/.installed ## create .venv and install kubetm with test extras (+ chromium and playwright for the web page tests)
 
 docker: ## make sure a Docker engine runs (installs/starts it on Debian when root)
 	bash hack/docker-up.sh
