@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,plot]'
+	bash hack/browser.sh $(PY)
 	touch $@
 
-install: $(VENV)/.installed ## create .venv and install kubetm with test extras
+install: $(VENV)/.installed ## create .venv and install kubetm with test extras (+ chromium and playwright for the web page tests)
 
 helm: ## build the pinned helm (HELM_VERSION in hack/offline/versions.env, needs Go >= 1.26) from the Go module proxy
 	@if command -v helm >/dev/null && ! go version 2>/dev/null | grep -qE 'go1\.(2[6-9]|[3-9][0-9])'; then \

@@ -12,6 +12,15 @@ isolate the benchmark from the other load with real-time priority: `chrt -f 5 py
 
     python benchmarks/prober.py --rate 100 --seconds 5 --repeats 3
 The last line is the summary.
+
+With --web, each repeat runs twice, interleaved: the prober with the demo's tick loop (a sorted
+snapshot every 0.25 s, what the terminal live view already costs), then the same plus the live web
+page (kubetm/web: DemoObserver -> EventBus -> the 127.0.0.1 server -> an event-stream reader in
+another process, like a browser). Pass: the web run's client CPU per request <= 1.05 x the plain
+run's (median over repeats), and its achieved rate >= 97% of the target. The last line then has
+the ratio.
+
+    python benchmarks/prober.py --rate 100 --seconds 10 --repeats 5 --web
 """
 
 from __future__ import annotations
@@ -91,11 +100,63 @@ def wake_jitter(rate: float, seconds: float) -> dict[str, float]:
     return {"p50": pct(late, 0.5), "p99": pct(late, 0.99)}
 
 
-def one_run(url: str, rate: float, seconds: float) -> dict[str, float]:
+TICK = 0.25  # kubetm/demos/runner.py: the live view's refresh
+
+
+def read_events(url: str) -> None:
+    """--read-events URL: a browser stand-in in its own process: read the event stream to its end."""
+    import urllib.request
+
+    n = 0
+    with urllib.request.urlopen(url, timeout=60) as r:
+        for line in r:
+            n += line.startswith(b"id: ")
+    print(n, flush=True)
+
+
+def one_run(url: str, rate: float, seconds: float, mode: str = "plain") -> dict[str, float]:
+    """mode "prober": the prober alone; "plain": + the demo's tick loop; "web": + the live page."""
+    page = reader = observer = None
+    if mode == "web":
+        from kubetm.web import LivePage
+
+        page = LivePage(port=0, browser=False).__enter__()
+        observer = page.demo_observer()
+        observer.event("run", {"strategy": "bench"})
+        reader = subprocess.Popen(
+            [sys.executable, __file__, "--read-events", page.url + "events"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        page.bus.wait_connected(10)
     cpu = time.process_time()
     p = Prober(url, rate=rate, timeout=0.5, duration=seconds)
-    p.start().join()
+    p.start()
+    if observer is not None:
+        observer.event("probing", {"steady_ms": 0.0})
+        observer.event("update", {"update_ms": 0.0})
+    observer_cpu = 0.0  # the page's work in the demo's own thread, measured directly
+    if mode == "prober":
+        p.join()
+    else:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            time.sleep(TICK)
+            samples, now = p.samples(), p.elapsed_ms()
+            if observer is not None:
+                t = time.thread_time()
+                observer.update(samples, now, "")
+                observer_cpu += time.thread_time() - t
+        p.join()
+        if observer is not None:
+            observer.update(p.samples(), p.elapsed_ms(), "")
     cpu_ms = (time.process_time() - cpu) * 1000
+    events = 0
+    if page is not None:
+        page.finish({"ok": True}, wait=10)
+        page.__exit__(None, None, None)
+        assert reader is not None
+        events = int(reader.communicate(timeout=30)[0] or 0)
     samples = p.samples()
     st = p.stats()
     lat = [s.latency_ms for s in samples]
@@ -108,6 +169,8 @@ def one_run(url: str, rate: float, seconds: float) -> dict[str, float]:
         "lat_p50": pct(lat, 0.5),
         "lat_p99": pct(lat, 0.99),
         "cpu_per_req": cpu_ms / max(1, len(samples)),
+        "events": events,
+        "observer_per_req": observer_cpu * 1000 / max(1, len(samples)),
     }
 
 
@@ -116,11 +179,20 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--web", action="store_true", help="also measure the live web page's cost (see above)"
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--read-events", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve()
         return 0
+    if args.read_events:
+        read_events(args.read_events)
+        return 0
+    if args.web:
+        return web_main(args)
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
     )
@@ -165,6 +237,52 @@ def main() -> int:
             if ok or jit["p99"] <= 5.0
             else " (the machine alone wakes >5 ms late at p99: too busy to prove)"
         )
+    )
+    return 0 if ok else 1
+
+
+def web_main(args: argparse.Namespace) -> int:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+    )
+    runs: dict[str, list[dict[str, float]]] = {"plain": [], "web": []}
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}/version"
+        one_run(url, args.rate, 1.0, "web")  # warm-up: imports, first connections
+        for i in range(args.repeats):
+            for mode in ("plain", "web"):
+                r = one_run(url, args.rate, args.seconds, mode)
+                runs[mode].append(r)
+                print(
+                    f"run {i + 1} {mode:5}: {r['requests']:.0f} requests, {r['failures']:.0f} failed, achieved "
+                    f"{r['achieved']:.1f}/s, lag p99 {r['lag_p99']:.2f} ms, cpu {r['cpu_per_req']:.3f} ms/req"
+                    + (
+                        f", {r['events']:.0f} events to the page, observer {r['observer_per_req'] * 1000:.1f} us/req"
+                        if mode == "web"
+                        else ""
+                    ),
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait()
+    med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for m, rs in runs.items()}
+    ratio = med["web"]["cpu_per_req"] / med["plain"]["cpu_per_req"]
+    ok = (
+        ratio <= 1.05 and med["web"]["achieved"] >= 0.97 * args.rate and med["web"]["failures"] == 0
+    )
+    print(
+        f"medians: plain cpu {med['plain']['cpu_per_req']:.3f} ms/req achieved {med['plain']['achieved']:.1f}/s; "
+        f"web cpu {med['web']['cpu_per_req']:.3f} ms/req achieved {med['web']['achieved']:.1f}/s "
+        f"(of which the observer in the demo thread {med['web']['observer_per_req'] * 1000:.1f} us/req, "
+        f"{100 * med['web']['observer_per_req'] / med['plain']['cpu_per_req']:.1f}% of plain); "
+        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus"
+    )
+    print(
+        f"summary: web/plain cpu per request ratio {ratio:.3f} (limit 1.05), web rate "
+        f"{med['web']['achieved']:.1f}/s of {args.rate:g}/s ({100 * med['web']['achieved'] / args.rate:.1f}%, "
+        f"limit 97%) -> {'PASS' if ok else 'FAIL'}"
     )
     return 0 if ok else 1
 

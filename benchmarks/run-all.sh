@@ -29,7 +29,8 @@ names=("$@")
 run_one() {
   case $1 in
     cli_start)   bash benchmarks/cli_start.sh "${RUNS:-15}" ;;
-    prober)      "$PY" benchmarks/prober.py --rate 100 --seconds 5 --repeats 3 ;;
+    prober)      "$PY" benchmarks/prober.py --rate 100 --seconds 5 --repeats 3
+                 "$PY" benchmarks/prober.py --rate 100 --seconds 10 --repeats 5 --web ;;
     apply)       "$PY" benchmarks/apply.py --copies "${COPIES:-4}" --repeats "${REPEATS:-2}" ;;
     wait)        "$PY" benchmarks/wait.py --runs "${WAIT_RUNS:-7}" ;;
     cluster)     a=(); [[ ${BENCH_LABS:-0} == 1 ]] && a+=(--labs); [[ ${BENCH_E2E:-0} == 1 ]] && a+=(--e2e)

@@ -1,5 +1,6 @@
 """What every command module shares: the Typer settings, the global-option State (and the lazy
-client built from it), the shared `-o` option, and printing a result.
+client built from it), the shared `-o` option, the live web page's options (WEB_OPTIONS,
+`with_options`, `live_page`), and printing a result.
 
     def history(ctx: typer.Context, deployment: str = typer.Argument(...), output: str = OutputOpt):
         show(rollout.history(state(ctx).kube, deployment), output, text=rollout.render_history)
@@ -9,9 +10,11 @@ Nothing heavy at module level (`kubetm --help` imports this).
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -30,6 +33,9 @@ __all__ = [
     "lines",
     "dict_text",
     "on_interrupt",
+    "WEB_OPTIONS",
+    "with_options",
+    "live_page",
 ]
 
 SETTINGS: dict[str, Any] = {
@@ -41,6 +47,31 @@ SETTINGS: dict[str, Any] = {
 }
 
 OutputOpt = typer.Option("text", "-o", "--output", help="Output format: text or json.")
+
+# The live browser view (kubetm/web), defined once: (parameter name, type, option). `--web` on
+# `demo <strategy>`, `demo compare`, `demo run`, `lab run`; `demo view` always serves (--port,
+# --no-browser only: WEB_OPTIONS[1:]).
+WEB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    (
+        "web",
+        bool,
+        typer.Option(
+            False, "--web", help="Also show the run live in the browser (a page on 127.0.0.1)."
+        ),
+    ),
+    (
+        "port",
+        Optional[int],
+        typer.Option(None, "--port", help="--web: port on 127.0.0.1 (default: a free one)."),
+    ),
+    (
+        "no_browser",
+        bool,
+        typer.Option(
+            False, "--no-browser", help="--web: print the page's URL, do not open a browser."
+        ),
+    ),
+)
 
 
 def new_app(help: str) -> typer.Typer:
@@ -132,3 +163,53 @@ def on_interrupt(describe: Callable[[], str]) -> Iterator[None]:
 
             note(describe())
         raise
+
+
+def with_options(
+    *options: tuple[str, Any, Any],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator: ``fn(ctx, [args,] **kwargs)`` as a Typer command whose keyword-only options are
+    ``options`` ((name, type, typer.Option) triples such as WEB_OPTIONS), after its own."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        own = [
+            p
+            for p in inspect.signature(fn, eval_str=True).parameters.values()
+            if p.kind is not p.VAR_KEYWORD
+        ]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+            for name, kind, option in options
+        ]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> None:
+            fn(**kwargs)
+
+        command.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+        return command
+
+    return decorate
+
+
+def live_page(
+    body: Callable[[Any], Any],
+    port: int | None,
+    no_browser: bool,
+    *,
+    kind: str,
+    title: str,
+    wait: float | None = 15.0,
+) -> Any:
+    """Serve a live page around ``body(page)`` (kubetm/web): print its URL, open the browser, and
+    after the run wait until the page has the result. Returns what ``body`` returns."""
+    from kubetm.output import note
+    from kubetm.web import LivePage
+
+    with LivePage(port=port, browser=not no_browser, kind=kind, title=title) as page:
+        note(f"live view: {page.url}" + ("" if page.open_browser() else " (open it in a browser)"))
+        result = body(page)
+        results = result if isinstance(result, list) else [result]
+        page.finish(result, wait=wait, passed=all(getattr(r, "ok", True) for r in results))
+        return result

@@ -1,19 +1,27 @@
-"""`kubetm demo list|recreate|rolling-update|blue-green|compare|run|delete` -> kubetm/demos/.
+"""`kubetm demo list|recreate|rolling-update|blue-green|compare|run|view|delete` -> kubetm/demos/
+(and kubetm/web/ for --web and `view`).
 
 The demo knobs (--replicas, --from, --to, ...) are defined once, in KNOBS, and added to every
-command that runs a demo by `with_knobs`.
+command that runs a demo by `with_knobs`, together with the live page's options (common.WEB_OPTIONS).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
 
-from kubetm.cli.common import OutputOpt, dict_text, new_app, show, state
+from kubetm.cli.common import (
+    WEB_OPTIONS,
+    OutputOpt,
+    dict_text,
+    live_page,
+    new_app,
+    show,
+    state,
+    with_options,
+)
 
 app = new_app("Deployment strategy demos (recreate, rolling-update, blue-green).")
 
@@ -101,28 +109,21 @@ COMMANDS = (
 
 
 def with_knobs(fn: Callable[..., None]) -> Callable[..., None]:
-    """``fn(ctx, [strategy,] **knobs)`` as a Typer command whose options are KNOBS."""
-    own = [
-        p
-        for p in inspect.signature(fn, eval_str=True).parameters.values()
-        if p.kind is not p.VAR_KEYWORD
-    ]
-    knobs = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-        for name, kind, option in KNOBS
-    ]
-
-    @functools.wraps(fn)
-    def command(**kwargs: Any) -> None:
-        fn(**kwargs)
-
-    command.__signature__ = inspect.Signature([*own, *knobs])  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in [*own, *knobs]}
-    return command
+    """``fn(ctx, [strategy,] **knobs)`` as a Typer command whose options are KNOBS + WEB_OPTIONS."""
+    return with_options(*KNOBS, *WEB_OPTIONS)(fn)
 
 
 def _run(
-    ctx: typer.Context, strategy: str, *, keep: bool, plot: Optional[str], output: str, **knobs: Any
+    ctx: typer.Context,
+    strategy: str,
+    *,
+    keep: bool,
+    plot: Optional[str],
+    output: str,
+    web: bool = False,
+    port: Optional[int] = None,
+    no_browser: bool = False,
+    **knobs: Any,
 ) -> None:
     from kubetm import demos
     from kubetm.output import check_output
@@ -130,10 +131,33 @@ def _run(
     check_output(output)
     st = state(ctx)
     options = {k: v for k, v in knobs.items() if v is not None}
-    if strategy == "compare":
-        result = demos.compare(st.kube, registry=st.registry, keep=keep, plot=plot, **options)
+
+    def body(page: Any = None) -> dict:
+        observer = page.demo_observer() if page is not None else None
+        if strategy == "compare":
+            return demos.compare(
+                st.kube, registry=st.registry, keep=keep, plot=plot, observer=observer, **options
+            )
+        return demos.run(
+            st.kube,
+            strategy,
+            registry=st.registry,
+            keep=keep,
+            plot=plot,
+            observer=observer,
+            **options,
+        )
+
+    if web:
+        from kubetm.demos.strategies import strategy_of
+        from kubetm.web.server import check_port
+
+        check_port(port)
+        if strategy != "compare":
+            strategy_of(strategy)  # unknown demo: exit 2 before serving
+        result = live_page(body, port, no_browser, kind="demo", title=strategy)
     else:
-        result = demos.run(st.kube, strategy, registry=st.registry, keep=keep, plot=plot, **options)
+        result = body()
     show(result, output, text=demos.render)
 
 
@@ -167,6 +191,37 @@ def run(
 ) -> None:
     """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
     _run(ctx, strategy.strip().lower(), **knobs)
+
+
+@app.command("view")
+@with_options(*WEB_OPTIONS[1:])
+def view(
+    run_json: str = typer.Argument(
+        ...,
+        metavar="RUN.json",
+        help="A saved `kubetm demo ... -o json` (one run or compare).",
+    ),
+    output: str = OutputOpt,
+    **live: Any,
+) -> None:
+    """Show a saved run in the browser, as the live page ended (serves until the page has it, or Ctrl-C)."""
+    from kubetm import demos
+    from kubetm.output import check_output
+    from kubetm.web import load_run, replay_events
+    from kubetm.web.server import check_port
+
+    port, no_browser = live["port"], live["no_browser"]
+    output = check_output(output)
+    check_port(port)
+    data = load_run(run_json)
+
+    def body(page: Any) -> dict:
+        for event in replay_events(data):
+            page.publish(event)
+        return data
+
+    live_page(body, port, no_browser, kind="view", title=run_json, wait=None)
+    show(data, output, text=demos.render)
 
 
 @app.command("delete")

@@ -1,4 +1,4 @@
-"""`kubetm lab list|show|apply|verify|delete|run` -> kubetm/labs/runner.py."""
+"""`kubetm lab list|show|apply|verify|delete|run` -> kubetm/labs/runner.py (`run --web`: kubetm/web/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from typing import Any
 
 import typer
 
-from kubetm.cli.common import OutputOpt, lines, new_app, show, state
+from kubetm.cli.common import (
+    WEB_OPTIONS,
+    OutputOpt,
+    lines,
+    live_page,
+    new_app,
+    show,
+    state,
+    with_options,
+)
 from kubetm.errors import EXIT_CHECK_FAILED
 
 app = new_app("Run the course labs (list, show, apply, verify, delete, run).")
@@ -104,11 +113,13 @@ def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
 
 
 @app.command("run")
+@with_options(*WEB_OPTIONS)
 def run(
     ctx: typer.Context,
     labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
     output: str = OutputOpt,
+    **live: Any,
 ) -> None:
     """Apply, verify and delete labs (exit 4 when a check fails)."""
     from kubetm.labs import runner
@@ -117,8 +128,32 @@ def run(
     output = check_output(output)
     st = state(ctx)
     selection: Any = labs[0] if len(labs) == 1 else list(labs)
-    _results(
-        runner.run(st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event),
-        selection,
-        output,
-    )
+    if live["web"]:  # --web: the same run, its events also on a live page
+        from kubetm.labs import catalog
+        from kubetm.web.observe import lab_plan
+        from kubetm.web.server import check_port
+
+        port, no_browser = live["port"], live["no_browser"]
+        check_port(port)
+        plan = lab_plan(
+            [lab.name for lab in catalog.resolve(selection)]
+        )  # unknown lab: exit 2 first
+
+        def body(page: Any) -> Any:
+            page.publish({"type": "labs", "labs": plan})
+            observer = page.lab_observer()
+
+            def both(event: Any, lab: str, data: Any = None) -> None:
+                _on_event(event, lab, data)
+                observer(event, lab, data)
+
+            return runner.run(
+                st.kube, selection, keep=keep, registry_name=st.registry, on_event=both
+            )
+
+        results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
+    else:
+        results = runner.run(
+            st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event
+        )
+    _results(results, selection, output)

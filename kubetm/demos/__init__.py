@@ -50,14 +50,21 @@ def render_list(rows: list[dict]) -> str:
 
 
 def run(
-    kube, strategy: str, *, registry: str, keep: bool = False, plot: str | None = None, **options
+    kube,
+    strategy: str,
+    *,
+    registry: str,
+    keep: bool = False,
+    plot: str | None = None,
+    observer=None,
+    **options,
 ) -> dict:
     """Run one strategy demo; ``options`` are the knobs of `options.validate_options` (replicas,
     from_tag, to_tag, max_surge, max_unavailable, min_ready_seconds, rate, duration).
 
     Everything is validated before the first API call. Returns the summary dict (strategy,
     requests, failures, downtime_ms, overlap_ms, first_new_ms, last_old_ms, rollout_seconds,
-    ..., timeline).
+    ..., timeline). ``observer``: the live web page (see runner.run_demo).
     """
     from kubetm.demos import runner
     from kubetm.demos.options import validate_options, validate_plot
@@ -66,7 +73,8 @@ def run(
     s = strategy_of(strategy)
     opts = validate_options(s.name, **options)
     plot = validate_plot(plot)
-    summary = runner.run_demo(kube, s.name, opts, registry=registry, keep=keep)
+    watch = {"observer": observer} if observer is not None else {}  # --web only
+    summary = runner.run_demo(kube, s.name, opts, registry=registry, keep=keep, **watch)
     if plot:
         from kubetm.demos.plot import plot_runs
 
@@ -74,7 +82,9 @@ def run(
     return summary
 
 
-def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None, **options) -> dict:
+def compare(
+    kube, *, registry: str, keep: bool = False, plot: str | None = None, observer=None, **options
+) -> dict:
     """recreate, then rolling-update, with the same knobs; ``{"runs": [recreate, rolling-update]}``.
 
     --max-surge / --max-unavailable apply to the rolling-update run only.
@@ -88,8 +98,9 @@ def compare(kube, *, registry: str, keep: bool = False, plot: str | None = None,
         "rolling-update": validate_options("rolling-update", **options, **rolling_only),
     }
     plot = validate_plot(plot)
+    watch = {"observer": observer} if observer is not None else {}  # --web only
     runs = [
-        runner.run_demo(kube, name, opts, registry=registry, keep=keep)
+        runner.run_demo(kube, name, opts, registry=registry, keep=keep, **watch)
         for name, opts in per_run.items()
     ]
     result: dict = {"runs": runs}

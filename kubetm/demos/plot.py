@@ -12,27 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kubetm.demos.timeline import failure_spans as _failure_spans
 from kubetm.errors import KubetmError
 
 COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:cyan")
 FORMATS = {".png": "png", ".svg": "svg"}
-
-
-def _failure_spans(timeline: Sequence[dict[str, Any]]) -> list[tuple[float, float]]:
-    """(start, end) in ms of each run of failures, bounded by the neighbouring successes."""
-    spans, i, n = [], 0, len(timeline)
-    while i < n:
-        if timeline[i]["ok"]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and not timeline[j + 1]["ok"]:
-            j += 1
-        start = timeline[i - 1]["t_ms"] if i > 0 else timeline[i]["t_ms"]
-        end = timeline[j + 1]["t_ms"] if j + 1 < n else timeline[j]["t_ms"]
-        spans.append((start, end))
-        i = j + 1
-    return spans
 
 
 def plot_runs(runs: Sequence[dict[str, Any]], path: str | Path) -> Path:

@@ -87,8 +87,10 @@ class DemoRun:
         opts: DemoOptions,
         registry: str | None,
         note: Callable[[str], None],
+        observer: Any = None,
     ):
         self.kube, self.s, self.opts, self.registry = kube, strategy, opts, registry
+        self.observer = observer  # web: fed like the live view (update) + emit() at each step
         self.ns = strategy.namespace
         self.note = note
         self.objects: list[dict] = []
@@ -100,6 +102,12 @@ class DemoRun:
     # -- steps ---------------------------------------------------------------------------------
     def step(self, text: str) -> None:
         self.note(f"{self.s.name}: {text}")
+        self.emit("step", {"text": text})
+
+    def emit(self, kind: str, data: dict) -> None:
+        """Tell the observer (kubetm.web.observe.DemoObserver), if any, what just happened."""
+        if self.observer is not None:
+            self.observer.event(kind, data)
 
     def clear_leftovers(self) -> None:
         ns = self.kube.get("Namespace", self.ns)
@@ -150,6 +158,7 @@ class DemoRun:
         if not pool:
             raise KubetmError("the cluster has no nodes")
         node = pool[0]["metadata"]["name"]
+        self.emit("nodes", {"nodes": all_nodes})
         return node, f"http://{nodes.host_address_from(all_nodes, node)}:{self.s.node_port}/version"
 
     def start_prober(self, url: str) -> float:
@@ -199,10 +208,11 @@ class DemoRun:
         pod that will not become Ready by itself (image pull errors, crash loops)."""
         if self._ticks % TICKS_PER_LIST == 0:
             sel = {"app": "app"}
-            self.line = replicaset_line(
-                self.kube.list("ReplicaSet", namespace=self.ns, selector=sel)
-            )
-            for pod in self.kube.list("Pod", namespace=self.ns, selector=sel):
+            rss = self.kube.list("ReplicaSet", namespace=self.ns, selector=sel)
+            self.line = replicaset_line(rss)
+            pods = self.kube.list("Pod", namespace=self.ns, selector=sel)
+            self.emit("cluster", {"replicasets": rss, "pods": pods, "line": self.line})
+            for pod in pods:
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
                 problem = conditions.pod_problem(pod)
@@ -214,8 +224,15 @@ class DemoRun:
                         else f"kubectl -n {self.ns} describe pod {pod['metadata']['name']}",
                     )
         self._ticks += 1
-        if live and self.view is not None and self.prober is not None:
-            self.view.update(self.prober.samples(), self.prober.elapsed_ms(), self.line)
+        if (
+            live
+            and self.prober is not None
+            and (self.view is not None or self.observer is not None)
+        ):
+            samples, now_ms = self.prober.samples(), self.prober.elapsed_ms()
+            for view in (self.view, self.observer):
+                if view is not None:
+                    view.update(samples, now_ms, self.line)
 
     # -- cleanup -------------------------------------------------------------------------------
     def cleanup(self, keep: bool) -> None:
@@ -295,24 +312,42 @@ def run_demo(
     registry: str | None = None,
     keep: bool = False,
     note: Callable[[str], None] | None = None,
+    observer: Any = None,
 ) -> dict:
     """Run one demo on the cluster (steps in the module docstring); returns the summary dict.
 
     Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``.
+    ``observer`` (the web page, kubetm.web.observe.DemoObserver) gets ``update(samples, now_ms,
+    line)`` like the live view and ``event(kind, data)`` for run, step, nodes, cluster, probing,
+    update, result.
     """
     from kubetm import progress
     from kubetm.demos.live import LiveView
     from kubetm.demos.timeline import summarize
 
     s = strategy_of(strategy)
-    demo = DemoRun(kube, s, opts, registry, note or progress.note)
+    demo = DemoRun(kube, s, opts, registry, note or progress.note, observer)
     result: dict[str, Any] | None = None
+    demo.emit(
+        "run",
+        {
+            "strategy": s.name,
+            "lesson": s.lesson,
+            "from": opts.from_tag,
+            "to": opts.to_tag,
+            "replicas": opts.replicas,
+            "rate": opts.rate,
+            "namespace": s.namespace,
+            "node_port": s.node_port,
+        },
+    )
     try:
         demo.clear_leftovers()
         node, url = demo.target_url()
         demo.setup()
         demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
         steady_ms = demo.start_prober(url)
+        demo.emit("probing", {"steady_ms": steady_ms, "url": url, "node": node})
         console = _console()
         with LiveView(
             f"{s.name}: {APP_IMAGE}:{opts.from_tag} -> {opts.to_tag}", console=console
@@ -322,6 +357,7 @@ def run_demo(
             demo.step(f"updating {APP_IMAGE}:{opts.from_tag} -> {APP_IMAGE}:{opts.to_tag}")
             t_update = time.monotonic()
             update_ms = demo.prober.elapsed_ms()
+            demo.emit("update", {"update_ms": update_ms})
             marks = demo._wait(demo.update)
             rollout_seconds = marks["done"] - t_update
             demo.pause(opts.duration)
@@ -353,6 +389,7 @@ def run_demo(
         extras.update(s.extras(marks, t_update))
         timeline = summary.pop("timeline")  # type: ignore[misc]
         result = {**summary, **extras, "timeline": timeline}
+        demo.emit("result", result)
         return result
     finally:
         try:

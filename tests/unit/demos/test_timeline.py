@@ -203,3 +203,32 @@ def test_plot_without_matplotlib(monkeypatch, tmp_path) -> None:
     with pytest.raises(KubetmError) as err:
         plot_runs([summarize(rolling(), strategy="x")], tmp_path / "x.png")
     assert "pip install 'kubetm[plot]'" in str(err.value)
+
+
+def test_running_metrics_equal_metrics_at_every_step_also_with_late_samples():
+    """RunningMetrics (the live page's numbers) == metrics() of each snapshot, whatever arrives late."""
+    from kubetm.demos.timeline import RunningMetrics, metrics
+
+    rnd = random.Random(11)
+    for trial in range(30):
+        running = RunningMetrics(settle_ms=rnd.choice([0.0, 200.0, 3000.0]))
+        recorded: list[Sample] = []
+        pending: list[tuple[float, Sample]] = []
+        versions = ["v1", "v2", "v3"][: rnd.randint(1, 3)]
+        for i in range(rnd.randint(0, 300)):
+            t = i * 20.0
+            phase = min(len(versions) - 1, int(t / 2000))
+            ok = rnd.random() > (0.5 if 1500 < t < 2500 else 0.05)
+            v = rnd.choice(versions[max(0, phase - 1) : phase + 1]) if ok else None
+            delay = rnd.choice([1.0, 1.0, 1.0, 500.0, 1000.0, 5000.0])  # some are very late
+            pending.append((t + delay, Sample(t, ok, v, delay)))
+            recorded += [s for d, s in pending if d <= t]
+            pending = [(d, s) for d, s in pending if d > t]
+            if i % rnd.randint(1, 7) == 0:
+                snap = sorted(recorded, key=lambda s: s.t_ms)
+                origin = rnd.choice([0.0, 1000.0])
+                assert running.update(snap, update_start_ms=origin) == metrics(
+                    snap, update_start_ms=origin
+                ), trial
+        snap = sorted(recorded + [s for _, s in pending], key=lambda s: s.t_ms)
+        assert running.update(snap, update_start_ms=2000.0) == metrics(snap, update_start_ms=2000.0)
