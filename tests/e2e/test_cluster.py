@@ -7,8 +7,11 @@ volumes, dynamic provisioning and a pushed image answering through a NodePort fr
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 
 from .conftest import (
+    CONTEXT,
     apply,
     http_get_eventually,
     image,
@@ -88,10 +91,35 @@ spec:
     out = pod_exec(namespace, "client", "getent", "hosts", "web-svc")
     svc_ip = kubectl_json("-n", namespace, "get", "svc", "web-svc")["spec"]["clusterIP"]
     assert svc_ip in out and fqdn in out
-    body = pod_exec(
-        namespace, "client", "curl", "-s", "--max-time", "5", "http://web-svc:8080/version"
-    )
-    assert body.strip() == "v1"
+    # kube-proxy programs the Service on k8s-node2 a moment after the pods are Ready (until then
+    # the node rejects it: curl exit 7): retry, bounded, test-side.
+    deadline, body = time.monotonic() + 30, ""
+    while True:
+        cp = subprocess.run(
+            [
+                "kubectl",
+                "--context",
+                CONTEXT,
+                "-n",
+                namespace,
+                "exec",
+                "client",
+                "--",
+                "curl",
+                "-s",
+                "--max-time",
+                "5",
+                "http://web-svc:8080/version",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        body = cp.stdout
+        if cp.returncode == 0 or time.monotonic() >= deadline:
+            break
+        time.sleep(1)
+    assert body.strip() == "v1", cp.stderr
 
 
 def test_pod_reaches_pod_on_the_other_worker(namespace):
