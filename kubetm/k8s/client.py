@@ -74,6 +74,9 @@ class Kube:
         )
         self.dry_run_first = bool(dry_run_first)
         self._lock = threading.RLock()
+        # The dynamic client's discovery cache is not thread-safe: labs and apply resolve kinds
+        # from worker threads, so every lookup goes through this lock (cached lookups are cheap).
+        self._discovery_lock = threading.RLock()
         self._api_client: ApiClient | None = None
         self._configuration: Configuration | None = None
         self._dynamic: DynamicClient | None = None
@@ -271,7 +274,12 @@ class Kube:
 
         A kind the cluster serves in another version of the same group (``batch/v1beta1``
         CronJob on a cluster serving batch/v1) is ``NotFound`` naming the served versions.
+        Safe to call from several threads at once.
         """
+        with self._discovery_lock:
+            return self._resource(kind, api_version)
+
+    def _resource(self, kind: str, api_version: str | None = None):
         from kubernetes.dynamic.exceptions import ResourceNotFoundError, ResourceNotUniqueError
 
         key = kind.lower()

@@ -523,18 +523,13 @@ _CHECK_KINDS = (
     ("v1", "Event"),
     ("v1", "Endpoints"),
     ("discovery.k8s.io/v1", "EndpointSlice"),
-    # what the helm-* labs read of the objects helm created (their manifests hold only a Namespace)
-    ("v1", "Pod"),
-    ("v1", "Secret"),
-    ("v1", "ConfigMap"),
-    ("apps/v1", "Deployment"),
-    ("v1", "PersistentVolume"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 )
 
 
 def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> None:
-    """Resolve every kind once on this thread: API discovery is not thread-safe, lookups are."""
+    """Resolve the labs' kinds once before they start (and fail early on a broken manifest). Only
+    a head start: ``Kube.resource`` is thread-safe, so a kind a lab reads that is not listed here
+    (the helm labs read what helm created) is resolved by the lab itself."""
     resolve = getattr(kube, "resource", None)
     if resolve is None:
         return

@@ -262,3 +262,42 @@ def test_api_server_down_fails_fast_with_one_line(tmp_path, monkeypatch):
         e.value.message
         == "cannot reach the API server at http://127.0.0.1:1: is the cluster running?"
     )
+
+
+def test_resource_lookups_from_many_threads_at_once(kube):
+    """Labs resolve kinds from worker threads: every lookup gets its resource, none fails, and the
+    lookups never run inside discovery at the same time (the dynamic client's cache is not
+    thread-safe)."""
+    import threading
+
+    inside, overlap = [0], []
+    real = kube._resource
+
+    def tracked(kind, api_version=None):
+        inside[0] += 1
+        if inside[0] > 1:
+            overlap.append(kind)
+        try:
+            return real(kind, api_version)
+        finally:
+            inside[0] -= 1
+
+    kube._resource = tracked
+    kinds = ["Pod", "ConfigMap", "Namespace", "Pod", "ConfigMap", "Namespace"] * 4
+    results: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def look(i: int, kind: str) -> None:
+        try:
+            results[i] = kube.resource(kind).kind
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=look, args=(i, k)) for i, k in enumerate(kinds)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert [results[i] for i in range(len(kinds))] == kinds
+    assert overlap == []
