@@ -7,6 +7,7 @@ few seconds while `kubetm apply -f` is waiting.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -19,6 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLD = 6.0
 
 
+def _hold(ns: str, finalizers: list[str] | None, check: bool = True) -> None:
+    """Set (a list) or release (None) the finalizers of ConfigMap `held` in ``ns``."""
+    patch = json.dumps({"metadata": {"finalizers": finalizers}})
+    kubectl("-n", ns, "patch", "configmap", "held", "--type=merge", "-p", patch, check=check)
+
+
 def test_apply_waits_for_its_terminating_namespace_then_applies(cluster, tmp_path):
     ns = f"kubetm-e2e-term-{uuid.uuid4().hex[:6]}"
     manifest = tmp_path / "app.yaml"
@@ -29,16 +36,7 @@ def test_apply_waits_for_its_terminating_namespace_then_applies(cluster, tmp_pat
     )
     kubectl("create", "namespace", ns)
     kubectl("-n", ns, "create", "configmap", "held")
-    kubectl(
-        "-n",
-        ns,
-        "patch",
-        "configmap",
-        "held",
-        "--type=merge",
-        "-p",
-        '{"metadata":{"finalizers":["kubetm.io/e2e-hold"]}}',
-    )
+    _hold(ns, ["kubetm.io/e2e-hold"])
     kubectl("delete", "namespace", ns, "--wait=false")
     try:
         assert kubectl_json("get", "namespace", ns)["status"]["phase"] == "Terminating"
@@ -52,16 +50,7 @@ def test_apply_waits_for_its_terminating_namespace_then_applies(cluster, tmp_pat
         )
         time.sleep(HOLD)  # test-side: hold the namespace in Terminating while kubetm waits
         assert proc.poll() is None, f"kubetm did not wait: {proc.communicate()}"
-        kubectl(
-            "-n",
-            ns,
-            "patch",
-            "configmap",
-            "held",
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-        )
+        _hold(ns, None)
         out, err = proc.communicate(timeout=180)
         took = time.monotonic() - start
         assert proc.returncode == 0, err
@@ -71,15 +60,5 @@ def test_apply_waits_for_its_terminating_namespace_then_applies(cluster, tmp_pat
             "lesson": "applied again"
         }
     finally:
-        kubectl(
-            "-n",
-            ns,
-            "patch",
-            "configmap",
-            "held",
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-            check=False,
-        )
+        _hold(ns, None, check=False)
         kubectl("delete", "namespace", ns, "--wait=false", check=False)
