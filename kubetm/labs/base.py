@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CLUSTER",
     "NAMESPACE_PREFIX",
+    "NODES",
     "NOT_IMPLEMENTED",
     "Check",
     "CheckResult",
@@ -42,6 +44,24 @@ NOT_IMPLEMENTED = "not implemented yet"
 DEFAULT_CHECK_TIMEOUT = 60.0
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+# What a lab shares with the others (``Lab.shares``). Two labs whose declarations intersect never
+# run at the same time in ``lab run all``; a lab that declares ``CLUSTER`` runs with nothing beside it.
+CLUSTER = "cluster"  # the whole cluster: stops or restarts a node, or anything else every lab feels
+NODES = "nodes"  # node-level state: taints, node labels the lab adds or selects on
+_SHARE = re.compile(
+    r"^(cluster|nodes"
+    r"|nodeport:3[0-9]{4}"  # a NodePort, e.g. nodeport:30001
+    r"|hostport:[0-9]{1,5}"  # a hostPort on the nodes, e.g. hostport:18080
+    r"|object:[A-Za-z]+/[a-z0-9.-]+"  # a cluster-scoped object, e.g. object:StorageClass/fast
+    r"|setting:[a-z0-9.-]+)$"  # a cluster-wide setting, e.g. setting:kube-controller-manager
+)
+
+
+def conflicts(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two labs' ``shares`` keep them from running at the same time."""
+    return CLUSTER in a or CLUSTER in b or bool(set(a) & set(b))
+
 
 CheckFn = Callable[["LabContext"], "tuple[bool, str]"]
 
@@ -90,7 +110,9 @@ def _manifest_root() -> Path:
 class Lab:
     """A course lab: its manifests folder, namespace(s) and ordered checks.
 
-    ``exclusive`` labs disturb nodes (stop one, label them) and run alone in ``lab run all``.
+    ``shares`` declares what the lab uses that another lab could too (``CLUSTER``, ``NODES``,
+    ``nodeport:N``, ``hostport:N``, ``object:Kind/name``, ``setting:name``; see ``_SHARE``), with
+    ``shares_reason`` saying why; ``lab run all`` never runs two labs whose declarations intersect.
     ``cleanup(ctx)``, when given, undoes what checks did outside the lab's namespaces (node
     labels, say); ``lab delete`` calls it before deleting the namespaces.
     """
@@ -100,8 +122,8 @@ class Lab:
     lesson: str
     checks: tuple[Check, ...] = ()
     namespaces: tuple[str, ...] = ()
-    exclusive: bool = False
-    exclusive_reason: str = ""
+    shares: tuple[str, ...] = ()
+    shares_reason: str = ""
     cleanup: Callable[[LabContext], None] | None = None
     manifests_dir: Path | None = None
 
@@ -118,8 +140,17 @@ class Lab:
             object.__setattr__(self, "namespaces", (NAMESPACE_PREFIX + self.name,))
         else:
             object.__setattr__(self, "namespaces", tuple(self.namespaces))
-        if self.exclusive and not self.exclusive_reason:
-            raise ValueError(f"lab {self.name}: say why it must run alone (exclusive_reason)")
+        object.__setattr__(self, "shares", tuple(sorted(set(self.shares))))
+        for share in self.shares:
+            if not _SHARE.match(share):
+                raise ValueError(f"lab {self.name}: unknown shared resource {share!r}")
+        if self.shares and not self.shares_reason:
+            raise ValueError(f"lab {self.name}: say why it shares {', '.join(self.shares)}")
+
+    @property
+    def exclusive(self) -> bool:
+        """Runs with no other lab beside it (declares ``CLUSTER``)."""
+        return CLUSTER in self.shares
 
     @property
     def namespace(self) -> str:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from kubetm.errors import KubetmError, Timeout
 from kubetm.labels import LAB as LAB_KEY
-from kubetm.labs.base import Check, Lab, LabContext
+from kubetm.labs.base import CLUSTER, NODES, Check, Lab, LabContext
 
 DS_LABEL = "kubetm.io/ds"
 HOST_PORT = 18080
@@ -636,8 +636,8 @@ LAB = Lab(
     name="daemonset-job-cronjob",
     title="데몬셋, 잡, 크론잡 — DaemonSet, Job, CronJob",
     lesson="DaemonSet: one pod per node; Job: pods that finish; CronJob: Jobs on a schedule with a concurrency policy",
-    exclusive=True,
-    exclusive_reason="a check labels nodes (kubetm.io/ds) and daemonset-1 holds hostPort 18080 on every worker",
+    shares=(CLUSTER, NODES, "hostport:18080"),
+    shares_reason="a check labels nodes (kubetm.io/ds) and daemonset-1 holds hostPort 18080 on every worker",
     cleanup=remove_ds_labels,
     checks=(
         Check(

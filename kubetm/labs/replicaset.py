@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 from kubetm.errors import KubetmError
-from kubetm.labs.base import Check, Lab, LabContext
+from kubetm.labs.base import CLUSTER, Check, Lab, LabContext
 
 RC = "replication-1"
 RS_ADOPT = "replica-1"
@@ -488,8 +488,8 @@ LAB = Lab(
     name="replicaset",
     title="레플리카셋 — Replication Controller, ReplicaSet",
     lesson="Template, Replicas, Selector: a controller keeps N pods, recreates lost ones and adopts matching orphans",
-    exclusive=True,
-    exclusive_reason="the auto-healing check takes a worker node down; other labs' pods would move",
+    shares=(CLUSTER,),
+    shares_reason="the auto-healing check takes a worker node down; other labs' pods would move",
     checks=(
         Check(
             "rc-keeps-replicas",

@@ -87,6 +87,7 @@ def list_labs() -> list[dict]:
                 "namespaces": list(lab.namespaces),
                 "checks": len(lab.checks),
                 "exclusive": lab.exclusive,
+                "shares": list(lab.shares),
             }
         )
     return rows
@@ -131,7 +132,8 @@ def show(name: str) -> dict:
         "namespaces": list(lab.namespaces),
         "folder": str(lab.folder),
         "exclusive": lab.exclusive,
-        "exclusive_reason": lab.exclusive_reason or None,
+        "shares": list(lab.shares),
+        "shares_reason": lab.shares_reason or None,
         "objects": objects,
         "steps": steps,
         "lessons": [x for x in lessons if x["lesson"]],
@@ -164,7 +166,9 @@ def render_show(info: dict) -> str:
         f"  manifests: {info['folder']}",
     ]
     if info["exclusive"]:
-        lines.append(f"  runs alone: {info['exclusive_reason']}")
+        lines.append(f"  runs alone: {info['shares_reason']}")
+    elif info["shares"]:
+        lines.append(f"  shares {', '.join(info['shares'])}: {info['shares_reason']}")
     lines.append(f"  objects ({len(info['objects'])}):")
     lines += [f"    {o}" for o in info["objects"]]
     if info["steps"]:

@@ -202,6 +202,8 @@ LAB = Lab(
     name="service",
     title="서비스 — Service",
     lesson="ClusterIP, NodePort, LoadBalancer: a stable address in front of pods, inside the cluster or on every node",
+    shares=("nodeport:30001", "nodeport:30002"),
+    shares_reason="svc-2 and svc-3 use the course's NodePorts 30001 and 30002",
     checks=(
         Check(
             "clusterip-reaches-pods",

@@ -22,7 +22,7 @@ def test_lab_defaults_and_validation(tmp_path):
     with pytest.raises(ValueError):
         Lab("dup", "t", "l", checks=(ok_check("a"), ok_check("a")))
     with pytest.raises(ValueError):
-        Lab("lonely", "t", "l", exclusive=True)  # must say why
+        Lab("lonely", "t", "l", shares=("cluster",))  # must say why
     with pytest.raises(ValueError):
         Check("Not Kebab", lambda ctx: (True, ""))
 
@@ -31,3 +31,17 @@ def test_placeholder_never_passes(tmp_path):
     fn = not_implemented("later")
     assert fn(None) == (False, NOT_IMPLEMENTED)
     assert fn.not_implemented is True
+
+
+def test_shares_are_validated_and_decide_conflicts():
+    from kubetm.labs.base import conflicts
+
+    lab = Lab("svc", "t", "l", shares=("nodeport:30001", "nodeport:30001"), shares_reason="r")
+    assert lab.shares == ("nodeport:30001",) and not lab.exclusive
+    assert Lab("alone", "t", "l", shares=("cluster",), shares_reason="stops a node").exclusive
+    with pytest.raises(ValueError):
+        Lab("typo", "t", "l", shares=("nodeport30001",), shares_reason="r")
+    assert conflicts(("nodeport:30001",), ("nodeport:30001", "nodes"))
+    assert not conflicts(("nodeport:30001",), ("nodeport:30002",))
+    assert conflicts(("cluster",), ())
+    assert not conflicts((), ())

@@ -268,8 +268,8 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_catalo
             tmp_path,
             name="node-breaker",
             checks=[tracked("c")],
-            exclusive=True,
-            exclusive_reason="stops a node",
+            shares=("cluster",),
+            shares_reason="stops a node",
         )
     )
     fake_catalog(_lab(tmp_path, name="four", checks=[tracked("c")]))
