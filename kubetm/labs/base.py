@@ -45,6 +45,8 @@ DEFAULT_CHECK_TIMEOUT = 60.0
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
+PARTS = ("초급", "중급", "Helm")
+
 # What a lab shares with the others (``Lab.shares``). Two labs whose declarations intersect never
 # run at the same time in ``lab run all``; a lab that declares ``CLUSTER`` runs with nothing beside it.
 CLUSTER = "cluster"  # the whole cluster: stops or restarts a node, or anything else every lab feels
@@ -112,7 +114,7 @@ class Lab:
 
     ``shares`` declares what the lab uses that another lab could too (``CLUSTER``, ``NODES``,
     ``nodeport:N``, ``hostport:N``, ``object:Kind/name``, ``setting:name``; see ``_SHARE``), with
-    ``shares_reason`` saying why; ``lab run all`` never runs two labs whose declarations intersect.
+    ``shares_reason`` saying why; ``part`` and ``page`` place it in the course (kubetm.github.io); ``lab run all`` never runs two labs whose declarations intersect.
     ``cleanup(ctx)``, when given, undoes what checks did outside the lab's namespaces (node
     labels, say); ``lab delete`` calls it before deleting the namespaces.
     """
@@ -124,6 +126,8 @@ class Lab:
     namespaces: tuple[str, ...] = ()
     shares: tuple[str, ...] = ()
     shares_reason: str = ""
+    part: str = "초급"  # the course part: 초급 (beginner), 중급 (intermediate), Helm
+    page: str = ""  # the course page, e.g. "k8s/06-intermediate-pod/pod-lifecycle"
     cleanup: Callable[[LabContext], None] | None = None
     manifests_dir: Path | None = None
 
@@ -140,6 +144,8 @@ class Lab:
             object.__setattr__(self, "namespaces", (NAMESPACE_PREFIX + self.name,))
         else:
             object.__setattr__(self, "namespaces", tuple(self.namespaces))
+        if self.part not in PARTS:
+            raise ValueError(f"lab {self.name}: part must be one of {', '.join(PARTS)}")
         object.__setattr__(self, "shares", tuple(sorted(set(self.shares))))
         for share in self.shares:
             if not _SHARE.match(share):

@@ -268,6 +268,7 @@ def cleanup(ctx) -> None:
 
 LAB = Lab(
     name=LAB_NAME,
+    part="Helm",
     title="Helm 초급 — install, upgrade, rollback, uninstall",
     lesson=(
         "helm/01-beginner: a chart from an OCI registry, releases and revisions (.Release.Revision, IsUpgrade), "

@@ -88,6 +88,8 @@ def list_labs() -> list[dict]:
                 "checks": len(lab.checks),
                 "exclusive": lab.exclusive,
                 "shares": list(lab.shares),
+                "part": lab.part,
+                "page": lab.page or None,
             }
         )
     return rows
@@ -134,6 +136,8 @@ def show(name: str) -> dict:
         "exclusive": lab.exclusive,
         "shares": list(lab.shares),
         "shares_reason": lab.shares_reason or None,
+        "part": lab.part,
+        "page": lab.page or None,
         "objects": objects,
         "steps": steps,
         "lessons": [x for x in lessons if x["lesson"]],
@@ -149,12 +153,18 @@ def show(name: str) -> dict:
     }
 
 
+_PAGE_URL = "https://kubetm.github.io/"
+
+
 def render_list(rows: Sequence[dict]) -> str:
     from kubetm.text import table
 
     return table(
-        [(r["name"], r["title"], r["checks"], "alone" if r["exclusive"] else "") for r in rows],
-        ["lab", "title", "checks", "run"],
+        [
+            (r["name"], r["part"], r["title"], r["checks"], "alone" if r["exclusive"] else "")
+            for r in rows
+        ],
+        ["lab", "part", "title", "checks", "run"],
     )
 
 
@@ -162,6 +172,7 @@ def render_show(info: dict) -> str:
     lines = [
         f"{info['name']}: {info['title']}",
         f"  lesson: {info['lesson']}",
+        f"  course: {info['part']}" + (f", {_PAGE_URL}{info['page']}/" if info["page"] else ""),
         f"  namespaces: {', '.join(info['namespaces'])}",
         f"  manifests: {info['folder']}",
     ]
