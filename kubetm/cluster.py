@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubetm import doctor as _doctor
 from kubetm.errors import KubetmError
 from kubetm.host import docker, net
 from kubetm.host import kind as kind_cli
@@ -98,6 +99,22 @@ def kind_config(name: str, offline: bool) -> dict:
     return cfg
 
 
+def published(name: str = DEFAULT_NAME) -> list[tuple[str, int]]:
+    """The (address, port) pairs the cluster and the registry publish on the host."""
+    return [
+        (m["listenAddress"], m["hostPort"])
+        for n in kind_config(name, offline=False)["nodes"]
+        for m in n.get("extraPortMappings", [])
+    ] + [("127.0.0.1", REGISTRY_PORT)]
+
+
+def doctor(name: str = DEFAULT_NAME) -> dict:
+    """`kubetm doctor`: every check of kubetm.doctor on this machine, for cluster ``name``."""
+    from kubetm import registry
+
+    return _doctor.report(_doctor.gather(published(name)), owners=(name, registry.NAME))
+
+
 def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
     docker.require_docker()
     if offline is None:
@@ -169,6 +186,7 @@ def up(
 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
+    _doctor.preflight(_doctor.gather(published(name)), owners=(name, registry.NAME))
     p = plan(name, offline)
     progress(f"mode: {'offline' if p.offline else 'online'} ({p.reason})")
     _kind(progress)

@@ -5,7 +5,8 @@ codes of kubetm/errors.py: 0/1/2/3/4, 130 on SIGINT, 143 on SIGTERM).
 One module per command group; each command parses, calls ONE domain function, prints:
 
     apply.py    kubetm apply -f, kubetm delete        deploy.py   kubetm deploy hello
-    cluster.py  kubetm cluster up|down|status         image.py    kubetm image build|push|load|run|list
+    cluster.py  kubetm cluster up|down|status         doctor.py   kubetm doctor
+    image.py    kubetm image build|push|load|run|list
     lab.py      kubetm lab list|show|apply|verify|delete|run
     demo.py     kubetm demo ...                       rollout.py  kubetm rollout status|history|undo
     common.py   State (global options, the lazy client), -o, show()
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Optional, TypeGuard
 import typer
 
 from kubetm import __version__, helpcache
-from kubetm.cli import apply, cluster, demo, deploy, image, lab, rollout
+from kubetm.cli import apply, cluster, demo, deploy, doctor, image, lab, rollout
 from kubetm.cli.common import SETTINGS, State
 from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
 
@@ -43,6 +44,7 @@ app = typer.Typer(
 app.command("apply")(apply.apply)
 app.command("delete")(apply.delete)
 app.command("deploy")(deploy.deploy)
+app.command("doctor")(doctor.doctor)
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(image.app, name="image")
 app.add_typer(lab.app, name="lab")

@@ -145,6 +145,12 @@ def pull(image: str, timeout: float = 600) -> bool:
     )
 
 
+def save(refs: Sequence[str], archive: str, timeout: float = 900) -> None:
+    """``docker save -o ARCHIVE REF...``: the images as one OCI/docker archive (works with the
+    classic image store and the containerd one alike)."""
+    run(["save", "-o", archive, *refs], timeout=timeout, what=f"docker save {' '.join(refs)}")
+
+
 def tag(source: str, target: str) -> None:
     run(["tag", source, target], what=f"docker tag {target}")
 

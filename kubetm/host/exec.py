@@ -75,6 +75,42 @@ def missing(program: str) -> KubetmError:
     )
 
 
+# ELF e_machine -> the architecture name `uname -m` uses
+_ELF_MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64", 21: "ppc64le"}
+
+
+def binary_arch(path: str) -> str:
+    """The architecture a program file was built for ("aarch64", "x86_64", "Mach-O", ...)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return "unknown"
+    if head[:4] == b"\x7fELF" and len(head) >= 20:
+        machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+        return _ELF_MACHINES.get(machine, f"ELF machine {machine}")
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+        return "Mach-O (macOS)"
+    if head[:2] == b"MZ":
+        return "Windows"
+    return "unknown (not a program for this system)"
+
+
+def not_runnable(program: str, e: OSError) -> KubetmError:
+    """The one line for a program that exists but cannot start: another architecture's binary
+    ("exec format error"), or not executable."""
+    import errno
+    import platform
+
+    if e.errno == errno.ENOEXEC:
+        return KubetmError(
+            f"{program} cannot run here: exec format error (built for {binary_arch(program)}, "
+            f"this machine is {platform.machine()})",
+            hint=f"delete {program}; kubetm rebuilds the pinned one for this machine",
+        )
+    return KubetmError(f"{program} cannot run: {e.strerror or e}")
+
+
 def _label(cmd: Sequence[str], what: str, words: int = 3) -> str:
     """How an error names a command: ``what``, else the program's name and its first arguments."""
     return what or " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd[:words]))
@@ -121,6 +157,8 @@ def run(
         )
     except FileNotFoundError:
         raise missing(cmd[0]) from None
+    except OSError as e:
+        raise not_runnable(cmd[0], e) from None
     except subprocess.TimeoutExpired:
         raise Timeout(f"{_label(cmd, what, 2)} did not finish within {timeout:.0f} s") from None
     out = cp.stdout if isinstance(cp.stdout, str) else (cp.stdout or b"").decode("utf-8", "replace")
@@ -159,6 +197,8 @@ def stream(
         )
     except FileNotFoundError:
         raise missing(cmd[0]) from None
+    except OSError as e:
+        raise not_runnable(cmd[0], e) from None
     assert proc.stdout is not None
     try:
         for line in proc.stdout:

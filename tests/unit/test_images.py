@@ -207,13 +207,15 @@ def test_load_without_cluster_says_so(fake, monkeypatch):
         e.value.message == "kind cluster 'kubetm' does not exist"
         and e.value.hint == "kubetm cluster up"
     )
+    assert fake.calls[-2][:3] == ["docker", "save", "-o"]
+    assert fake.calls[-2][-1] == "localhost:5001/kubetm/hello:1.0"
     assert fake.calls[-1] == [
         "kind",
         "load",
-        "docker-image",
+        "image-archive",
         "--name",
         "kubetm",
-        "localhost:5001/kubetm/hello:1.0",
+        fake.calls[-2][3],
     ]
 
 
