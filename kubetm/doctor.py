@@ -549,7 +549,7 @@ def preflight(f: Facts, owners: Iterable[str] = ("kubetm", "kubetm-registry")) -
             what, _, fix = (c.problems[0] if c.problems else c.detail).partition(" (fix: ")
             raise KubetmError(
                 what,
-                hint=(fix.rstrip(")") + "; `kubetm doctor` lists every check")
+                hint=(fix[:-1] + "; `kubetm doctor` lists every check")
                 if fix
                 else "see `kubetm doctor`",
             )
