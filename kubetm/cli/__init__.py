@@ -39,7 +39,7 @@ __all__ = ["app", "main", "render_help", "State"]
 app = typer.Typer(
     name="kubetm",
     help="One command per lab of the course '대세는 쿠버네티스' on a local kind cluster.",
-    **SETTINGS,
+    **{**SETTINGS, "add_completion": True},  # --install-completion, --show-completion
 )
 app.command("apply")(apply.apply)
 app.command("delete")(apply.delete)
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not in the main thread (tests)
         pass
+    _click_style_completion()
     debug = "--debug" in args or os.environ.get("KUBETM_DEBUG") == "1"
     if not debug:
         _quiet_library_warnings()
@@ -172,6 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
+
+
+COMPLETE_VAR = "_KUBETM_COMPLETE"
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _click_style_completion() -> None:
+    """Accept Click's completion instructions too (``bash_complete``, ``zsh_source``: shell first)
+    beside Typer's (``complete_bash``): Typer reads only its own order."""
+    value = os.environ.get(COMPLETE_VAR, "")
+    shell, _, instruction = value.partition("_")
+    if shell in SHELLS and instruction in ("complete", "source"):
+        os.environ[COMPLETE_VAR] = f"{instruction}_{shell}"
 
 
 def _interrupted(code: int) -> int:

@@ -27,10 +27,15 @@ __all__ = ["hoist_global_options", "global_options"]
 
 
 def global_options(root: Any) -> dict[str, bool]:
-    """The root's movable option strings -> whether each takes a value."""
+    """The root's movable option strings -> whether each takes a value. Eager options and actions
+    that set no value (--install-completion, --show-completion) stay where they are."""
     out: dict[str, bool] = {}
     for p in root.params:
-        if getattr(p, "param_type_name", "") != "option" or p.is_eager:
+        if (
+            getattr(p, "param_type_name", "") != "option"
+            or p.is_eager
+            or not getattr(p, "expose_value", True)
+        ):
             continue
         for name in [*p.opts, *p.secondary_opts]:
             out[name] = not p.is_flag and not p.count

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import typer
 
+from kubetm.cli import complete
 from kubetm.cli.common import (
     WEB_OPTIONS,
     OutputOpt,
@@ -186,7 +187,11 @@ for _name, _doc in COMMANDS:
 @with_knobs
 def run(
     ctx: typer.Context,
-    strategy: str = typer.Argument(..., help="recreate, rolling-update, blue-green or compare."),
+    strategy: str = typer.Argument(
+        ...,
+        help="recreate, rolling-update, blue-green or compare.",
+        autocompletion=complete.demos,
+    ),
     **knobs: Any,
 ) -> None:
     """Run a strategy demo by name (same as `kubetm demo STRATEGY`)."""
@@ -226,7 +231,9 @@ def view(
 
 @app.command("delete")
 def delete(
-    ctx: typer.Context, strategy: str = typer.Argument(...), output: str = OutputOpt
+    ctx: typer.Context,
+    strategy: str = typer.Argument(..., autocompletion=complete.demos),
+    output: str = OutputOpt,
 ) -> None:
     """Delete a demo's namespace and objects."""
     from kubetm import demos

@@ -6,11 +6,14 @@ from typing import Optional
 
 import typer
 
+from kubetm.cli import complete
 from kubetm.cli.common import OutputOpt, new_app, show, state
 
 app = new_app("Build, push, load and run the course images.")
 
-ImagesArg = typer.Argument(None, help="Image names (default: all course images).")
+ImagesArg = typer.Argument(
+    None, help="Image names (default: all course images).", autocompletion=complete.images
+)
 TagOpt = typer.Option(None, "--tag", help="Only this tag (default: every tag of the image).")
 
 
@@ -59,7 +62,7 @@ def load(
 
 @app.command("run")
 def run(
-    name: str = typer.Argument("hello"),
+    name: str = typer.Argument("hello", autocompletion=complete.servers),
     port: int = typer.Option(8100, "--port", min=1, max=65535),
     tag: Optional[str] = TagOpt,
     output: str = OutputOpt,

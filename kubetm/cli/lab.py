@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from kubetm.cli import complete
 from kubetm.cli.common import (
     WEB_OPTIONS,
     OutputOpt,
@@ -66,7 +67,9 @@ def list_(output: str = OutputOpt) -> None:
 
 
 @app.command("show")
-def show_(lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def show_(
+    lab: str = typer.Argument(..., autocompletion=complete.labs), output: str = OutputOpt
+) -> None:
     """Show a lab: lesson, manifests, checks."""
     from kubetm.labs import runner
 
@@ -74,7 +77,11 @@ def show_(lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
 
 
 @app.command("apply")
-def apply(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def apply(
+    ctx: typer.Context,
+    lab: str = typer.Argument(..., autocompletion=complete.labs),
+    output: str = OutputOpt,
+) -> None:
     """Apply a lab's manifests (server-side apply) in its namespace."""
     from kubetm.labs import runner
 
@@ -87,7 +94,11 @@ def apply(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Outp
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def verify(
+    ctx: typer.Context,
+    lab: str = typer.Argument(..., autocompletion=complete.labs),
+    output: str = OutputOpt,
+) -> None:
     """Run a lab's checks against the cluster (exit 4 when one fails)."""
     from kubetm.labs import runner
     from kubetm.output import check_output
@@ -100,7 +111,11 @@ def verify(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = OutputOpt) -> None:
+def delete(
+    ctx: typer.Context,
+    lab: str = typer.Argument(..., autocompletion=complete.labs),
+    output: str = OutputOpt,
+) -> None:
     """Delete everything a lab created and wait until it is gone."""
     from kubetm.labs import runner
 
@@ -116,7 +131,9 @@ def delete(ctx: typer.Context, lab: str = typer.Argument(...), output: str = Out
 @with_options(*WEB_OPTIONS)
 def run(
     ctx: typer.Context,
-    labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
+    labs: list[str] = typer.Argument(
+        ..., help="Lab names, or 'all'.", autocompletion=complete.labs
+    ),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
     output: str = OutputOpt,
     **live: Any,
