@@ -102,6 +102,7 @@ def _jobs(specs: list[Spec], tag: str | None) -> list[tuple[Spec, str]]:
 # --------------------------------------------------------------------------- output parsing
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+BUILDKIT_STEP = re.compile(r"^#\d+ \[(?:[\w.-]+ )?(\d+)/(\d+)\] (.*)$")  # "#6 [2/4] COPY ..."
 BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})\s*$")
 LAYER = re.compile(
     r"^([0-9a-f]{12}): (Preparing|Waiting|Pushing|Pushed|Layer already exists|Mounted from .*|Retrying.*)"
@@ -110,8 +111,9 @@ DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: (\d+)")
 
 
 def parse_step(line: str) -> tuple[int, int, str] | None:
-    """'Step 3/7 : COPY hello.js ./' -> (3, 7, 'COPY hello.js ./') from the classic builder."""
-    m = STEP.match(line.strip())
+    """'Step 3/7 : COPY hello.js ./' (classic builder) or '#7 [3/7] COPY hello.js ./' (BuildKit)
+    -> (3, 7, 'COPY hello.js ./')."""
+    m = STEP.match(line.strip()) or BUILDKIT_STEP.match(line.strip())
     return (int(m[1]), int(m[2]), m[3]) if m else None
 
 

@@ -24,8 +24,9 @@ from kubetm.host import exec as hexec
 from kubetm.host.exec import LineFn, Result, last_error_line
 
 DOCKER_DOWN = "Docker is not running: start it (or run hack/docker-up.sh)"
-# The classic builder: FROM a local image is used as is, never resolved against a registry.
+# The classic builder, only where it is all there is (no buildx): DOCKER_BUILDKIT=0 is deprecated.
 CLASSIC_BUILDER = {"DOCKER_BUILDKIT": "0"}
+_builder: dict[str, str] = {}  # "kind" -> "buildkit" | "classic", asked once per process
 
 
 def engine_down(output: str) -> bool:
@@ -164,14 +165,35 @@ def build(
     on_line: LineFn | None = None,
     what: str = "",
 ) -> Result:
-    """``docker build`` with the classic builder (a local base is never looked up remotely)."""
-    args = ["build"]
+    """Build ``image`` from ``context``: BuildKit (``docker buildx build --load``) where the current
+    builder uses the docker driver, so the image lands in the engine's own store and a local base
+    (the offline ``kubetm.local/...`` ones) is used as is; the classic builder where that is all
+    there is. ``on_line`` hears the classic builder's "Step N/M" lines or BuildKit's plain ones."""
+    buildkit = builder() == "buildkit"
+    args = ["buildx", "build", "--load", "--progress=plain"] if buildkit else ["build"]
     for k, v in (build_args or {}).items():
         args += ["--build-arg", f"{k}={v}"]
     for k, v in (labels or {}).items():
         args += ["--label", f"{k}={v}"]
     args += ["--tag", image, context]
-    return stream(args, on_line, env=CLASSIC_BUILDER, what=what or f"building {image}")
+    env = None if buildkit else CLASSIC_BUILDER
+    return stream(args, on_line, env=env, what=what or f"building {image}")
+
+
+def builder() -> str:
+    """ "buildkit" when ``docker buildx`` is there and its current builder uses the docker driver
+    (images land in the engine's store; a docker-container builder would need a registry for its
+    bases), else "classic"."""
+    if "kind" not in _builder:
+        cp = run(["buildx", "inspect"], check=False, timeout=30)
+        driver = ""
+        for line in cp.stdout.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Driver":
+                driver = value.strip()
+                break
+        _builder["kind"] = "buildkit" if cp.returncode == 0 and driver == "docker" else "classic"
+    return _builder["kind"]
 
 
 def push(image: str, on_line: LineFn | None = None) -> Result:

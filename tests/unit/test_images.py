@@ -67,6 +67,8 @@ def test_hello_js_is_the_course_program_unchanged():
 def test_parse_classic_builder_steps():
     assert images.parse_step("Step 3/7 : COPY hello.js ./\n") == (3, 7, "COPY hello.js ./")
     assert images.parse_step(" ---> Running in 1234") is None
+    assert images.parse_step("#7 [3/7] COPY hello.js ./") == (3, 7, "COPY hello.js ./")  # BuildKit
+    assert images.parse_step("#5 [internal] load metadata for x") is None
 
 
 def test_push_tracker_counts_layers_and_finds_digest():

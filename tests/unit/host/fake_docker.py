@@ -29,6 +29,7 @@ class FakeDocker:
         self.networks = set(networks)
         self.containers = containers or {}
         self.streams: dict[str, tuple[int, str]] = {}
+        self.buildx_driver: str | None = None  # None: no buildx plugin
         self.calls: list[list[str]] = []
         self.envs: list[dict | None] = []
 
@@ -58,6 +59,10 @@ class FakeDocker:
                     1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
                 )
             )
+        if a[:2] == ["buildx", "inspect"]:
+            if self.buildx_driver is None:
+                return self.cp(1, "", "docker: unknown command: docker buildx")
+            return self.cp(0, f"Name:   default\nDriver: {self.buildx_driver}\n")
         if a[:2] == ["image", "inspect"]:
             refs = [x for x in a[2:] if not x.startswith("--") and not x.startswith("{{")]
             if not all(r in self.present for r in refs):
@@ -110,7 +115,10 @@ class _Proc:
 
 def install(monkeypatch) -> FakeDocker:
     """Put a FakeDocker in place of the docker CLI for one test; KUBETM_OFFLINE is unset."""
+    from kubetm.host import docker
+
     f = FakeDocker()
+    docker._builder.clear()  # asked again of this fake
     monkeypatch.setattr(hexec.subprocess, "run", f)
     monkeypatch.setattr(hexec.subprocess, "Popen", f.popen)
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")

@@ -87,6 +87,19 @@ def test_build_uses_the_classic_builder_and_passes_args_and_labels(fake):
     assert lines == ["Step 1/2 : FROM b", "Step 2/2 : CMD x"]
 
 
+@pytest.mark.parametrize("driver", ["docker", "docker-container"])
+def test_build_uses_buildkit_where_the_builder_loads_into_the_engine(fake, driver):
+    fake.buildx_driver = driver
+    docker.build("/ctx", "r/x:1", build_args={"BASE": "b"})
+    if driver == "docker":
+        assert fake.calls[-1][:5] == ["docker", "buildx", "build", "--load", "--progress=plain"]
+        assert fake.calls[-1][-3:] == ["--tag", "r/x:1", "/ctx"]
+        assert fake.envs[-1] is None  # no DOCKER_BUILDKIT=0
+    else:  # a docker-container builder cannot see local bases: the classic one
+        assert fake.calls[-1][:2] == ["docker", "build"]
+        assert fake.envs[-1]["DOCKER_BUILDKIT"] == "0"
+
+
 def test_push_failure_is_returned_for_the_caller_to_explain(fake):
     fake.streams["push"] = (1, "denied: requested access to the resource is denied")
     result = docker.push("r/x:1")
