@@ -19,7 +19,7 @@ import json
 import shutil
 from collections.abc import Mapping, Sequence
 
-from kubetm.errors import CommandFailed, KubetmError, Unreachable
+from kubetm.errors import CommandFailed, KubetmError, Timeout, Unreachable
 from kubetm.host import exec as hexec
 from kubetm.host.exec import LineFn, Result, last_error_line
 
@@ -76,6 +76,7 @@ def stream(
     check: bool = True,
     env: Mapping[str, str] | None = None,
     what: str = "",
+    timeout: float | None = None,
 ) -> Result:
     """``docker <args>``, each output line handed to ``on_line``; the result keeps the tail."""
     try:
@@ -85,6 +86,7 @@ def stream(
             check=check,
             env=env,
             what=what or f"docker {' '.join(args[:2])}",
+            timeout=timeout,
         )
     except CommandFailed as e:
         raise _reraise(e) from None
@@ -136,14 +138,108 @@ def image_refs(label: str) -> list[str]:
     ).stdout.split()
 
 
-def pull(image: str, timeout: float = 600) -> bool:
-    """Try to pull ``image``; False when it cannot be pulled (no registry reachable, unknown image)."""
-    return (
-        run(
-            ["pull", "--quiet", image], check=False, timeout=timeout, what=f"docker pull {image}"
-        ).returncode
-        == 0
+# How a failed `docker pull` reads: no registry answers at all (name resolution, no route,
+# refused), a transient failure worth retrying, or a refusal (unknown image, denied).
+PULL_UNREACHABLE = (
+    "no such host",
+    "name resolution",
+    "server misbehaving",
+    "network is unreachable",
+    "no route to host",
+    "connection refused",
+    "proxyconnect",
+)
+PULL_TRANSIENT = (
+    "timeout",
+    "timed out",
+    "connection reset",
+    "unexpected eof",
+    "toomanyrequests",
+    "too many requests",
+    "500 internal",
+    "502 bad gateway",
+    "503 service",
+    "504 gateway",
+    "tls handshake",
+)
+
+
+class PullFailed(KubetmError):
+    """``docker pull`` failed; ``reason`` is "unreachable", "transient" or "refused"."""
+
+    def __init__(self, message: str, reason: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+def pull_failure(output: str) -> str:
+    """ "unreachable", "transient" or "refused", read from a failed pull's output."""
+    text = (output or "").lower()
+    if any(p in text for p in PULL_UNREACHABLE):
+        return "unreachable"
+    if any(p in text for p in PULL_TRANSIENT):
+        return "transient"
+    return "refused"
+
+
+def pull(
+    image: str,
+    on_line: LineFn | None = None,
+    *,
+    deadline: float = 900,
+    attempts: int = 4,
+    wait: float = 2.0,
+) -> None:
+    """``docker pull IMAGE``, each output line to ``on_line``, within ``deadline`` seconds in all.
+
+    A transient failure (timeout, reset, 429, 5xx) is retried with exponential backoff (tenacity)
+    up to ``attempts`` times; then, or on any other failure, ``PullFailed`` (one line; its
+    ``reason`` says whether no registry answered at all)."""
+    import time
+
+    from tenacity import (
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        stop_after_delay,
+        wait_exponential,
     )
+
+    end = time.monotonic() + deadline
+
+    def attempt() -> None:
+        left = max(1.0, end - time.monotonic())
+        try:
+            result = stream(
+                ["pull", image], on_line, check=False, what=f"docker pull {image}", timeout=left
+            )
+        except Timeout as e:  # the deadline
+            raise PullFailed(
+                f"pulling {image} did not finish within {deadline:.0f} s", "transient"
+            ) from e
+        if result.returncode != 0:
+            reason = pull_failure(result.output)
+            raise PullFailed(f"pulling {image} failed: {last_error_line(result.output)}", reason)
+
+    try:
+        for a in Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, PullFailed) and e.reason == "transient"
+            ),
+            stop=stop_after_attempt(attempts) | stop_after_delay(deadline),
+            wait=wait_exponential(multiplier=wait, max=30),
+            reraise=True,
+        ):
+            with a:
+                attempt()
+    except PullFailed as e:
+        if e.reason == "transient":
+            raise PullFailed(
+                f"{e.message} (after {attempts} tries)",
+                "transient",
+                hint="retry later, or build everything from source with --offline",
+            ) from None
+        raise
 
 
 def save(refs: Sequence[str], archive: str, timeout: float = 900) -> None:

@@ -178,11 +178,15 @@ def stream(
     what: str = "",
     cwd: str | None = None,
     keep: int = 40,
+    timeout: float | None = None,
 ) -> Result:
     """Run ``cmd``, handing each output line (stdout and stderr merged) to ``on_line``.
 
-    The last ``keep`` lines are kept for the error and the result. Ctrl-C kills the command.
+    The last ``keep`` lines are kept for the error and the result. Ctrl-C kills the command;
+    past ``timeout`` seconds it is killed and ``Timeout`` raised.
     """
+    import threading
+
     tail: list[str] = []
     try:
         proc = subprocess.Popen(
@@ -200,6 +204,16 @@ def stream(
     except OSError as e:
         raise not_runnable(cmd[0], e) from None
     assert proc.stdout is not None
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, expire) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         for line in proc.stdout:
             tail = (tail + [line.rstrip("\n")])[-keep:]
@@ -209,7 +223,12 @@ def stream(
         proc.kill()
         proc.wait()
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
     rc = proc.wait()
+    if expired.is_set():
+        raise Timeout(f"{_label(cmd, what, 2)} did not finish within {timeout:.0f} s")
     output = "\n".join(tail)
     if check and rc != 0:
         raise failed(cmd, output, rc, what)

@@ -85,6 +85,33 @@ def run_script(
         )
 
 
+OFFLINE_DISK_GB = 16  # the offline build and the cluster (cluster.py's DISK_NEEDED_GB["offline"])
+
+
+def can_build() -> tuple[bool, str]:
+    """Whether the offline build can run here, and why not: it needs Linux (debootstrap, the node
+    image's rootfs), root (debootstrap, chroot) and about 16 GB free at Docker's data root and in
+    the cache."""
+    import shutil
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False, f"the offline build runs on Linux only (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return False, "the offline build needs root (debootstrap)"
+    for path in (docker.root_dir(), str(cache_dir())):
+        probe = Path(path)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        free = shutil.disk_usage(probe).free / 1e9
+        if free < OFFLINE_DISK_GB:
+            return (
+                False,
+                f"the offline build needs ~{OFFLINE_DISK_GB} GB, {free:.1f} GB free at {path}",
+            )
+    return True, ""
+
+
 def decide_offline(
     images: Sequence[str],
     offline: bool | None = None,
@@ -92,11 +119,13 @@ def decide_offline(
     online_reason: str = "public base images available",
     on_pull: Callable[[str], None] | None = None,
 ) -> tuple[bool, str]:
-    """Whether to use the offline build, and why.
+    """Whether to use the offline build, and why. Never a silent switch:
 
-    ``offline`` (an explicit --offline/--online) wins, then KUBETM_OFFLINE=1/0; else offline exactly
-    when one of ``images`` (the public images the online way needs) is neither present locally nor
-    pullable. ``on_pull`` hears "<image> is not present locally: trying to pull it" before a pull.
+    ``offline`` (an explicit --offline/--online) wins, then KUBETM_OFFLINE=1/0. Else online when
+    every one of ``images`` (the public images the online way needs) is present or pulls; offline
+    only when no registry answers at all AND the offline build can run here (``can_build``). A pull
+    that keeps failing for another reason (retried with backoff first) is one line suggesting
+    --offline. ``on_pull`` (default: kubetm.progress) hears the pull's progress.
     """
     if offline is not None:
         return offline, "asked"
@@ -105,11 +134,35 @@ def decide_offline(
         return True, "KUBETM_OFFLINE=1"
     if env in ("0", "false", "no"):
         return False, "KUBETM_OFFLINE=0"
+    if on_pull is None:
+        from kubetm import progress
+
+        on_pull = progress.note
     for image in images:
         if docker.image_present(image):
             continue
-        if on_pull is not None:
-            on_pull(f"{image} is not present locally: trying to pull it")
-        if not docker.pull(image):
-            return True, f"{image} is neither present locally nor pullable"
+        on_pull(f"{image} is not present locally: trying to pull it")
+        heard = on_pull
+
+        def on_line(line: str, image: str = image) -> None:
+            heard(f"pulling {image}: {line}")
+
+        try:
+            docker.pull(image, on_line=on_line)
+        except docker.PullFailed as e:
+            if e.reason != "unreachable":
+                raise KubetmError(
+                    e.message,
+                    hint=e.hint or "check the image name, or build from source with --offline",
+                ) from None
+            ok, why = can_build()
+            if not ok:
+                raise KubetmError(
+                    f"no container registry answers ({e.message}) and {why}",
+                    hint="connect to the network (or a registry mirror) and retry",
+                ) from None
+            return (
+                True,
+                f"no registry answers ({image} cannot be pulled), the offline build can run here",
+            )
     return False, online_reason

@@ -43,8 +43,11 @@ def test_kubetm_offline_env_decides(fake, monkeypatch, env, expected):
     assert not any(c[1] == "pull" for c in fake.calls)
 
 
-def test_the_cluster_asks_about_the_stock_node_image(fake):
+def test_the_cluster_asks_about_the_stock_node_image(fake, monkeypatch):
     """cluster.plan uses the same decision for the kind node image (no second decide_offline)."""
+    from kubetm.host import offline
+
+    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
     fake.present.add(cluster.stock_node_image())
     p = cluster.plan()
     assert (p.offline, p.reason, p.node_image) == (
@@ -56,7 +59,8 @@ def test_the_cluster_asks_about_the_stock_node_image(fake):
     p = cluster.plan()
     assert (
         p.offline
-        and p.reason == f"{cluster.stock_node_image()} is neither present locally nor pullable"
+        and p.reason
+        == f"no registry answers ({cluster.stock_node_image()} cannot be pulled), the offline build can run here"
     )
     assert p.node_image == versions()["NODE_IMAGE"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from kubetm.errors import CommandFailed, KubetmError
@@ -58,9 +60,70 @@ def test_online_when_public_base_is_pullable(fake):
     assert heard == ["node:20-slim is not present locally: trying to pull it"]
 
 
-def test_offline_when_public_base_is_neither_local_nor_pullable(fake):
-    off, reason = offline.decide_offline(["debian:bookworm-slim"])
-    assert off and reason == "debian:bookworm-slim is neither present locally nor pullable"
+def test_offline_only_when_no_registry_answers_and_the_offline_build_can_run(fake, monkeypatch):
+    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    heard = []
+    off, reason = offline.decide_offline(["debian:bookworm-slim"], on_pull=heard.append)
+    assert off and reason == (
+        "no registry answers (debian:bookworm-slim cannot be pulled), the offline build can run here"
+    )
+    assert heard[-1].startswith("pulling debian:bookworm-slim: Error response from daemon")
+    assert sum(c[1] == "pull" for c in fake.calls) == 1  # no such host: not retried
+
+
+def test_no_registry_and_no_offline_build_is_one_line(fake, monkeypatch):
+    monkeypatch.setattr(
+        offline, "can_build", lambda: (False, "the offline build needs root (debootstrap)")
+    )
+    with pytest.raises(KubetmError) as e:
+        offline.decide_offline(["debian:bookworm-slim"], on_pull=lambda _: None)
+    assert e.value.message.startswith(
+        "no container registry answers (pulling debian:bookworm-slim failed"
+    )
+    assert e.value.message.endswith("and the offline build needs root (debootstrap)")
+
+
+def test_a_transient_pull_error_is_retried_with_backoff_then_suggests_offline(fake, monkeypatch):
+    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    monkeypatch.setattr(offline.docker, "pull", functools.partial(offline.docker.pull, wait=0))
+    fake.streams["pull"] = (
+        1,
+        "Error response from daemon: Get https://r/v2/: net/http: TLS handshake timeout",
+    )
+    with pytest.raises(KubetmError) as e:
+        offline.decide_offline(["debian:bookworm-slim"], on_pull=lambda _: None)
+    assert sum(c[1] == "pull" for c in fake.calls) == 4
+    assert e.value.message == (
+        "pulling debian:bookworm-slim failed: Error response from daemon: Get https://r/v2/: "
+        "net/http: TLS handshake timeout (after 4 tries)"
+    )
+    assert e.value.hint == "retry later, or build everything from source with --offline"
+
+
+def test_a_refused_pull_is_not_a_reason_to_go_offline(fake, monkeypatch):
+    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    fake.streams["pull"] = (
+        1,
+        "Error response from daemon: manifest for node:99 not found: manifest unknown",
+    )
+    with pytest.raises(KubetmError, match="manifest unknown"):
+        offline.decide_offline(["node:99"], on_pull=lambda _: None)
+    assert sum(c[1] == "pull" for c in fake.calls) == 1
+
+
+def test_pull_has_a_deadline(monkeypatch):
+    import subprocess
+    import sys
+
+    real = subprocess.Popen
+    monkeypatch.setattr(
+        offline.docker.hexec.subprocess,
+        "Popen",
+        lambda argv, **kw: real([sys.executable, "-c", "import time; time.sleep(30)"], **kw),
+    )
+    with pytest.raises(offline.docker.PullFailed) as e:
+        offline.docker.pull("x:1", deadline=1, attempts=1, wait=0)
+    assert e.value.message.startswith("pulling x:1 did not finish within 1 s")
 
 
 # --------------------------------------------------------------------------- build scripts
