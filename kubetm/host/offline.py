@@ -138,11 +138,11 @@ def decide_offline(
         from kubetm import progress
 
         on_pull = progress.note
+    heard: Callable[[str], None] = on_pull
     for image in images:
         if docker.image_present(image):
             continue
-        on_pull(f"{image} is not present locally: trying to pull it")
-        heard = on_pull
+        heard(f"{image} is not present locally: trying to pull it")
 
         def on_line(line: str, image: str = image) -> None:
             heard(f"pulling {image}: {line}")
