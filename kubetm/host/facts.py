@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubetm.errors import KubetmError
 from kubetm.host import exec as hexec
 
 # A port probe's answer: free, held by someone (in use), or the address does not exist here.
@@ -101,8 +102,8 @@ def program_version(path: str, args: list[str]) -> tuple[str | None, str]:
     """
     try:
         cp = hexec.run([path, *args], check=False, timeout=20)
-    except Exception as e:  # a binary of another architecture, a missing program, a timeout
-        return None, str(e)
+    except KubetmError as e:  # a binary of another architecture, a missing program, a timeout
+        return None, e.message
     for word in cp.output.replace("+", " ").split():
         w = word.strip(",")
         if w.startswith("v") and w[1:2].isdigit():
