@@ -77,7 +77,7 @@ def is_rootless(f: Facts) -> bool:
 def _start_fix(f: Facts) -> str:
     if f.system == "darwin" or f.system.startswith("win"):
         return "start Docker Desktop"
-    return "sudo systemctl start docker (or hack/docker-up.sh on Debian)"
+    return "sudo systemctl start docker, or hack/docker-up.sh on Debian"
 
 
 def check_engine(f: Facts) -> Check:
@@ -120,7 +120,7 @@ def check_engine(f: Facts) -> Check:
             "engine",
             FAIL,
             f.info_error or "no answer",
-            [_problem("the Docker engine does not answer", _start_fix(f))],
+            [_problem("Docker is not running (the engine does not answer)", _start_fix(f))],
             True,
         )
     info = f.info

@@ -43,7 +43,7 @@ class Facts:
     info: dict | None = None  # `docker info --format '{{json .}}'`, None when it failed
     info_error: str = ""  # the most telling line when `docker info` failed
     server_components: list[str] = field(default_factory=list)  # `docker version` component names
-    buildx: bool = False  # `docker buildx version` works
+    buildx: bool = False  # BuildKit usable: buildx with a docker-driver builder (docker.builder)
     host_cgroup2: bool | None = None  # /sys/fs/cgroup is cgroup2 (the host's, not the engine's)
     delegated_controllers: list[str] | None = None  # rootless: cgroup controllers delegated to us
     inotify_instances: int | None = None
@@ -199,17 +199,7 @@ def gather(published: Iterable[tuple[str, int]] = (), kind: str | None = None) -
         else:
             f.info_error = hexec.last_error_line(cp.output) if cp else "docker could not start"
         if f.info is not None:
-            cp = _run([f.docker_cli, "version", "--format", "{{json .Server}}"])
-            try:
-                server = json.loads(cp.stdout) if cp and cp.ok else {}
-                f.server_components = [c.get("Name", "") for c in server.get("Components") or []]
-            except ValueError:
-                pass
-            cp = _run([f.docker_cli, "buildx", "version"])
-            f.buildx = bool(cp and cp.ok)
-            f.disk_free, f.disk_path = _docker_disk(f.info.get("DockerRootDir", ""))
-            cp = _run([f.docker_cli, "ps", "--format", "{{.Names}}\t{{.Ports}}"])
-            f.port_holders = _holders(cp.stdout.splitlines()) if cp and cp.ok else {}
+            _engine_details(f)
     if sys.platform.startswith("linux"):
         f.host_cgroup2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
         f.inotify_instances = _read_int("/proc/sys/fs/inotify/max_user_instances")
@@ -219,14 +209,45 @@ def gather(published: Iterable[tuple[str, int]] = (), kind: str | None = None) -
     for addr, port in published:
         f.ports[f"{addr}:{port}"] = port_state(port, addr)
     f.kind_path = kind
-    if kind:
-        f.kind_version, f.kind_error = program_version(kind, ["version"])
+    _versions(f)
+    return f
+
+
+def _engine_details(f: Facts) -> None:
+    """The engine's components, builder, disk and port holders: asked at once (threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kubetm.host import docker
+
+    cli = f.docker_cli or "docker"
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        version = pool.submit(_run, [cli, "version", "--format", "{{json .Server}}"])
+        builder = pool.submit(docker.builder)
+        ps = pool.submit(_run, [cli, "ps", "--format", "{{.Names}}\t{{.Ports}}"])
+        cp = version.result()
+        try:
+            server = json.loads(cp.stdout) if cp and cp.ok else {}
+            f.server_components = [c.get("Name", "") for c in server.get("Components") or []]
+        except ValueError:
+            pass
+        try:
+            f.buildx = builder.result() == "buildkit"
+        except Exception:
+            f.buildx = False
+        cp = ps.result()
+        f.port_holders = _holders(cp.stdout.splitlines()) if cp and cp.ok else {}
+    f.disk_free, f.disk_path = _docker_disk((f.info or {}).get("DockerRootDir", ""))
+
+
+def _versions(f: Facts) -> None:
+    """kind's and helm's versions (helm only where kubetm would find one, never building it)."""
     from kubetm.host import helm
 
+    if f.kind_path:
+        f.kind_version, f.kind_error = program_version(f.kind_path, ["version"])
     try:
         f.helm_path = helm.binary(build_missing=False)
     except Exception:
         f.helm_path = None
     if f.helm_path:
         f.helm_version, f.helm_error = program_version(f.helm_path, ["version", "--short"])
-    return f

@@ -107,7 +107,7 @@ def test_podman_is_not_supported_and_says_why(over):
 
 def test_engine_down_and_permission_denied_are_told_apart():
     down = by_name(healthy(info=None, info_error="Cannot connect to the Docker daemon"))["engine"]
-    assert down.failed_fatally and "does not answer" in down.problems[0]
+    assert down.failed_fatally and down.problems[0].startswith("Docker is not running")
     assert "systemctl start docker" in down.problems[0]
     denied = healthy(
         info=None,
