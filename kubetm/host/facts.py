@@ -236,7 +236,18 @@ def _engine_details(f: Facts) -> None:
             f.buildx = False
         cp = ps.result()
         f.port_holders = _holders(cp.stdout.splitlines()) if cp and cp.ok else {}
-    f.disk_free, f.disk_path = _docker_disk((f.info or {}).get("DockerRootDir", ""))
+    root = (f.info or {}).get("DockerRootDir", "")
+    if engine_elsewhere(f):  # the data root is in a VM or on another machine, not on this disk
+        f.disk_free, f.disk_path = None, root
+    else:
+        f.disk_free, f.disk_path = _docker_disk(root)
+
+
+def engine_elsewhere(f: Facts) -> bool:
+    """The engine runs in Docker Desktop's VM or behind a remote DOCKER_HOST: paths it reports
+    (DockerRootDir) are not this machine's, even when the same path exists here."""
+    desktop = "docker desktop" in str((f.info or {}).get("OperatingSystem", "")).lower()
+    return desktop or f.docker_host.startswith(("tcp://", "ssh://", "http"))
 
 
 def _versions(f: Facts) -> None:

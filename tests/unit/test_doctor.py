@@ -324,3 +324,71 @@ def test_preflight_passes_warnings():
 def test_report_is_not_ok_when_a_fatal_check_fails():
     rep = doctor.report(healthy(disk_free=1 * GiB))
     assert not rep["ok"] and "not ready: disk" in doctor.render(rep)
+
+
+# ------------------------------------------------------------------------------ gathering
+
+
+def _gather_with(monkeypatch, answers: dict[str, tuple[int, str]], **env) -> Facts:
+    """facts.gather with the docker CLI answered by ``answers`` (first two argv words -> rc, out)."""
+    from kubetm.host import docker
+    from kubetm.host.exec import Result
+
+    def run(cmd, timeout=20):
+        key = " ".join(cmd[1:3])
+        rc, out = next((v for k, v in answers.items() if key.startswith(k)), (0, ""))
+        return Result(tuple(cmd), rc, out, "")
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(facts, "_run", run)
+    monkeypatch.setattr(facts.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(docker, "builder", lambda: "classic")
+    return facts.gather([("127.0.0.1", 0)])
+
+
+def test_gather_reads_docker_info_and_measures_disk_at_its_data_root(monkeypatch, tmp_path):
+    info = {**healthy().info, "DockerRootDir": str(tmp_path)}
+    f = _gather_with(
+        monkeypatch,
+        {
+            "--version": (0, "Docker version 28.2.2"),
+            "info --format": (0, json.dumps(info)),
+            "version --format": (0, json.dumps({"Components": [{"Name": "Engine"}]})),
+            "ps --format": (0, "kubetm-registry\t127.0.0.1:5001->5000/tcp\n"),
+        },
+    )
+    assert f.info["ServerVersion"] == "28.2.2" and f.server_components == ["Engine"]
+    assert f.disk_path == str(tmp_path) and f.disk_free and f.disk_free > 0
+    assert f.port_holders == {"127.0.0.1:5001": "kubetm-registry"}
+    assert f.ports == {"127.0.0.1:0": FREE}
+
+
+def test_gather_keeps_the_engines_error_when_info_fails(monkeypatch):
+    f = _gather_with(
+        monkeypatch,
+        {
+            "info --format": (
+                1,
+                "permission denied while trying to connect to the Docker daemon socket at "
+                "unix:///var/run/docker.sock",
+            )
+        },
+    )
+    assert f.info is None and f.info_error.startswith("permission denied")
+
+
+def test_gather_does_not_measure_a_disk_that_is_not_here(monkeypatch, tmp_path):
+    """Docker Desktop's data root is inside its VM; a remote DOCKER_HOST's on another machine."""
+    desktop = {
+        **healthy().info,
+        "OperatingSystem": "Docker Desktop",
+        "DockerRootDir": str(tmp_path),
+    }
+    f = _gather_with(monkeypatch, {"info --format": (0, json.dumps(desktop))})
+    assert f.disk_free is None
+    remote = {**healthy().info, "DockerRootDir": str(tmp_path)}
+    f = _gather_with(
+        monkeypatch, {"info --format": (0, json.dumps(remote))}, DOCKER_HOST="tcp://10.0.0.5:2376"
+    )
+    assert f.disk_free is None
