@@ -6,9 +6,9 @@ on it, always deleted):
 
 - ``KUBETM_OFFLINE=0``, ``KUBETM_PORT_SCHEME=localhost``, ``KUBETM_HOST_PORT_OFFSET=1000`` (so
   its host ports never meet the main cluster's): ``cluster up``, ``deploy hello``, ``lab run
-  service``, ``demo rolling-update``, ``image build hello`` FROM the online base, containment
-  on the (stock-like) nodes, a node restart then ``cluster up`` (the health path re-contains),
-  ``cluster down``.
+  service``, ``demo rolling-update``, ``lab run replicaset`` (stops and starts a node),
+  ``image build hello`` FROM the online base, containment on the (stock-like) nodes, a node
+  restart then ``cluster up`` (the health path re-contains), ``cluster down``.
 - Where no container registry is reachable (this machine), the public images the online path
   uses are seeded from the offline build's equivalents under their public names (removed again
   afterwards): the Node.js 22 base (``docker tag`` of kubetm.local/nodejs), metrics-server's
@@ -20,7 +20,10 @@ on it, always deleted):
 
 What this cannot prove here: the stock node image's own content (kindest/node's kindnetd, its
 containerd config, its preloaded images): the seeded image is the offline one under another
-name. It proves every online branch kubetm itself takes (no Go compile, no kubeadm
+name; and after a restart the rules are also restored by kubetm-net, the offline image's pod
+network (it re-checks them on every sync), so "present afterwards" does not by itself single out
+kubetm's docker exec (``contain_node`` is checked directly: rules removed, re-applied, its own
+summary line). It proves every online branch kubetm itself takes (no Go compile, no kubeadm
 imageRepository patch, the node image passed to kind, metrics-server by its upstream name, the
 online base, the localhost port scheme end to end, containment from outside).
 
@@ -261,6 +264,14 @@ def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme():
         assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
         assert f"probing http://127.0.0.1:{30004 + OFFSET + 100}/" in cp.stderr, cp.stderr[-1500:]
         assert "0 failed" in cp.stdout.splitlines()[0], cp.stdout
+
+        # the replicaset lab stops and starts a node: on stock nodes kubetm re-contains it
+        t = time.monotonic()
+        cp = kubetm(*on, "lab", "run", "replicaset", env=env, timeout=900)
+        timings["lab_run_replicaset_s"] = time.monotonic() - t
+        assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
+        for n in (f"{NAME}-control-plane", f"{NAME}-worker", f"{NAME}-worker2"):
+            assert rules(n) == (True, True), n
 
         # the course images FROM the online Node.js 22 base (a new tag: the shared ones stay)
         t = time.monotonic()
