@@ -189,3 +189,26 @@ def test_host_port_bindings_read_back_from_docker(fake, monkeypatch):
         }
     }
     assert cluster.host_port_bindings("x") == {"x-worker": {30000: ("127.0.0.1", 30100)}}
+
+
+def test_status_text_shows_where_the_host_reaches_each_node():
+    report = {
+        "name": "kubetm-online",
+        "exists": True,
+        "context": "kind-kubetm-online",
+        "nodes": [
+            {
+                "name": f"kubetm-online-{n}",
+                "ready": True,
+                "version": "v1.34.3",
+                "course_node": None,
+                "host_address": "127.0.0.1",
+                "host_ports": {"30000": f"127.0.0.1:{31000 + 100 * i}"},
+            }
+            for i, n in enumerate(["control-plane", "worker", "worker2"])
+        ],
+        "registry": {},
+    }
+    text = cluster.render(report)
+    assert "NodePort 30000 from the host" in text
+    assert "127.0.0.1:31100" in text and "127.0.0.1:31200" in text
