@@ -210,5 +210,5 @@ def test_status_text_shows_where_the_host_reaches_each_node():
         "registry": {},
     }
     text = cluster.render(report)
-    assert "NodePort 30000 from the host" in text
+    assert "NODEPORT 30000 FROM THE HOST" in text
     assert "127.0.0.1:31100" in text and "127.0.0.1:31200" in text
