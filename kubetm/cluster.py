@@ -307,7 +307,8 @@ def host_port_bindings(name: str) -> dict[str, dict[int, tuple[str, int]]]:
             if port in NODE_PORTS and binds:
                 b = binds[0]
                 ports[port] = (b.get("HostIp") or "127.0.0.1", int(b.get("HostPort") or port))
-        out[c["Names"]] = ports
+        if ports:  # a kind load balancer container publishes none of them: not a node
+            out[c["Names"]] = ports
     return out
 
 
