@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Sizes of the course images (docker image inspect), what each adds on top of its base, and, when a
-# public base (node:20-slim, debian:bookworm-slim) is present locally, the size of the same Dockerfile
+# public base (node:22-bookworm-slim, debian:bookworm-slim) is present locally, the size of the same Dockerfile
 # built FROM it; otherwise it says which comparison was skipped. Last line: one summary figure.
 # Usage: benchmarks/image_sizes.sh            (build first: kubetm image build all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 REG=${KUBETM_REGISTRY:-localhost:5001}
 IMAGES=(hello:1.0 app:v1 app:v2 app:v3 init:1.0 ports:1.0)
-declare -A PUBLIC=([hello]=node:20-slim [app]=node:20-slim [ports]=node:20-slim [init]=debian:bookworm-slim)
+declare -A PUBLIC=([hello]=node:22-bookworm-slim [app]=node:22-bookworm-slim [ports]=node:22-bookworm-slim [init]=debian:bookworm-slim)
 
 docker info >/dev/null 2>&1 || { echo "error: Docker is not running: start it (or run hack/docker-up.sh)" >&2; exit 1; }
 size() { docker image inspect -f '{{.Size}}' "$1" 2>/dev/null || echo ""; }

@@ -1,12 +1,18 @@
 """The local kind cluster: `kubetm cluster up | down | status`.
 
-Online (a laptop, GitHub Actions) it runs kind with the stock node image. Offline (no container
+Online (a laptop, GitHub Actions) it runs kind with kind's stock node image for the pinned kind
+version, pinned by digest (KIND_NODE_IMAGE in hack/offline/versions.env; KUBETM_NODE_IMAGE
+overrides it with a local image) and always passed to kind, and metrics-server from its upstream
+image (METRICS_SERVER_IMAGE, pinned by digest): no Go and no root needed. Offline (no container
 registry reachable, or KUBETM_OFFLINE=1) it first builds a node image from source with
 hack/offline/node-image.sh (Go module proxy + Debian packages only) and tells kubeadm to use the
 images preloaded in it. Both ways the cluster gets the same shape:
 
 - name ``kubetm`` (context ``kind-kubetm``): one control-plane and two workers;
-- node i (sorted by name) publishes NodePorts 30000-30009 and hostPort 18080 on 127.0.0.(i+1);
+- node i (sorted by name) publishes NodePorts 30000-30009 and hostPort 18080 on the host by the
+  port scheme of kubetm.nodes (127.0.0.(i+1), or 127.0.0.1 with ports shifted by 100*i where
+  127.0.0.2 cannot be bound), recorded on each Node as the annotation kubetm.io/host-ports;
+- pod and Service addresses contained in every node (``contain_node``), again after any restart;
 - the local registry (kubetm.registry) on localhost:5001, wired into every node's containerd;
 - metrics-server installed, workers labelled with the course's node names.
 
@@ -29,11 +35,12 @@ from kubetm import doctor as _doctor
 from kubetm.errors import KubetmError
 from kubetm.host import docker, net
 from kubetm.host import kind as kind_cli
-from kubetm.host.offline import cache_dir, decide_offline, run_script, versions
+from kubetm.host.offline import OFFLINE_DIR, cache_dir, decide_offline, run_script, versions
+from kubetm.nodes import PUBLISHED_PORTS, port_offset, port_scheme, published
 
 DEFAULT_NAME = "kubetm"
 REGISTRY_PORT = 5001
-NODE_PORTS = list(range(30000, 30010)) + [18080]
+NODE_PORTS = list(PUBLISHED_PORTS)
 WORKERS = 2
 
 
@@ -49,39 +56,38 @@ class Plan:
 
     name: str
     offline: bool
-    node_image: str | None  # None: kind's default image
+    node_image: str  # always passed to kind (never kind's built-in default)
     reason: str
     config: dict = field(default_factory=dict)
+    port_scheme: str = "loopback"
+    port_scheme_reason: str = ""
+    port_offset: int = 0
 
 
 def stock_node_image() -> str:
-    v = versions()
-    return (
-        "kindest/node:v1.34.0"
-        if v["KIND_VERSION"] == "v0.30.0"
-        else f"kindest/node:{v['K8S_VERSION']}"
-    )
+    """kind's stock node image for the pinned kind, by digest (KIND_NODE_IMAGE in versions.env);
+    ``KUBETM_NODE_IMAGE`` overrides it (a local image, e.g. the online rehearsal's retag)."""
+    return os.environ.get("KUBETM_NODE_IMAGE", "").strip() or versions()["KIND_NODE_IMAGE"]
 
 
-def kind_config(name: str, offline: bool) -> dict:
-    """The kind cluster config: 3 nodes, loopback port publishing, registry-aware containerd."""
+def kind_config(name: str, offline: bool, scheme: str = "loopback", offset: int = 0) -> dict:
+    """The kind cluster config: 3 nodes, ports published by ``scheme`` (kubetm.nodes.published),
+    registry-aware containerd."""
     v = versions()
     nodes = []
     for i, role in enumerate(["control-plane"] + ["worker"] * WORKERS):
-        nodes.append(
-            {
-                "role": role,
-                "extraPortMappings": [
-                    {
-                        "containerPort": p,
-                        "hostPort": p,
-                        "listenAddress": f"127.0.0.{i + 1}",
-                        "protocol": "TCP",
-                    }
-                    for p in NODE_PORTS
-                ],
-            }
-        )
+        mappings = []
+        for p in NODE_PORTS:
+            addr, host_port = published(scheme, i, p, offset)
+            mappings.append(
+                {
+                    "containerPort": p,
+                    "hostPort": host_port,
+                    "listenAddress": addr,
+                    "protocol": "TCP",
+                }
+            )
+        nodes.append({"role": role, "extraPortMappings": mappings})
     cfg: dict = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -99,11 +105,14 @@ def kind_config(name: str, offline: bool) -> dict:
     return cfg
 
 
-def published(name: str = DEFAULT_NAME) -> list[tuple[str, int]]:
-    """The (address, port) pairs the cluster and the registry publish on the host."""
+def host_ports(name: str = DEFAULT_NAME) -> list[tuple[str, int]]:
+    """The (address, port) pairs `up` publishes on the host (the same port scheme and offset as
+    ``plan``), and the registry's."""
+    scheme, _ = port_scheme(net.address_available, nodes=1 + WORKERS)
+    cfg = kind_config(name, offline=False, scheme=scheme, offset=port_offset())
     return [
         (m["listenAddress"], m["hostPort"])
-        for n in kind_config(name, offline=False)["nodes"]
+        for n in cfg["nodes"]
         for m in n.get("extraPortMappings", [])
     ] + [("127.0.0.1", REGISTRY_PORT)]
 
@@ -112,7 +121,7 @@ def doctor(name: str = DEFAULT_NAME) -> dict:
     """`kubetm doctor`: every check of kubetm.doctor on this machine, for cluster ``name``."""
     from kubetm import registry
 
-    return _doctor.report(_doctor.gather(published(name)), owners=(name, registry.NAME))
+    return _doctor.report(_doctor.gather(host_ports(name)), owners=(name, registry.NAME))
 
 
 def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
@@ -122,13 +131,18 @@ def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
         offline, reason = decide_offline([stock], online_reason=f"{stock} is available")
     else:
         reason = "--offline" if offline else "--online"
-    node_image = versions()["NODE_IMAGE"] if offline else None
+    node_image = versions()["NODE_IMAGE"] if offline else stock_node_image()
+    scheme, why = port_scheme(net.address_available, nodes=1 + WORKERS)
+    offset = port_offset()
     return Plan(
         name=name,
         offline=offline,
         node_image=node_image,
         reason=reason,
-        config=kind_config(name, offline),
+        config=kind_config(name, offline, scheme, offset),
+        port_scheme=scheme,
+        port_scheme_reason=why,
+        port_offset=offset,
     )
 
 
@@ -186,9 +200,13 @@ def up(
 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
-    _doctor.preflight(_doctor.gather(published(name)), owners=(name, registry.NAME))
+    _doctor.preflight(_doctor.gather(host_ports(name)), owners=(name, registry.NAME))
     p = plan(name, offline)
     progress(f"mode: {'offline' if p.offline else 'online'} ({p.reason})")
+    progress(
+        f"host ports: {p.port_scheme} scheme ({p.port_scheme_reason})"
+        + (f", offset {p.port_offset}" if p.port_offset else "")
+    )
     _kind(progress)
     if not (name in clusters() and not recreate):
         check_disk(offline=p.offline)
@@ -220,7 +238,7 @@ def up(
 
     registry.connect("kind")
     _wire_registry(name, reg)
-    _contain_cluster_addresses(name)
+    contain_cluster(name)
     kube = _kube(name)
     t = time.monotonic()
     _finish(kube, p, progress)
@@ -229,7 +247,8 @@ def up(
     return status(name) | {
         "reused": reused,
         "mode": "offline" if p.offline else "online",
-        "node_image": p.node_image or stock_node_image(),
+        "node_image": p.node_image,
+        "port_scheme": p.port_scheme,
         "timings": timings,
     }
 
@@ -239,7 +258,7 @@ def _create(p: Plan, progress) -> None:
 
     import yaml
 
-    _check_ports()
+    _check_ports(p.config)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump(p.config, f, sort_keys=False)
         cfg_path = f.name
@@ -273,16 +292,45 @@ def check_disk(offline: bool, paths: list[str] | None = None) -> None:
             )
 
 
-def _check_ports() -> None:
-    """Refuse early (before kind starts containers) when a published host port is taken."""
-    for i in range(1 + WORKERS):
-        addr = f"127.0.0.{i + 1}"
-        for port in NODE_PORTS:
-            if not net.port_free(port, addr):
+def _check_ports(config: dict) -> None:
+    """Refuse early (before kind starts containers) when a host port the config publishes is
+    taken, or its address does not exist on this host (told apart: the fixes differ)."""
+    for node in config["nodes"]:
+        for m in node.get("extraPortMappings") or []:
+            addr, port = m["listenAddress"], m["hostPort"]
+            problem = net.bind_problem(port, addr)
+            if problem is None:
+                continue
+            if problem == "in use":
                 raise KubetmError(
                     f"port {addr}:{port} is already in use",
-                    hint="stop what listens there (ss -ltnp) and retry",
+                    hint="stop what listens there (ss -ltnp), or publish elsewhere with "
+                    "KUBETM_HOST_PORT_OFFSET=1000 (another kind cluster?), and retry",
                 )
+            if problem == "not available":
+                raise KubetmError(
+                    f"address {addr} is not available on this host (port {port})",
+                    hint="publish every node on 127.0.0.1: KUBETM_PORT_SCHEME=localhost",
+                )
+            raise KubetmError(f"cannot publish {addr}:{port}: {problem}")
+
+
+def host_port_bindings(name: str) -> dict[str, dict[int, tuple[str, int]]]:
+    """Where Docker really published each node's NodePorts/hostPort: {node: {port: (addr, port)}}
+    (kind names a node's container after the node)."""
+    out: dict[str, dict[int, tuple[str, int]]] = {}
+    for c in node_containers(name):
+        info = docker.inspect_container(c["Names"]) or {}
+        bindings = (info.get("HostConfig") or {}).get("PortBindings") or {}
+        ports: dict[int, tuple[str, int]] = {}
+        for key, binds in bindings.items():
+            port = int(key.split("/", 1)[0])
+            if port in NODE_PORTS and binds:
+                b = binds[0]
+                ports[port] = (b.get("HostIp") or "127.0.0.1", int(b.get("HostPort") or port))
+        if ports:  # a kind load balancer container publishes none of them: not a node
+            out[c["Names"]] = ports
+    return out
 
 
 def _wire_registry(name: str, reg: dict) -> None:
@@ -302,11 +350,13 @@ def _wire_registry(name: str, reg: dict) -> None:
         )
 
 
-# kind's default subnets: traffic to an unassigned pod or Service address must end in the node
-POD_SUBNET, SERVICE_SUBNET = "10.244.0.0/16", "10.96.0.0/16"
+def contain_cluster(name: str) -> None:
+    """``contain_node`` on every node container of kind cluster ``name``."""
+    for c in node_containers(name):
+        contain_node(c["Names"])
 
 
-def _contain_cluster_addresses(name: str) -> None:
+def contain_node(container: str) -> str:
     """Make pod and Service addresses unreachable outside what kube-proxy and the pod network
     program, so such traffic fails in the node instead of leaving through its default route.
 
@@ -318,20 +368,19 @@ def _contain_cluster_addresses(name: str) -> None:
     only sees packets kube-proxy's DNAT did not rewrite (a route would also stop the host-network
     API server before its DNAT).
 
-    This is the once-from-outside copy, for any node image. The offline node image keeps the
-    same in place by itself across node restarts: kubetm-contain.service applies it at boot,
-    before containerd and the kubelet (hack/offline/node-contain.sh), and kubetm-net re-checks it
-    on every sync (images/kubetm-net/contain.go).
+    The rules are hack/offline/node-contain.sh, run in the node (``sh -s``; it reads the subnets
+    from the node's /kind/kubeadm.conf, idempotent). The offline node image runs the same script
+    at every boot (kubetm-contain.service, before containerd and the kubelet) and kubetm-net
+    re-checks it on every sync; kind's stock node image has neither, and a restarted node
+    container starts with an empty network namespace: so kubetm calls this after creating a
+    cluster, on every `cluster up`, and after every node restart it causes (the replicaset lab's
+    node stop/start, the fault tests). Returns the script's summary line.
     """
-    svc = SERVICE_SUBNET
-    script = f"ip route replace unreachable {POD_SUBNET}; " + "; ".join(
-        f"iptables -C {chain} -d {svc} -j REJECT 2>/dev/null || iptables -I {chain} -d {svc} -j REJECT"
-        for chain in ("OUTPUT", "FORWARD")
+    script = (OFFLINE_DIR / "node-contain.sh").read_text()
+    out = docker.exec_in(
+        container, ["sh", "-s"], input=script, what=f"contain cluster addresses on {container}"
     )
-    for c in node_containers(name):
-        docker.exec_in(
-            c["Names"], ["sh", "-c", script], what=f"contain cluster addresses on {c['Names']}"
-        )
+    return out.strip().splitlines()[-1] if out.strip() else ""
 
 
 def _build_offline_addons() -> None:
@@ -345,6 +394,7 @@ def _finish(kube, p: Plan, progress) -> None:
     kube.wait_nodes_ready(count=1 + WORKERS, timeout=300)
     progress("labelling the course's nodes (k8s-node1, k8s-node2)")
     nodes.ensure_course_labels(kube)
+    nodes.annotate_host_ports(kube, host_port_bindings(p.name))
     cm = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -355,7 +405,7 @@ def _finish(kube, p: Plan, progress) -> None:
     }
     objs = manifests.load(manifests.manifest_root() / "cluster")
     if not p.offline:
-        _load_metrics_server_online(p.name, progress)
+        objs = _metrics_server_image(objs, _load_metrics_server_online(p.name, progress))
     kube.apply([cm] + objs, force_conflicts=True)  # the add-ons are kubetm's own: take them back
     progress("waiting for CoreDNS, the pod network, storage and metrics-server")
     for ns, kind, nm in [
@@ -419,19 +469,44 @@ def _ensure_metrics_api(kube, name: str, progress) -> None:
     )
 
 
-def _load_metrics_server_online(name: str, progress=_note) -> None:
-    """Online, metrics-server comes from source too (built with Go) and is loaded into kind."""
-    v = versions()
-    image = f"{v['OFFLINE_REPO']}/metrics-server:{v['METRICS_SERVER_VERSION']}"
-    if not docker.image_present(image):
-        run_script(
-            "component-images.sh",
-            "metrics-server",
-            what="building metrics-server",
-            env={"TOOLBOX_IMAGE": "debian:bookworm-slim"},
-            on_line=progress,
-        )
+def _metrics_server_image(objs: list[dict], image: str) -> list[dict]:
+    """The add-on objects with metrics-server's container image set to ``image``."""
+    for obj in objs:
+        if obj.get("kind") == "Deployment" and obj["metadata"]["name"] == "metrics-server":
+            for c in obj["spec"]["template"]["spec"]["containers"]:
+                if c["name"] == "metrics-server":
+                    c["image"] = image
+    return objs
+
+
+def online_metrics_server_image(pull=None) -> tuple[str, str]:
+    """Online, metrics-server is its upstream image, pinned by digest (METRICS_SERVER_IMAGE):
+    the local image when Docker has it (by digest, else its tag), else pulled by digest.
+    Returns (the name:tag the nodes get, how it was found). No Go, no build."""
+    pinned = versions()["METRICS_SERVER_IMAGE"]
+    tagged = pinned.split("@", 1)[0]
+    found = docker.local_ref(pinned)
+    if found is None:
+        if not (pull or docker.pull)(pinned):
+            raise KubetmError(
+                f"metrics-server's image {pinned} is neither present locally nor pullable",
+                hint="check the network (docker pull), or run offline: KUBETM_OFFLINE=1",
+            )
+        found, how = pinned, "pulled by digest"
+    else:
+        how = "by digest" if found == pinned else "by its tag, not checked against the digest"
+        how = f"present locally ({how})"
+    if found != tagged:
+        docker.tag(found, tagged)  # kind loads name:tag; the Deployment names it so
+    return tagged, how
+
+
+def _load_metrics_server_online(name: str, progress=_note) -> str:
+    """Put metrics-server's upstream image into every node (kind load); returns its name:tag."""
+    image, how = online_metrics_server_image()
+    progress(f"metrics-server: {image} ({how}), loading it into the nodes")
     kind_cli.load_images(name, [image])
+    return image
 
 
 def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:
@@ -454,10 +529,11 @@ def status(name: str = DEFAULT_NAME) -> dict:
     docker.require_docker()
     if name not in clusters():
         return {"name": name, "exists": False}
+    from kubetm import nodes
     from kubetm.labels import COURSE_NODE
 
     kube = _kube(name)
-    ns = sorted(kube.list("Node"), key=lambda n: n["metadata"]["name"])
+    ns = nodes.list_nodes(kube)
     return {
         "name": name,
         "exists": True,
@@ -467,10 +543,14 @@ def status(name: str = DEFAULT_NAME) -> dict:
                 "name": n["metadata"]["name"],
                 "ready": _node_ready(n),
                 "version": n["status"]["nodeInfo"]["kubeletVersion"],
-                "host_address": f"127.0.0.{i + 1}",
+                "host_address": nodes.host_address_from(ns, n["metadata"]["name"]),
+                "host_ports": {
+                    str(p): nodes.host_endpoint_from(ns, n["metadata"]["name"], p, required=False)
+                    for p in NODE_PORTS
+                },
                 "course_node": n["metadata"].get("labels", {}).get(COURSE_NODE),
             }
-            for i, n in enumerate(ns)
+            for n in ns
         ],
         "registry": registry.status(),
     }
@@ -501,11 +581,13 @@ def render(report: dict) -> str:
             "Ready" if n["ready"] else "NotReady",
             n["version"],
             n.get("course_node") or "-",
-            n["host_address"],
+            (n.get("host_ports") or {}).get("30000") or n["host_address"],
         )
         for n in report["nodes"]
     ]
-    lines.append(table(rows, ["node", "status", "version", "course name", "host address"]))
+    lines.append(
+        table(rows, ["node", "status", "version", "course name", "NodePort 30000 from the host"])
+    )
     reg = report.get("registry") or {}
     if reg.get("running"):
         lines.append(f"registry: {reg['url']} ({len(reg.get('catalog') or [])} repositories)")

@@ -5,7 +5,7 @@ on 30000), waits on a watch until the pod is Ready and the Service has a ready e
 makes a real HTTP GET to the NodePort on the node running the pod and returns the body.
 
 Example:
-    result = hello(Kube(context="kind-kubetm"))   # {"url": "http://127.0.0.2:30000/", "body": ...}
+    result = hello(Kube(context="kind-kubetm"))   # {"url": "http://127.0.0.2:30000/" (loopback port scheme), "body": ...}
 """
 
 from __future__ import annotations
@@ -61,8 +61,7 @@ def hello(kube, registry: str | None = None, timeout: float = 180, progress=None
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise KubetmError(f"pod {HELLO_POD} is Ready but has no node")
-    address = nodes.host_address(kube, node)
-    url = f"http://{address}:{HELLO_NODE_PORT}/"
+    url = f"http://{nodes.host_endpoint(kube, node, HELLO_NODE_PORT)}/"
     status, body = http_get(url)
     return {
         "namespace": ns,
@@ -84,7 +83,7 @@ def delete_hello(kube, wait: bool = True) -> list:
 def http_get(url: str, timeout: float = 5, total: float = 20) -> tuple[int, str]:
     """GET ``url`` without any proxy, retrying briefly while kube-proxy programs the NodePort.
 
-    Only loopback or node addresses are ever passed here (nodes.host_address).
+    Only loopback or node addresses are ever passed here (nodes.host_endpoint).
     """
     import urllib.parse
 

@@ -377,11 +377,12 @@ def check_ports(f: Facts, owners: Iterable[str] = ("kubetm", "kubetm-registry"))
             busy.append(f"{key} ({'container ' + holder if holder else 'another program'})")
     problems = []
     for addr in sorted(no_address):
-        fix = (
+        alias = (
             f"sudo ifconfig lo0 alias {addr} up"
             if f.system == "darwin"
             else f"sudo ip addr add {addr}/8 dev lo"
         )
+        fix = f"{alias}, or publish every node on 127.0.0.1: KUBETM_PORT_SCHEME=localhost"
         problems.append(
             _problem(
                 f"{addr}: address not available (this loopback address does not exist here; "
@@ -393,7 +394,8 @@ def check_ports(f: Facts, owners: Iterable[str] = ("kubetm", "kubetm-registry"))
         problems.append(
             _problem(
                 f"port in use: {', '.join(busy[:4])}{' ...' if len(busy) > 4 else ''}",
-                "stop what listens there (ss -ltnp, or lsof -i :PORT on macOS)",
+                "stop what listens there (ss -ltnp, or lsof -i :PORT on macOS), or publish "
+                "elsewhere with KUBETM_HOST_PORT_OFFSET=1000",
             )
         )
     if denied:

@@ -332,7 +332,7 @@ def _push_error(output: str, target: str, registry: str) -> KubetmError:
 
 
 def load(names: list[str], cluster: str = "kubetm", tag: str | None = None) -> list[dict]:
-    """Copy built images straight into the kind cluster's nodes (``kind load docker-image``).
+    """Copy built images straight into the kind cluster's nodes (``docker save`` + ``kind load image-archive``).
 
     >>> load(["hello"])   # pods with imagePullPolicy IfNotPresent then start without a registry
     """

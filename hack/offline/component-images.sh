@@ -4,7 +4,7 @@
 # in $WORK/image-tars for node-image.sh. Usage: component-images.sh [kube-apiserver ...] (default all)
 . "$(dirname "$0")/lib.sh"
 R=$OFFLINE_REPO
-# online (kind's stock node) only metrics-server is built; it may use a public base
+# TOOLBOX_IMAGE overrides the base (online mode builds nothing here: it takes upstream images)
 TOOLBOX=${TOOLBOX_IMAGE:-$R/debian:$DEBIAN_SUITE}
 
 # name  binary-in-$BIN  path-in-image  extra Dockerfile lines   (all FROM the Debian toolbox base)
@@ -44,6 +44,6 @@ build_component_images() {
 }
 
 [ -n "${TOOLBOX_IMAGE:-}" ] || "$OFFLINE_DIR/base-images.sh" debian
-# with names (online mode needs only metrics-server) build just those programs
+# with names build just those programs
 if [ $# -gt 0 ]; then "$OFFLINE_DIR/build-go.sh" "$@"; else "$OFFLINE_DIR/build-go.sh"; fi
 build_component_images "$@"

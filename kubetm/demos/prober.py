@@ -11,7 +11,7 @@ an in-cluster "prober pod" transport can be plugged in the same way (for example
 asks a small relay pod, reached via a NodePort on loopback, to GET the Service once and return the
 version; one `kubectl exec` per request would be far too slow for 20 requests/s).
 
-    with Prober("http://127.0.0.2:30004/version", rate=20) as p:
+    with Prober(f"http://{nodes.host_endpoint(kube, node, 30004)}/version", rate=20) as p:
         ...  # roll out; p.elapsed_ms() marks the update start
     samples = p.samples()
 """

@@ -159,7 +159,7 @@ class DemoRun:
             raise KubetmError("the cluster has no nodes")
         node = pool[0]["metadata"]["name"]
         self.emit("nodes", {"nodes": all_nodes})
-        return node, f"http://{nodes.host_address_from(all_nodes, node)}:{self.s.node_port}/version"
+        return node, f"http://{nodes.host_endpoint_from(all_nodes, node, self.s.node_port)}/version"
 
     def start_prober(self, url: str) -> float:
         """Start probing; returns the t_ms from which the Service answered steadily."""

@@ -117,6 +117,18 @@ def image_present(image: str) -> bool:
     return run(["image", "inspect", "--format", "{{.Id}}", image], check=False).returncode == 0
 
 
+def local_ref(pinned: str) -> str | None:
+    """The local image to use for a public ``name:tag@sha256:...``: the pinned ref itself when
+    Docker has it (pulled by digest), else ``name:tag`` when that is present (a local copy or
+    retag, not verified against the digest), else None (it must be pulled)."""
+    if image_present(pinned):
+        return pinned
+    tagged = pinned.split("@", 1)[0]
+    if tagged != pinned and image_present(tagged):
+        return tagged
+    return None
+
+
 def inspect_images(refs: Sequence[str]) -> list[dict]:
     """``docker image inspect`` of every ref (all must exist)."""
     return json.loads(run(["image", "inspect", *refs], what="docker image inspect").stdout)
@@ -182,7 +194,16 @@ def pull_failure(output: str) -> str:
     return "refused"
 
 
-def pull(
+def pull(image: str, on_line: LineFn | None = None) -> bool:
+    """``pull_image`` (retries, deadline) as a yes/no: False when the image cannot be pulled."""
+    try:
+        pull_image(image, on_line)
+    except PullFailed:
+        return False
+    return True
+
+
+def pull_image(
     image: str,
     on_line: LineFn | None = None,
     *,

@@ -9,12 +9,10 @@ says "could not be measured"), never an exception.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import platform
 import shutil
-import socket
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -79,19 +77,15 @@ def _run(cmd: list[str], timeout: float = 20) -> hexec.Result | None:
 
 
 def port_state(port: int, host: str = "127.0.0.1") -> str:
-    """Whether ``host:port`` can be bound now: FREE, IN_USE, NO_ADDRESS (the loopback alias does
-    not exist, as on macOS for 127.0.0.2 until `ifconfig lo0 alias`), or DENIED."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRNOTAVAIL:
-                return NO_ADDRESS
-            if e.errno in (errno.EACCES, errno.EPERM):
-                return DENIED
-            return IN_USE
-    return FREE
+    """Whether ``host:port`` can be bound now (kubetm.host.net.bind_problem): FREE, IN_USE,
+    NO_ADDRESS (the loopback alias does not exist, as on macOS for 127.0.0.2 until
+    `ifconfig lo0 alias`), or DENIED (any other refusal)."""
+    from kubetm.host import net
+
+    problem = net.bind_problem(port, host)
+    if problem is None:
+        return FREE
+    return {"in use": IN_USE, "not available": NO_ADDRESS}.get(problem, DENIED)
 
 
 def program_version(path: str, args: list[str]) -> tuple[str | None, str]:

@@ -7,6 +7,7 @@ proxy (every address here is local). Nothing here prints.
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 
@@ -22,6 +23,27 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def bind_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why ``host:port`` cannot be bound now: "in use" (something listens there), "not available"
+    (the host has no such address: 127.0.0.2 on macOS), another OS error's text; None when free."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return "in use"
+            if e.errno == errno.EADDRNOTAVAIL:
+                return "not available"
+            return e.strerror or str(e)
+    return None
+
+
+def address_available(host: str) -> bool:
+    """Whether this host can bind ``host`` at all (any free port)."""
+    return bind_problem(0, host) != "not available"
 
 
 def http_get(url: str, timeout: float = 5, limit: int = -1) -> tuple[int, bytes]:

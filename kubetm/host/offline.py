@@ -148,7 +148,7 @@ def decide_offline(
             heard(f"pulling {image}: {line}")
 
         try:
-            docker.pull(image, on_line=on_line)
+            docker.pull_image(image, on_line=on_line)
         except docker.PullFailed as e:
             if e.reason != "unreachable":
                 raise KubetmError(

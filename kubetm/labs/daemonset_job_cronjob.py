@@ -234,19 +234,19 @@ def daemonset_hostport(ctx: LabContext) -> tuple[bool, str]:
     answers, problems = [], []
     for p in sorted(pods, key=lambda p: p["spec"].get("nodeName") or ""):
         node = p["spec"].get("nodeName")
-        addr = nodes.host_address_from(all_nodes, node)
-        url = f"http://{addr}:{HOST_PORT}/hostname"
+        endpoint = nodes.host_endpoint_from(all_nodes, node, HOST_PORT)
+        url = f"http://{endpoint}/hostname"
         try:
             status, body = http_get(url, timeout=3, total=min(20.0, ctx.timeout / 4))
         except KubetmError as e:
-            problems.append(f"{addr}:{HOST_PORT} ({node}): {e.message}")
+            problems.append(f"{endpoint} ({node}): {e.message}")
             continue
         if status != 200 or body.strip() != _name(p):
             problems.append(
-                f"{addr}:{HOST_PORT} ({node}) answered HTTP {status} {body.strip()[:60]!r}, expected {_name(p)}"
+                f"{endpoint} ({node}) answered HTTP {status} {body.strip()[:60]!r}, expected {_name(p)}"
             )
         else:
-            answers.append(f"{addr}:{HOST_PORT} -> {body.strip()} ({node})")
+            answers.append(f"{endpoint} -> {body.strip()} ({node})")
     if problems or not answers:
         return False, "; ".join(problems) or "daemonset-1 has no pod to reach"
     return True, f"{len(answers)}/{len(pods)} nodes answered from their own pod: " + ", ".join(
@@ -649,7 +649,7 @@ LAB = Lab(
         Check(
             "daemonset-hostport",
             daemonset_hostport,
-            "every node with a pod answers on hostPort 18080 (127.0.0.x:18080 on kind) from its own pod",
+            "every node with a pod answers on hostPort 18080 (from the host: nodes.host_endpoint) from its own pod",
             timeout=90,
         ),
         Check(

@@ -7,7 +7,7 @@ the host to a published node address (loopback on kind).
 Example:
     pod = ready_pod(ctx, "pod-1")
     out = exec_ok(ctx, "pod-1", ["sh", "-c", "echo hi"])
-    status, body = host_http("http://127.0.0.2:30001/hostname")
+    status, body = host_http(f"http://{nodes.host_endpoint(ctx.kube, node, 30001)}/hostname")
 """
 
 from __future__ import annotations

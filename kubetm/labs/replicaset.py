@@ -367,13 +367,18 @@ def restore_kind_node(
     registry_config: str | None,
     timeout: float = NODE_READY_TIMEOUT,
 ) -> str:
-    """``docker start`` the node again, watch the Node until Ready, check the registry config survived."""
+    """``docker start`` the node again, contain its pod and Service addresses again (a restarted
+    node container starts with an empty network namespace; kind's stock node image has no boot
+    unit for it: kubetm.cluster.contain_node), watch the Node until Ready, check the registry
+    config survived."""
+    from kubetm.cluster import contain_node
     from kubetm.k8s import conditions
 
     start = time.monotonic()
     from kubetm.host import docker
 
     docker.start(container, timeout=90)
+    contain_node(container)
     kube.watch_until(
         "Node",
         node_name,

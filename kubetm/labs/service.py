@@ -3,8 +3,8 @@
 manifests/service/: pod-1 (k8s-node1), pod-2 (k8s-node2), svc-1 ClusterIP, svc-2 NodePort 30001,
 pod-local + svc-local NodePort 30002 externalTrafficPolicy Local, svc-lb LoadBalancer.
 
-From the host, kubetm sends traffic only to the nodes' published addresses (nodes.host_address:
-127.0.0.x on kind); a ClusterIP is tried from inside a pod only.
+From the host, kubetm sends traffic only to the nodes' published addresses (nodes.host_endpoint:
+127.0.0.x, or 127.0.0.1 with per-node ports on kind); a ClusterIP is tried from inside a pod only.
 """
 
 from __future__ import annotations
@@ -28,12 +28,16 @@ LB_WAIT_SECONDS = (
 )
 
 
-def _node_addresses(ctx) -> list[tuple[str, str]]:
+def _node_endpoints(ctx, port: int) -> list[tuple[str, str | None]]:
+    """(node, host:port where the host reaches the node's ``port``; None: not published)."""
     from kubetm import nodes
 
     listed = nodes.list_nodes(ctx.kube)
     return [
-        (n["metadata"]["name"], nodes.host_address_from(listed, n["metadata"]["name"]))
+        (
+            n["metadata"]["name"],
+            nodes.host_endpoint_from(listed, n["metadata"]["name"], port, required=False),
+        )
         for n in listed
     ]
 
@@ -82,15 +86,17 @@ def clusterip_reaches_pods(ctx) -> tuple[bool, str]:
     # the cluster (only the host's default route covers it). Nothing is sent to the ClusterIP.
     node_port = any(p.get("nodePort") for p in svc["spec"]["ports"])
     answered = []
-    for node, addr in _node_addresses(ctx):
+    for node, endpoint in _node_endpoints(ctx, port):
+        if endpoint is None:  # the node publishes nothing for this port on the host
+            continue
         ok, _ = host_http_answer(
-            f"http://{addr}:{port}/hostname",
+            f"http://{endpoint}/hostname",
             lambda s, b: b.strip() in APP_PODS,
             attempts=1,
             timeout=1.0,
         )
         if ok:
-            answered.append(f"{node} ({addr})")
+            answered.append(f"{node} ({endpoint})")
     route = _host_route(ip)
     outside_ok = not node_port and not answered and (route is None or route.startswith("0.0.0.0/0"))
     host = (
@@ -124,11 +130,14 @@ def nodeport_on_every_node(ctx) -> tuple[bool, str]:
     wait_endpoints(ctx, "svc-2", lambda found: set(APP_PODS) <= set(found))
     seen: list[str] = []
     bad: list[str] = []
-    for node, addr in _node_addresses(ctx):
+    for node, endpoint in _node_endpoints(ctx, 30001):
+        if endpoint is None:
+            bad.append(f"{node} (30001 not published on the host)")
+            continue
         ok, last = host_http_answer(
-            f"http://{addr}:30001/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS
+            f"http://{endpoint}/hostname", lambda s, b: s == 200 and b.strip() in APP_PODS
         )
-        (seen if ok else bad).append(f"{node} ({addr}) -> {last}")
+        (seen if ok else bad).append(f"{node} ({endpoint}) -> {last}")
     total = len(seen) + len(bad)
     detail = f"{len(seen)}/{total} nodes answered on 30001: " + "; ".join(
         seen + [f"NO ANSWER {b}" for b in bad]
@@ -141,12 +150,15 @@ def nodeport_local_only_pod_node(ctx) -> tuple[bool, str]:
     ready_pod(ctx, "pod-local")
     eps = wait_endpoints(ctx, "svc-local", lambda found: bool(found))
     pod_nodes = set(eps.values())
-    addrs = _node_addresses(ctx)
+    addrs = _node_endpoints(ctx, 30002)
     good: list[str] = []
     bad: list[str] = []
     # Nodes with a pod first: once they answer, kube-proxy has programmed the port everywhere.
-    for node, addr in sorted(addrs, key=lambda na: na[0] not in pod_nodes):
-        url = f"http://{addr}:30002/hostname"
+    for node, endpoint in sorted(addrs, key=lambda na: na[0] not in pod_nodes):
+        if endpoint is None:
+            bad.append(f"{node}: 30002 not published on the host")
+            continue
+        url = f"http://{endpoint}/hostname"
         if node in pod_nodes:
             ok, last = host_http_answer(url, lambda s, b: s == 200 and b.strip() in eps)
             (good if ok else bad).append(
@@ -214,7 +226,7 @@ LAB = Lab(
         Check(
             "nodeport-on-every-node",
             nodeport_on_every_node,
-            "NodePort 30001 answers on every node's host address (127.0.0.x on kind)",
+            "NodePort 30001 answers on every node's host endpoint (nodes.host_endpoint)",
             timeout=90,
         ),
         Check(

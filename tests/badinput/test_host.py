@@ -26,11 +26,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = "kubetm-bad"
-PINNED_KIND = next(
-    ln.split("=", 1)[1]
+VERSIONS = dict(
+    ln.split("=", 1)
     for ln in (ROOT / "hack/offline/versions.env").read_text().splitlines()
-    if ln.startswith("KIND_VERSION=")
+    if "=" in ln and not ln.startswith("#")
 )
+PINNED_KIND = VERSIONS["KIND_VERSION"]
 
 
 def _script(path: Path, body: str) -> Path:
@@ -191,7 +192,8 @@ def test_a_pull_that_keeps_failing_is_retried_then_one_line_suggesting_offline(t
     env = _env(tmp_path, bin_dir, real_docker=False)
     line = _one_error_line(_kubetm(["image", "build", "hello"], env, tmp_path))
     assert line == (
-        'pulling node:20-slim failed: Error response from daemon: Get "https://r.example/v2/": '
+        f"pulling {VERSIONS['NODEJS_IMAGE']} failed: "
+        'Error response from daemon: Get "https://r.example/v2/": '
         "net/http: TLS handshake timeout (after 4 tries) "
         "(retry later, or build everything from source with --offline)"
     )
@@ -201,11 +203,12 @@ def test_a_pull_that_keeps_failing_is_retried_then_one_line_suggesting_offline(t
 
 
 def test_a_missing_loopback_address_is_address_not_available_not_in_use(monkeypatch, capsys):
-    """As on macOS, where 127.0.0.2 exists only after `ifconfig lo0 alias`. This Linux kernel binds
-    any 127.x, so binding 127.0.0.2 is made to fail the way macOS fails (EADDRNOTAVAIL); the rest
-    (docker, kind, the other ports) is this machine."""
+    """As on macOS, where 127.0.0.2 exists only after `ifconfig lo0 alias`, with the loopback port
+    scheme asked for (unasked, `cluster up` picks the localhost scheme there). This Linux kernel
+    binds any 127.x, so binding 127.0.0.2 is made to fail the way macOS fails (EADDRNOTAVAIL); the
+    rest (docker, kind, the other ports) is this machine."""
     from kubetm.cli import main
-    from kubetm.host import facts
+    from kubetm.host import net
 
     class NoAlias(socket.socket):
         def bind(self, address):
@@ -213,7 +216,9 @@ def test_a_missing_loopback_address_is_address_not_available_not_in_use(monkeypa
                 raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
             return super().bind(address)
 
-    monkeypatch.setattr(facts.socket, "socket", NoAlias)
+    monkeypatch.setattr(net.socket, "socket", NoAlias)
+    monkeypatch.setenv("KUBETM_PORT_SCHEME", "loopback")
+    monkeypatch.delenv("KUBETM_HOST_PORT_OFFSET", raising=False)
     code = main(["cluster", "up", "--name", BAD])
     err = capsys.readouterr().err
     assert code == 1
@@ -223,7 +228,8 @@ def test_a_missing_loopback_address_is_address_not_available_not_in_use(monkeypa
     ), err
     assert "in use" not in lines[0]
     assert lines[0].endswith(
-        "(sudo ip addr add 127.0.0.2/8 dev lo; `kubetm doctor` lists every check)"
+        "(sudo ip addr add 127.0.0.2/8 dev lo, or publish every node on 127.0.0.1: "
+        "KUBETM_PORT_SCHEME=localhost; `kubetm doctor` lists every check)"
     )
     _nothing_created()
     # for the cluster that holds the other ports, doctor names only the missing address

@@ -56,6 +56,18 @@ def http_get_eventually(url: str, expect: str, within: float = 60.0) -> str:
     raise AssertionError(f"{url} never answered {expect!r} within {within:.0f} s (last: {last})")
 
 
+def node_endpoints(port: int) -> dict[str, str]:
+    """{node: host:port} where the host reaches every node's NodePort/hostPort ``port``: through
+    kubetm.nodes (the one place that knows the port scheme), over kubectl's node list."""
+    from kubetm import nodes
+
+    listed = kubectl_json("get", "nodes")["items"]
+    return {
+        n["metadata"]["name"]: nodes.host_endpoint_from(listed, n["metadata"]["name"], port)
+        for n in listed
+    }
+
+
 @pytest.fixture(scope="session")
 def cluster() -> str:
     cp = subprocess.run(

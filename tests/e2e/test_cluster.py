@@ -17,6 +17,7 @@ from .conftest import (
     image,
     kubectl,
     kubectl_json,
+    node_endpoints,
     pod_exec,
     wait_pods_ready,
 )
@@ -208,9 +209,11 @@ spec:
 """,
     )
     wait_pods_ready(namespace, "app=hello-e2e")
-    for addr in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+    endpoints = node_endpoints(30009)
+    assert len(endpoints) == 3
+    for endpoint in endpoints.values():
         assert "Hello Kubernetes!" in http_get_eventually(
-            f"http://{addr}:30009/", "Hello Kubernetes!"
+            f"http://{endpoint}/", "Hello Kubernetes!"
         )
     status = kubectl_json("-n", namespace, "get", "pod", "hello")["status"]["containerStatuses"][0]
     assert status["image"].startswith("localhost:5001/kubetm/hello")

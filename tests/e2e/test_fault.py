@@ -99,6 +99,10 @@ def _run_with_restart(args: list[str], timeout: float = 900) -> subprocess.Compl
         ["docker", "restart", CONTROL_PLANE], capture_output=True, text=True, timeout=180
     )
     assert restart.returncode == 0, restart.stderr
+    # what kubetm does after every node restart it causes (a stock node has no boot unit for it)
+    from kubetm.cluster import contain_node
+
+    contain_node(CONTROL_PLANE)
     try:
         out, err = p.communicate(timeout=timeout)
     finally:

@@ -15,6 +15,9 @@ from kubetm.host.offline import versions
 
 @pytest.fixture
 def fake(monkeypatch):
+    monkeypatch.delenv("KUBETM_NODE_IMAGE", raising=False)
+    monkeypatch.delenv("KUBETM_PORT_SCHEME", raising=False)
+    monkeypatch.delenv("KUBETM_HOST_PORT_OFFSET", raising=False)
     return install(monkeypatch)
 
 
@@ -53,7 +56,7 @@ def test_the_cluster_asks_about_the_stock_node_image(fake, monkeypatch):
     assert (p.offline, p.reason, p.node_image) == (
         False,
         f"{cluster.stock_node_image()} is available",
-        None,
+        cluster.stock_node_image(),
     )
     fake.present.clear()
     p = cluster.plan()
@@ -85,5 +88,131 @@ def test_busy_node_port_is_refused_before_kind_starts(monkeypatch):
         s.bind(("127.0.0.2", 18099))
         s.listen()
         with pytest.raises(KubetmError) as e:
-            cluster._check_ports()
+            cluster._check_ports(cluster.kind_config("kubetm", offline=False))
     assert "127.0.0.2:18099 is already in use" in str(e.value)
+    assert "KUBETM_HOST_PORT_OFFSET" in e.value.hint
+
+
+def test_a_missing_address_is_told_apart_from_a_busy_port(monkeypatch):
+    """macOS without sudo: 127.0.0.2 does not exist (EADDRNOTAVAIL) -> the localhost scheme."""
+    problems = {("127.0.0.2", 30000): "not available"}
+    monkeypatch.setattr(cluster.net, "bind_problem", lambda port, host: problems.get((host, port)))
+    with pytest.raises(KubetmError) as e:
+        cluster._check_ports(cluster.kind_config("kubetm", offline=False))
+    assert str(e.value).startswith("address 127.0.0.2 is not available on this host")
+    assert "KUBETM_PORT_SCHEME=localhost" in e.value.hint
+
+
+def test_the_stock_node_image_is_pinned_by_digest_and_always_passed(fake, monkeypatch):
+    pinned = versions()["KIND_NODE_IMAGE"]
+    assert pinned.startswith("kindest/node:v1.34.0@sha256:") and len(pinned.split(":")[-1]) == 64
+    assert cluster.stock_node_image() == pinned
+    monkeypatch.setenv("KUBETM_OFFLINE", "0")
+    assert cluster.plan().node_image == pinned  # never None (kind's built-in default)
+    monkeypatch.setenv("KUBETM_NODE_IMAGE", "kindest/node:rehearsal")
+    assert cluster.plan().node_image == "kindest/node:rehearsal"
+
+
+def test_localhost_scheme_config_publishes_every_node_on_127_0_0_1(fake, monkeypatch):
+    monkeypatch.setenv("KUBETM_OFFLINE", "0")
+    monkeypatch.setenv("KUBETM_PORT_SCHEME", "localhost")
+    monkeypatch.setenv("KUBETM_HOST_PORT_OFFSET", "1000")
+    p = cluster.plan("kubetm-online")
+    assert (p.port_scheme, p.port_offset) == ("localhost", 1000)
+    seen = set()
+    for i, node in enumerate(p.config["nodes"]):
+        by_port = {m["containerPort"]: m for m in node["extraPortMappings"]}
+        assert {m["listenAddress"] for m in by_port.values()} == {"127.0.0.1"}
+        assert by_port[30001]["hostPort"] == 31001 + 100 * i
+        assert by_port[18080]["hostPort"] == 19080 + 100 * i
+        seen |= {m["hostPort"] for m in by_port.values()}
+    assert len(seen) == 3 * len(cluster.NODE_PORTS)  # no two nodes share a host port
+
+
+def test_scheme_follows_what_the_host_can_bind(fake, monkeypatch):
+    monkeypatch.setenv("KUBETM_OFFLINE", "0")
+    monkeypatch.setattr(cluster.net, "address_available", lambda host: host == "127.0.0.1")
+    p = cluster.plan()
+    assert p.port_scheme == "localhost" and "127.0.0.2 cannot be bound" in p.port_scheme_reason
+    monkeypatch.setattr(cluster.net, "address_available", lambda host: True)
+    assert cluster.plan().port_scheme == "loopback"
+
+
+def test_metrics_server_online_uses_the_local_image_else_pulls_by_digest(fake):
+    pinned = versions()["METRICS_SERVER_IMAGE"]
+    tagged = pinned.split("@")[0]
+    assert "@sha256:" in pinned and tagged.endswith(":" + versions()["METRICS_SERVER_VERSION"])
+    fake.present.add(tagged)  # a local copy under the public name (the rehearsal's retag)
+    assert cluster.online_metrics_server_image() == (
+        tagged,
+        "present locally (by its tag, not checked against the digest)",
+    )
+    assert not any(c[1] == "pull" for c in fake.calls)
+    fake.present.clear()
+    with pytest.raises(KubetmError, match="neither present locally nor pullable"):
+        cluster.online_metrics_server_image()
+    assert ["docker", "pull", pinned] in fake.calls  # streamed: progress, retries, deadline
+    fake.pull_ok = True
+    assert cluster.online_metrics_server_image() == (tagged, "pulled by digest")
+    assert ["docker", "tag", pinned, tagged] in fake.calls
+    assert not any("build" in c or "component-images.sh" in " ".join(c) for c in fake.calls)
+
+
+def test_metrics_server_manifest_gets_the_online_image():
+    from kubetm import manifests
+
+    objs = manifests.load(manifests.manifest_root() / "cluster")
+    out = cluster._metrics_server_image(objs, "upstream/metrics-server:v0.8.0")
+    dep = next(o for o in out if o["kind"] == "Deployment")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "upstream/metrics-server:v0.8.0"
+    )
+
+
+def test_containment_runs_node_contain_sh_in_the_node(fake):
+    from kubetm.host.offline import OFFLINE_DIR
+
+    cluster.contain_node("kubetm-online-worker")
+    call = fake.calls[-1]
+    assert call[1:] == ["exec", "-i", "kubetm-online-worker", "sh", "-s"]
+    script = fake.inputs[-1]
+    assert script == (OFFLINE_DIR / "node-contain.sh").read_text()  # the boot unit's own rules
+    assert "ip route replace unreachable" in script and "-j REJECT" in script
+
+
+def test_host_port_bindings_read_back_from_docker(fake, monkeypatch):
+    monkeypatch.setattr(
+        cluster, "node_containers", lambda name: [{"Names": "x-worker", "State": "running"}]
+    )
+    fake.containers["x-worker"] = {
+        "HostConfig": {
+            "PortBindings": {
+                "30000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "30100"}],
+                "6443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "40000"}],
+            }
+        }
+    }
+    assert cluster.host_port_bindings("x") == {"x-worker": {30000: ("127.0.0.1", 30100)}}
+
+
+def test_status_text_shows_where_the_host_reaches_each_node():
+    report = {
+        "name": "kubetm-online",
+        "exists": True,
+        "context": "kind-kubetm-online",
+        "nodes": [
+            {
+                "name": f"kubetm-online-{n}",
+                "ready": True,
+                "version": "v1.34.3",
+                "course_node": None,
+                "host_address": "127.0.0.1",
+                "host_ports": {"30000": f"127.0.0.1:{31000 + 100 * i}"},
+            }
+            for i, n in enumerate(["control-plane", "worker", "worker2"])
+        ],
+        "registry": {},
+    }
+    text = cluster.render(report)
+    assert "NODEPORT 30000 FROM THE HOST" in text
+    assert "127.0.0.1:31100" in text and "127.0.0.1:31200" in text

@@ -215,7 +215,8 @@ def test_a_port_held_by_someone_else_is_in_use():
     assert c.failed_fatally
     assert c.problems == [
         "port in use: 127.0.0.1:30000 (another program), 127.0.0.1:5001 (container my-registry) "
-        "(fix: stop what listens there (ss -ltnp, or lsof -i :PORT on macOS))"
+        "(fix: stop what listens there (ss -ltnp, or lsof -i :PORT on macOS), or publish "
+        "elsewhere with KUBETM_HOST_PORT_OFFSET=1000)"
     ]
 
 
@@ -233,7 +234,10 @@ def test_a_missing_loopback_alias_is_address_not_available_not_in_use():
     assert c.failed_fatally and len(c.problems) == 1
     assert c.problems[0].startswith("127.0.0.2: address not available")
     assert "in use" not in c.problems[0]
-    assert c.problems[0].endswith("(fix: sudo ifconfig lo0 alias 127.0.0.2 up)")
+    assert c.problems[0].endswith(
+        "(fix: sudo ifconfig lo0 alias 127.0.0.2 up, or publish every node on 127.0.0.1: "
+        "KUBETM_PORT_SCHEME=localhost)"
+    )
 
 
 def test_port_state_tells_a_missing_address_from_a_busy_port():

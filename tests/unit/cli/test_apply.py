@@ -77,7 +77,7 @@ def test_delete_kind_name_and_file(use_fake, write_file, capsys):
 
 
 def test_deploy_and_delete_hello(use_fake, monkeypatch, capsys):
-    monkeypatch.setattr("kubetm.nodes.host_address", lambda kube, node: "127.0.0.2")
+    monkeypatch.setattr("kubetm.nodes.host_endpoint", lambda kube, node, port: f"127.0.0.2:{port}")
     monkeypatch.setattr(deploy, "http_get", lambda url: (200, "Hello Kubernetes!\n"))
 
     def ready_pod(kind, name=None, predicate=None, **kw):

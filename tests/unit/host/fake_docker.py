@@ -32,11 +32,13 @@ class FakeDocker:
         self.buildx_driver: str | None = None  # None: no buildx plugin
         self.calls: list[list[str]] = []
         self.envs: list[dict | None] = []
+        self.inputs: list[str | None] = []
 
     def __call__(self, argv, **kw):  # subprocess.run
         assert isinstance(argv, list), "commands are argument lists, never shell strings"
         self.calls.append(argv)
         self.envs.append(kw.get("env"))
+        self.inputs.append(kw.get("input"))
         return self.answer(argv[1:])
 
     def popen(self, argv, **kw):  # subprocess.Popen

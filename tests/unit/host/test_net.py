@@ -125,3 +125,15 @@ def test_http_get_reads_a_chunked_body_without_its_framing():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_bind_problem_tells_a_busy_port_from_a_missing_address():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert net.bind_problem(port, "127.0.0.1") == "in use"
+    # TEST-NET-1 (RFC 5737) is assigned to no interface here: what 127.0.0.2 is on macOS
+    assert net.bind_problem(0, "192.0.2.1") == "not available"
+    assert net.address_available("127.0.0.1") and not net.address_available("192.0.2.1")
+    assert net.bind_problem(0, "127.0.0.1") is None

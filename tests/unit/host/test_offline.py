@@ -85,7 +85,9 @@ def test_no_registry_and_no_offline_build_is_one_line(fake, monkeypatch):
 
 def test_a_transient_pull_error_is_retried_with_backoff_then_suggests_offline(fake, monkeypatch):
     monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
-    monkeypatch.setattr(offline.docker, "pull", functools.partial(offline.docker.pull, wait=0))
+    monkeypatch.setattr(
+        offline.docker, "pull_image", functools.partial(offline.docker.pull_image, wait=0)
+    )
     fake.streams["pull"] = (
         1,
         "Error response from daemon: Get https://r/v2/: net/http: TLS handshake timeout",
@@ -122,7 +124,7 @@ def test_pull_has_a_deadline(monkeypatch):
         lambda argv, **kw: real([sys.executable, "-c", "import time; time.sleep(30)"], **kw),
     )
     with pytest.raises(offline.docker.PullFailed) as e:
-        offline.docker.pull("x:1", deadline=1, attempts=1, wait=0)
+        offline.docker.pull_image("x:1", deadline=1, attempts=1, wait=0)
     assert e.value.message.startswith("pulling x:1 did not finish within 1 s")
 
 

@@ -68,7 +68,7 @@ def test_auto_healing_always_restores_the_node(monkeypatch):
     def docker(args, **kw):
         from kubetm.host.exec import Result
 
-        calls.append(args[0])
+        calls.append(args[0] if args[0] != "exec" or args[-2:] != ["sh", "-s"] else "contain")
         out = (
             "# /etc/containerd/certs.d/localhost:5001/hosts.toml\n[host]\n"
             if args[0] == "exec"
@@ -94,8 +94,9 @@ def test_auto_healing_always_restores_the_node(monkeypatch):
         "exec",
         "stop",
         "start",
+        "contain",
         "exec",
-    ]  # config read, stop, ALWAYS start, config re-checked
+    ]  # config read, stop, ALWAYS start, containment re-applied, config re-checked
 
 
 def test_selector_cases_report_what_each_selector_picked():
