@@ -168,7 +168,11 @@ def rules(node: str) -> tuple[bool, bool]:
 
 
 @pytest.mark.timeout(1800)  # cold seed ~1 min, cluster up ~2-4 min, labs/demos ~3 min, down
-def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme():
+def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypatch, tmp_path):
+    # The second cluster lives in a kubeconfig of its own: kind makes a new cluster the current
+    # context and unsets it on delete, which would leave the user's (and the suite's) kubeconfig
+    # without a current context.
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     t_start = time.monotonic()
     timings: dict[str, float] = {}
     print(f"\nonline rehearsal on cluster {NAME!r}; {NOT_PROVEN}")
