@@ -196,6 +196,8 @@ def hpa_scales_in(ctx: LabContext) -> tuple[bool, str]:
 
 LAB = Lab(
     name="autoscaling",
+    part="중급",
+    page="k8s/08-intermediate-controller/hpa",
     title="오토스케일러 — HPA (HorizontalPodAutoscaler)",
     lesson="HPA: replicas follow average CPU utilization (relative to requests) between minReplicas and maxReplicas",
     checks=(

@@ -634,6 +634,8 @@ def cronjob_concurrency_replace(ctx: LabContext) -> tuple[bool, str]:
 
 LAB = Lab(
     name="daemonset-job-cronjob",
+    part="초급",
+    page="k8s/04-beginner-controller/daemonset",
     title="데몬셋, 잡, 크론잡 — DaemonSet, Job, CronJob",
     lesson="DaemonSet: one pod per node; Job: pods that finish; CronJob: Jobs on a schedule with a concurrency policy",
     shares=(CLUSTER, NODES, "hostport:18080"),

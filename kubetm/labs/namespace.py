@@ -244,6 +244,8 @@ def namespace_delete_deletes_contents(ctx) -> tuple[bool, str]:
 
 LAB = Lab(
     name="namespace",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/namespace",
     title="네임스페이스, 리소스쿼터, 리밋레인지 — Namespace, ResourceQuota, LimitRange",
     lesson="Namespace, ResourceQuota, LimitRange: names and selection are per namespace, the network is not; quotas and limits bound resources",
     namespaces=(NS1, NS2, NS3, NS4, NS5),

@@ -486,6 +486,8 @@ def _node_ready(node: dict) -> bool:
 
 LAB = Lab(
     name="replicaset",
+    part="초급",
+    page="k8s/04-beginner-controller/replicaset",
     title="레플리카셋 — Replication Controller, ReplicaSet",
     lesson="Template, Replicas, Selector: a controller keeps N pods, recreates lost ones and adopts matching orphans",
     shares=(CLUSTER,),

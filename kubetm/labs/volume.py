@@ -289,6 +289,8 @@ def pod_writes_through_pvc(ctx) -> tuple[bool, str]:
 
 LAB = Lab(
     name="volume",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
     checks=(
