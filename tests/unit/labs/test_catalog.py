@@ -21,6 +21,7 @@ COURSE_IMAGES = {
 RESERVED_NODEPORTS = {
     30001: "service",
     30002: "service",
+    30009: "namespace",
 }  # docs/DESIGN.md: ports lab manifests may use
 
 LAB_NAMES = [
@@ -187,8 +188,13 @@ def test_manifests_follow_the_conventions():
             for port in (doc.get("spec") or {}).get("ports") or []:
                 if "nodePort" in port:
                     assert RESERVED_NODEPORTS.get(port["nodePort"]) == lab, where
-                    assert port["nodePort"] not in seen_nodeports, where
-                    seen_nodeports[port["nodePort"]] = where
+                    # a lab may ask for its own port twice (a step the API must refuse), never
+                    # another lab's
+                    assert seen_nodeports.get(port["nodePort"], lab) == lab, where
+                    assert f"nodeport:{port['nodePort']}" in catalog.get(lab).shares, (
+                        f"{where}: lab {lab} must declare nodeport:{port['nodePort']} in shares"
+                    )
+                    seen_nodeports[port["nodePort"]] = lab
             _check_pod_specs(doc, where)
 
 
