@@ -252,6 +252,8 @@ def _env_consumer(ctx, cm_name: str, key: str) -> tuple[str | None, str | None]:
 
 LAB = Lab(
     name="config",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/configmap",
     title="컨피그맵, 시크릿 — ConfigMap, Secret",
     lesson="Env (Literal), Env (File), Volume Mount (File): configuration kept out of the image",
     checks=(

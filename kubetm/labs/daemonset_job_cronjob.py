@@ -439,18 +439,14 @@ def cronjob_every_minute(ctx: LabContext) -> tuple[bool, str]:
     )
 
 
-def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
-    """Like `kubectl create job --from=cronjob/cron-job cron-job-manual-<id>`."""
-    from kubetm.k8s import conditions
-
-    kube, ns = ctx.kube, ctx.namespace
-    cj = kube.get("CronJob", "cron-job", namespace=ns)
-    if cj is None:
-        return False, "cronjob cron-job does not exist"
+def _manual_job(ctx: LabContext, cj: dict) -> dict:
+    """The Job `kubectl create job --from=cronjob/<cj> <cj>-manual-<id>` makes: the CronJob's
+    jobTemplate, annotated as instantiated by hand, with the CronJob as its controller owner."""
+    ns, cronjob = ctx.namespace, cj["metadata"]["name"]
     template = cj["spec"]["jobTemplate"]
     meta = template.get("metadata") or {}
-    name = f"cron-job-manual-{int(time.time()) % 100000:05d}"
-    job = {
+    name = f"{cronjob}-manual-{int(time.time()) % 100000:05d}"
+    return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
@@ -462,7 +458,7 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
                 {
                     "apiVersion": "batch/v1",
                     "kind": "CronJob",
-                    "name": "cron-job",
+                    "name": cronjob,
                     "uid": cj["metadata"]["uid"],
                     "controller": True,
                     "blockOwnerDeletion": True,
@@ -471,6 +467,18 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
         },
         "spec": template["spec"],
     }
+
+
+def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
+    """Like `kubectl create job --from=cronjob/cron-job cron-job-manual-<id>`."""
+    from kubetm.k8s import conditions
+
+    kube, ns = ctx.kube, ctx.namespace
+    cj = kube.get("CronJob", "cron-job", namespace=ns)
+    if cj is None:
+        return False, "cronjob cron-job does not exist"
+    job = _manual_job(ctx, cj)
+    name = job["metadata"]["name"]
     kube.apply([job])
     done = kube.watch_until(
         "Job",
@@ -488,6 +496,63 @@ def cronjob_manual_job(ctx: LabContext) -> tuple[bool, str]:
         logs = " ".join(kube.pod_logs(_name(pods[0]), namespace=ns, tail_lines=1).split())[:80]
     return True, f"job {name} made by hand from cron-job's jobTemplate Complete in {took}" + (
         f" (log: {logs!r})" if logs else ""
+    )
+
+
+def cronjob_delete_deletes_manual_job(ctx: LabContext) -> tuple[bool, str]:
+    """steps/cronjob-delete: a Job made by hand from cron-delete goes when cron-delete is deleted."""
+    kube, ns = ctx.kube, ctx.namespace
+    ctx.apply_step("cronjob-delete")
+    cj = kube.watch_until(
+        "CronJob", "cron-delete", namespace=ns, timeout=ctx.timeout / 4, what="cronjob cron-delete"
+    )
+    job = _manual_job(ctx, cj)
+    name = job["metadata"]["name"]
+    kube.apply([job])
+    made = kube.watch_until(
+        "Job",
+        name,
+        lambda j: j is not None and _owned_by(j, "CronJob", "cron-delete"),
+        namespace=ns,
+        timeout=ctx.timeout / 4,
+        what=f"job {name} owned by cron-delete",
+    )
+    uid = made["metadata"]["uid"]
+    start = time.monotonic()
+    # `kubectl delete cronjob cron-delete`: background propagation, the garbage collector follows
+    kube.delete(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {"name": "cron-delete", "namespace": ns},
+        },
+        wait=True,
+        timeout=ctx.timeout / 4,
+        propagation="Background",
+    )
+    kube.watch_until(
+        "Job",
+        name,
+        lambda j: (
+            j is None
+            or j["metadata"].get("uid") != uid
+            or bool(j["metadata"].get("deletionTimestamp"))
+        ),
+        namespace=ns,
+        timeout=ctx.timeout / 3,
+        what=f"job {name} deleted with cron-delete",
+    )
+    took = time.monotonic() - start
+    left = kube.get("Job", name, namespace=ns)
+    gone = left is None or left["metadata"].get("uid") != uid
+    return True, (
+        f"job {name} made by hand from cron-delete (ownerReference CronJob/cron-delete); cron-delete "
+        f"deleted: the garbage collector "
+        + (
+            f"deleted the job {took:.0f}s later"
+            if gone
+            else f"is deleting the job ({took:.0f}s later)"
+        )
     )
 
 
@@ -634,6 +699,8 @@ def cronjob_concurrency_replace(ctx: LabContext) -> tuple[bool, str]:
 
 LAB = Lab(
     name="daemonset-job-cronjob",
+    part="초급",
+    page="k8s/04-beginner-controller/daemonset",
     title="데몬셋, 잡, 크론잡 — DaemonSet, Job, CronJob",
     lesson="DaemonSet: one pod per node; Job: pods that finish; CronJob: Jobs on a schedule with a concurrency policy",
     shares=(CLUSTER, NODES, "hostport:18080"),
@@ -681,6 +748,13 @@ LAB = Lab(
             cronjob_manual_job,
             "a Job made by hand from cron-job (kubectl create job --from=cronjob/cron-job) runs to completion",
             timeout=60,
+        ),
+        Check(
+            "cronjob-delete-deletes-manual-job",
+            cronjob_delete_deletes_manual_job,
+            "steps/cronjob-delete: a Job made by hand from cron-delete (ownerReference to it) is deleted "
+            "with cron-delete",
+            timeout=90,
         ),
         Check(
             "cronjob-suspend",

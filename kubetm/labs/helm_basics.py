@@ -269,6 +269,7 @@ def cleanup(ctx) -> None:
 LAB = Lab(
     name=LAB_NAME,
     part="Helm",
+    page="helm/04-topic/tip",
     title="Helm 초급 — install, upgrade, rollback, uninstall",
     lesson=(
         "helm/01-beginner: a chart from an OCI registry, releases and revisions (.Release.Revision, IsUpgrade), "

@@ -279,6 +279,7 @@ def cleanup(ctx) -> None:
 LAB = Lab(
     name=LAB_NAME,
     part="Helm",
+    page="helm/04-topic/topic1",
     title="Helm 주제별 정리 — hooks, hook weights, helm test, crds/",
     lesson=(
         "helm/04-topic: hooks around install/upgrade and their weights, helm test, crds/ on install only. "

@@ -338,6 +338,7 @@ def cleanup(ctx) -> None:
 LAB = Lab(
     name=LAB_NAME,
     part="Helm",
+    page="helm/02-template-guide/step_1",
     title="Helm 템플릿 가이드 — values, checksum/config, randAlphaNum, immutable fields",
     lesson=(
         "helm/02-template-guide: values.yaml < -f values_prod.yaml < --set; what makes an upgrade roll pods; "

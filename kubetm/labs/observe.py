@@ -284,6 +284,7 @@ def recreate_pod(ctx, file: str, name: str, namespace: str | None = None) -> dic
 
 
 _UNITS = {
+    "m": 10**-3,
     "": 1,
     "k": 10**3,
     "M": 10**6,
@@ -297,8 +298,9 @@ _UNITS = {
 
 
 def quantity_bytes(value: Any) -> float:
-    """Kubernetes quantity (``"100Mi"``, ``"1Gi"``, ``"500M"``, ``104857600``) -> bytes."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kMGT]i?|)\s*", str(value))
+    """Kubernetes quantity (``"100Mi"``, ``"1Gi"``, ``"500M"``, ``104857600``, ``"322122547200m"``
+    as the API writes 0.3Gi) -> bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]i|[kMGT]|m|)\s*", str(value))
     if not m:
         raise ValueError(f"not a memory quantity: {value!r}")
     return float(m.group(1)) * _UNITS[m.group(2)]

@@ -191,6 +191,8 @@ def memory_limit_oomkilled(ctx) -> tuple[bool, str]:
 
 LAB = Lab(
     name="pod",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/pod",
     title="파드 — Pod",
     lesson="Container, Label, Node Schedule: containers share a pod's network; labels select; nodeSelector and resources decide the node",
     checks=(

@@ -278,6 +278,8 @@ def liveness_restarts_container(ctx: LabContext) -> tuple[bool, str]:
 
 LAB = Lab(
     name="probes",
+    part="중급",
+    page="k8s/06-intermediate-pod/probe",
     title="레디니스, 라이브니스 프로브 — ReadinessProbe, LivenessProbe",
     lesson="ReadinessProbe removes a pod from service traffic while it is not ready; LivenessProbe restarts a broken container",
     checks=(

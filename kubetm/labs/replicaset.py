@@ -1,7 +1,9 @@
 """Lab `replicaset` — Replication Controller, ReplicaSet: template, replicas, selector, auto healing.
 
 manifests/replicaset/: replication-1 (RC), pods for selector practice, replica-exp (matchExpressions),
-replica-heal (tolerationSeconds 10); steps/replicaset-adopt.yaml (replica-1, same selector as the RC).
+replica-heal (tolerationSeconds 10); steps/replicaset-adopt.yaml (replica-1, same selector as the RC);
+in kubetm-lab-replicaset-2 the course's pod1 and replica1 (steps/template-pod.yaml,
+steps/template-replicaset.yaml) and steps/selector-mismatch.yaml (refused).
 Exclusive: the auto-healing check stops a worker node.
 
 The auto-healing check is the ONE place a lab touches Docker: on a kind cluster (node providerID
@@ -27,6 +29,10 @@ RS_HEAL = "replica-heal"
 CASCADE = {"cascade": "false"}
 HEAL = {"app": "heal"}
 SELECTOR_PODS = ("pod-web-v1", "pod-web-v2", "pod-db-v3", "pod-db")
+NS2 = "kubetm-lab-replicaset-2"
+RS_TMPL = "replica1"
+POD_TMPL = "pod1"
+WEB = {"type": "web"}
 NODE_READY_TIMEOUT = 180.0
 
 
@@ -209,6 +215,121 @@ def rs_adopts_orphans(ctx: LabContext) -> tuple[bool, str]:
     return True, (
         f"{RC} deleted with propagation Orphan: pods {', '.join(sorted(before.values()))} stayed ownerless; "
         f"{RS_ADOPT} adopted both and created no new pod"
+    )
+
+
+def _image(pod: dict) -> str:
+    return pod["spec"]["containers"][0]["image"].rsplit("/", 1)[-1]
+
+
+def _rs_settled(replicas: int):
+    """Predicate over a ReplicaSet: it has seen its latest spec and holds ``replicas`` Ready pods."""
+
+    def pred(rs: dict | None) -> bool:
+        if not rs:
+            return False
+        st = rs.get("status") or {}
+        return (
+            st.get("observedGeneration", 0) >= rs["metadata"].get("generation", 1)
+            and st.get("replicas", 0) == replicas
+            and st.get("readyReplicas", 0) == replicas
+        )
+
+    return pred
+
+
+def rs_adopts_existing_pod(ctx: LabContext) -> tuple[bool, str]:
+    """pod1 (type: web) first, then replica1 (replicas 1, selector type: web): pod1 is adopted, no pod made."""
+    from kubetm.labs.observe import ready_pod
+
+    kube = ctx.kube
+    ctx.apply_step("template-pod")
+    pod1 = ready_pod(ctx, POD_TMPL, namespace=NS2, timeout=ctx.timeout / 2)
+    uid = pod1["metadata"]["uid"]
+    ctx.apply_step("template-replicaset")
+    kube.watch_until(
+        "ReplicaSet",
+        RS_TMPL,
+        _rs_settled(1),
+        namespace=NS2,
+        timeout=ctx.timeout / 2,
+        what=f"{RS_TMPL} with 1 Ready pod",
+    )
+    pods = _live(kube.list("Pod", namespace=NS2, selector=WEB))
+    ctx.state["replicaset.pod1_uid"] = uid
+    names = [f"{_name(p)} ({_owner(p) or 'no owner'})" for p in pods]
+    ok = [p["metadata"]["uid"] for p in pods] == [uid] and _owner(
+        pods[0]
+    ) == f"ReplicaSet/{RS_TMPL}"
+    return ok, (
+        f"{POD_TMPL} (type=web) ran first; {RS_TMPL} (replicas 1, selector type=web) holds "
+        f"{', '.join(names) or 'no pod'}"
+        + (": it adopted pod1 and created none" if ok else " (expected only pod1, adopted)")
+    )
+
+
+def template_change_only_new_pods(ctx: LabContext) -> tuple[bool, str]:
+    """replica1's template goes to app:v2: pod1 keeps v1; after pod1 is deleted the new pod is v2."""
+    kube = ctx.kube
+    uid = ctx.state.get("replicaset.pod1_uid")
+    if not uid or not kube.get("ReplicaSet", RS_TMPL, namespace=NS2):
+        return False, f"needs {RS_TMPL} holding pod1 (see rs-adopts-existing-pod)"
+    objs = ctx.load_step("template-replicaset")
+    container = objs[0]["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = container["image"].replace("app:v1", "app:v2")
+    kube.apply(objs)
+    kube.watch_until(
+        "ReplicaSet",
+        RS_TMPL,
+        _rs_settled(1),
+        namespace=NS2,
+        timeout=ctx.timeout / 3,
+        what=f"{RS_TMPL} to see its new template",
+    )
+    pods = _live(kube.list("Pod", namespace=NS2, selector=WEB))
+    kept = [p for p in pods if p["metadata"]["uid"] == uid]
+    if len(pods) != 1 or not kept or _image(kept[0]) != "app:v1":
+        return False, (
+            f"after the template changed to app:v2, {RS_TMPL} holds "
+            f"{', '.join(f'{_name(p)} ({_image(p)})' for p in pods) or 'no pod'} (expected pod1 on app:v1)"
+        )
+    kube.delete(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": POD_TMPL, "namespace": NS2}},
+        wait=False,
+    )
+
+    def replaced(ps: list[dict]) -> bool:
+        live = _live(ps)
+        return len(live) == 1 and live[0]["metadata"]["uid"] != uid and _ready(live[0])
+
+    pods = kube.watch_until(
+        "Pod",
+        None,
+        replaced,
+        selector=WEB,
+        namespace=NS2,
+        timeout=ctx.timeout / 2,
+        what=f"{RS_TMPL} to replace pod1",
+    )
+    new = _live(pods)[0]
+    ok = _image(new) == "app:v2"
+    return ok, (
+        f"{RS_TMPL}'s template set to app:v2: pod1 kept running app:v1 (same uid); pod1 deleted: "
+        f"the new pod {_name(new)} runs {_image(new)}"
+        + ("" if ok else " (expected app:v2, the new template)")
+    )
+
+
+def selector_must_match_template(ctx: LabContext) -> tuple[bool, str]:
+    """steps/selector-mismatch (selector ver=v1, template ver=v2) is refused by the API."""
+    from kubetm.labs.observe import api_refusal, short
+
+    refused, reason = api_refusal(ctx, "selector-mismatch")
+    reason = reason.split(" is invalid: ", 1)[-1]
+    ok = refused and "does not match template" in reason
+    return ok, (
+        f"replica-mismatch (selector type=web,ver=v1; template labels type=web,ver=v2): "
+        f"{'refused' if refused else 'ACCEPTED'}: {short(reason, 200)}"
     )
 
 
@@ -491,8 +612,11 @@ def _node_ready(node: dict) -> bool:
 
 LAB = Lab(
     name="replicaset",
+    part="초급",
+    page="k8s/04-beginner-controller/replicaset",
     title="레플리카셋 — Replication Controller, ReplicaSet",
     lesson="Template, Replicas, Selector: a controller keeps N pods, recreates lost ones and adopts matching orphans",
+    namespaces=("kubetm-lab-replicaset", NS2),
     shares=(CLUSTER,),
     shares_reason="the auto-healing check takes a worker node down; other labs' pods would move",
     checks=(
@@ -513,6 +637,26 @@ LAB = Lab(
             rs_adopts_orphans,
             "replication-1 deleted with propagation Orphan; steps/replicaset-adopt's replica-1 adopts its 2 pods, creates none",
             timeout=90,
+        ),
+        Check(
+            "rs-adopts-existing-pod",
+            rs_adopts_existing_pod,
+            "the course's pod1 (type=web) runs first; replica1 (replicas 1, selector type=web) adopts "
+            "it and creates no pod",
+            timeout=90,
+        ),
+        Check(
+            "template-change-only-new-pods",
+            template_change_only_new_pods,
+            "replica1's template changed to app:v2 leaves pod1 on app:v1; the pod made after pod1 is "
+            "deleted runs app:v2",
+            timeout=90,
+        ),
+        Check(
+            "selector-must-match-template",
+            selector_must_match_template,
+            "steps/selector-mismatch (selector ver=v1, template ver=v2) is refused by the API",
+            timeout=30,
         ),
         Check(
             "selector-match-labels",

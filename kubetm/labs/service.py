@@ -212,6 +212,8 @@ def loadbalancer_pending(ctx) -> tuple[bool, str]:
 
 LAB = Lab(
     name="service",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/service",
     title="서비스 — Service",
     lesson="ClusterIP, NodePort, LoadBalancer: a stable address in front of pods, inside the cluster or on every node",
     shares=("nodeport:30001", "nodeport:30002"),

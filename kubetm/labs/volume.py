@@ -2,7 +2,8 @@
 
 manifests/volume/: pod-volume-1 (emptyDir, 2 containers), pod-volume-3 (hostPath on k8s-node1),
 PVs kubetm-lab-volume-pv-01..04 (cluster-scoped, labelled kubetm.io/lab=volume), pvc-01..03,
-pod-volume-pvc; steps/hostpath-recreate.yaml (pod-volume-4).
+pod-volume-pvc; steps/hostpath-recreate.yaml (pod-volume-4), steps/hostpath-type-missing.yaml
+(hostPath type Directory / File on missing paths), steps/hostpath-fileorcreate.yaml.
 
 Checks write a token unique to the run (never trust files an earlier run left on the node) and
 remove their token files from the node's directories afterwards.
@@ -13,7 +14,15 @@ from __future__ import annotations
 from kubetm.labels import COURSE_NODE
 from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab
-from kubetm.labs.observe import exec_ok, quantity_bytes, ready_pod, recreate_pod, token
+from kubetm.labs.observe import (
+    container_status,
+    exec_ok,
+    quantity_bytes,
+    ready_pod,
+    recreate_pod,
+    short,
+    token,
+)
 
 TOKEN_FILE = "kubetm-token.txt"
 PV_PREFIX = "kubetm-lab-volume-"
@@ -103,6 +112,94 @@ def hostpath_outlives_pod(ctx) -> tuple[bool, str]:
     return (
         False,
         f"pod-volume-4 on {node2} did not find pod-volume-3's token in {host_dir}: {seen[:80]!r}",
+    )
+
+
+MISSING_STEP = "hostpath-type-missing"
+MISSING_PODS = {"pod-hostpath-directory": "Directory", "pod-hostpath-file": "File"}
+
+
+def _failed_mounts(events: list[dict] | None) -> dict[str, str]:
+    """{pod: message} of the FailedMount events about the step's pods."""
+    out: dict[str, str] = {}
+    for e in events or []:
+        name = (e.get("involvedObject") or {}).get("name")
+        if e.get("reason") == "FailedMount" and name in MISSING_PODS:
+            out[name] = " ".join(str(e.get("message") or "").split())
+    return out
+
+
+def _host_path(pod: dict, volume: str = "host-path") -> str:
+    for v in pod["spec"].get("volumes") or []:
+        if v.get("name") == volume and v.get("hostPath"):
+            return v["hostPath"]["path"]
+    return "?"
+
+
+def hostpath_type_missing(ctx) -> tuple[bool, str]:
+    """hostPath type Directory / File on paths missing on the node: FailedMount, ContainerCreating."""
+    ctx.apply_step(MISSING_STEP)
+    try:
+        events = ctx.kube.watch_until(
+            "Event",
+            None,
+            lambda evs: set(_failed_mounts(evs)) == set(MISSING_PODS),
+            namespace=ctx.namespace,
+            timeout=ctx.timeout * 2 / 3,
+            what="FailedMount events of pod-hostpath-directory and pod-hostpath-file",
+        )
+        msgs = _failed_mounts(events)
+        parts, ok = [], True
+        for name, kind in MISSING_PODS.items():
+            pod = ctx.kube.get("Pod", name, namespace=ctx.namespace) or {}
+            phase = (pod.get("status") or {}).get("phase")
+            waiting = (container_status(pod, "container").get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            held = phase == "Pending" and reason == "ContainerCreating"
+            ok = ok and held and "type check failed" in msgs[name]
+            parts.append(
+                f"{name} (type {kind}, {_host_path(pod) if pod else '?'}): {phase}/{reason}, "
+                f"FailedMount {short(msgs[name], 150)!r}"
+            )
+    finally:
+        ctx.delete_step(MISSING_STEP, wait=False)
+    return ok, "; ".join(parts) + ": Directory and File create nothing, the pod never starts"
+
+
+FILEORCREATE_STEP = "hostpath-fileorcreate"
+
+
+def hostpath_fileorcreate(ctx) -> tuple[bool, str]:
+    """hostPath type FileOrCreate on a missing path: the kubelet creates the file, the pod runs."""
+    objs = ctx.load_step(FILEORCREATE_STEP)
+    name = f"{token('created')}.txt"
+    pod_obj = objs[0]
+    vol = next(v for v in pod_obj["spec"]["volumes"] if v["name"] == "file")
+    vol["hostPath"]["path"] = vol["hostPath"]["path"].rsplit("/", 1)[0] + "/" + name
+    host_file = vol["hostPath"]["path"]
+    pod_name = pod_obj["metadata"]["name"]
+    ctx.check_cancelled()
+    ctx.kube.apply(objs)
+    try:
+        pod = ready_pod(ctx, pod_name)
+        rc, out, err = ctx.kube.exec(
+            pod_name,
+            ["sh", "-c", 'test -f /mount1/file.txt && ls /node-v | grep -Fx "$1"', "sh", name],
+            namespace=ctx.namespace,
+            timeout=30,
+        )
+        listed = rc == 0 and out.strip() == name
+        ctx.kube.exec(pod_name, ["rm", "-f", f"/node-v/{name}"], namespace=ctx.namespace)
+    finally:
+        ctx.kube.delete(objs, wait=False)
+    node = pod["spec"].get("nodeName")
+    if not listed:
+        return False, (
+            f"{pod_name} runs on {node} but {name} is not a file in /node-v: {short(err or out, 100)!r}"
+        )
+    return True, (
+        f"{host_file} did not exist; with type FileOrCreate the kubelet created it on {node}: "
+        f"{pod_name} is Running, /mount1/file.txt is a file and /node-v lists {name}"
     )
 
 
@@ -289,6 +386,8 @@ def pod_writes_through_pvc(ctx) -> tuple[bool, str]:
 
 LAB = Lab(
     name="volume",
+    part="초급",
+    page="k8s/03-beginner-basic-resource/volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
     checks=(
@@ -304,6 +403,20 @@ LAB = Lab(
             hostpath_outlives_pod,
             "a file written through pod-volume-3 is read by steps/hostpath-recreate's pod-volume-4 on k8s-node1",
             timeout=120,
+        ),
+        Check(
+            "hostpath-type-missing",
+            hostpath_type_missing,
+            "steps/hostpath-type-missing: hostPath type Directory and File on paths missing on the "
+            "node leave the pods in ContainerCreating with a FailedMount event",
+            timeout=60,
+        ),
+        Check(
+            "hostpath-fileorcreate",
+            hostpath_fileorcreate,
+            "steps/hostpath-fileorcreate: type FileOrCreate on a missing path creates the file on the "
+            "node and the pod runs",
+            timeout=60,
         ),
         Check(
             "pvc-binds-by-size-and-mode",

@@ -21,6 +21,7 @@ COURSE_IMAGES = {
 RESERVED_NODEPORTS = {
     30001: "service",
     30002: "service",
+    30009: "namespace",
 }  # docs/DESIGN.md: ports lab manifests may use
 
 LAB_NAMES = [
@@ -187,8 +188,13 @@ def test_manifests_follow_the_conventions():
             for port in (doc.get("spec") or {}).get("ports") or []:
                 if "nodePort" in port:
                     assert RESERVED_NODEPORTS.get(port["nodePort"]) == lab, where
-                    assert port["nodePort"] not in seen_nodeports, where
-                    seen_nodeports[port["nodePort"]] = where
+                    # a lab may ask for its own port twice (a step the API must refuse), never
+                    # another lab's
+                    assert seen_nodeports.get(port["nodePort"], lab) == lab, where
+                    assert f"nodeport:{port['nodePort']}" in catalog.get(lab).shares, (
+                        f"{where}: lab {lab} must declare nodeport:{port['nodePort']} in shares"
+                    )
+                    seen_nodeports[port["nodePort"]] = lab
             _check_pod_specs(doc, where)
 
 
@@ -222,3 +228,30 @@ def test_manifests_load_through_kubetm_manifests():
             o["metadata"]["name"] in ("pod-port-conflict", "load", "replica-1", "pod-volume-4")
             for o in objs
         ), "step objects must not be applied with the lab"
+
+
+# The course pages (kubetm.github.io/<page>/) of the labs that were built first; the site's
+# sections: k8s/03-04 = 초급, k8s/06-08 = 중급, helm/ = Helm.
+COURSE_PAGES = {
+    "pod": "k8s/03-beginner-basic-resource/pod",
+    "service": "k8s/03-beginner-basic-resource/service",
+    "volume": "k8s/03-beginner-basic-resource/volume",
+    "config": "k8s/03-beginner-basic-resource/configmap",
+    "namespace": "k8s/03-beginner-basic-resource/namespace",
+    "replicaset": "k8s/04-beginner-controller/replicaset",
+    "daemonset-job-cronjob": "k8s/04-beginner-controller/daemonset",
+    "probes": "k8s/06-intermediate-pod/probe",
+    "autoscaling": "k8s/08-intermediate-controller/hpa",
+    "helm-basics": "helm/04-topic/tip",
+    "helm-templates": "helm/02-template-guide/step_1",
+    "helm-hooks": "helm/04-topic/topic1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(COURSE_PAGES))
+def test_lab_names_its_course_page_and_part(name):
+    lab = catalog.get(name)
+    assert lab.page == COURSE_PAGES[name]
+    section = lab.page.split("/")[1][:2] if lab.page.startswith("k8s/") else None
+    want = "Helm" if section is None else ("초급" if section in ("03", "04") else "중급")
+    assert lab.part == want, f"{name}: page {lab.page} is in part {want}, the lab says {lab.part}"

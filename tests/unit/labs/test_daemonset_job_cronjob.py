@@ -87,3 +87,59 @@ def test_cronjob_job_names_carry_the_scheduled_minute_and_overlaps_are_found():
         f"cron-allow-{minute}",
         f"cron-allow-{minute + 1}",
     ]
+
+
+# ------------------------------------------------------- deleting a CronJob takes its manual Job
+
+from kubetm.errors import Timeout  # noqa: E402
+
+from .conftest import DictKube, _ctx  # noqa: E402
+
+
+class CronKube(DictKube):
+    """Applies CronJobs/Jobs into the dict; deleting a CronJob deletes the Jobs it owns when ``gc``."""
+
+    def __init__(self, gc=True):
+        super().__init__()
+        self.gc, self.deletes = gc, []
+
+    def apply(self, objs):
+        super().apply(objs)
+        for o in objs:
+            o = {**o, "metadata": {**o["metadata"], "uid": f"uid-{o['metadata']['name']}"}}
+            self.objects[(o["kind"], o["metadata"]["name"])] = o
+        return []
+
+    def delete(self, objs, **kw):
+        self.deletes.append((objs["kind"], objs["metadata"]["name"], kw.get("propagation")))
+        self.objects.pop((objs["kind"], objs["metadata"]["name"]), None)
+        if self.gc:
+            for key, o in list(self.objects.items()):
+                if djc._owned_by(o, objs["kind"], objs["metadata"]["name"]):
+                    del self.objects[key]
+        return []
+
+    def watch_until(self, kind, name=None, predicate=None, **_):
+        obj = self.get(kind, name)
+        if not (predicate or (lambda o: o is not None))(obj):
+            raise Timeout(f"{kind} {name}: timed out")
+        return obj
+
+
+def test_cronjob_delete_takes_the_job_made_by_hand():
+    kube = CronKube()
+    ok, detail = djc.cronjob_delete_deletes_manual_job(_ctx(kube, "daemonset-job-cronjob"))
+    job = next(o for o in kube.applied if o["kind"] == "Job")
+    assert job["metadata"]["ownerReferences"][0]["name"] == "cron-delete"
+    assert job["metadata"]["annotations"][djc.MANUAL_ANNOTATION] == "manual"
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"].endswith("kubetm/init:1.0")
+    assert kube.deletes == [("CronJob", "cron-delete", "Background")], "like kubectl delete"
+    assert ok and "the garbage collector deleted the job" in detail
+    assert ("Job", job["metadata"]["name"]) not in kube.objects
+
+
+def test_cronjob_delete_fails_when_the_job_stays():
+    import pytest
+
+    with pytest.raises(Timeout):
+        djc.cronjob_delete_deletes_manual_job(_ctx(CronKube(gc=False), "daemonset-job-cronjob"))

@@ -120,3 +120,111 @@ def test_selector_cases_report_what_each_selector_picked():
     assert not ok
     assert "type=web -> pod-web-v1, pod-web-v2" in detail
     assert "type=db selected ['pod-db'], expected ['pod-db', 'pod-db-v3']" in detail
+
+
+# ------------------------------------------------- the course's pod1 / replica1 (template)
+
+from kubetm.labs import observe  # noqa: E402
+
+from .conftest import DictKube, _ctx  # noqa: E402
+
+
+def _web_pod(name, uid, image="app:v1", owner="replica1"):
+    meta = {"name": name, "uid": uid, "labels": {"type": "web"}}
+    if owner:
+        meta["ownerReferences"] = [{"kind": "ReplicaSet", "name": owner, "controller": True}]
+    return {
+        "metadata": meta,
+        "spec": {"containers": [{"image": f"localhost:5001/kubetm/{image}"}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+class TemplateKube(DictKube):
+    """replica1 and its pods; ``on_template`` says what the RS does when its template changes."""
+
+    def __init__(self, pods, on_template=None, on_delete=None):
+        rs = {
+            "metadata": {"name": "replica1", "generation": 1},
+            "status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1},
+        }
+        super().__init__({("ReplicaSet", "replica1"): rs})
+        self.pods, self.on_template, self.on_delete = pods, on_template, on_delete
+
+    def list(self, kind, namespace=None, selector=None, **_):
+        return list(self.pods) if kind == "Pod" else super().list(kind)
+
+    def apply(self, objs):
+        super().apply(objs)
+        if objs[0]["kind"] == "ReplicaSet" and self.on_template:
+            self.pods = self.on_template(objs[0])
+        return []
+
+    def delete(self, objs, **_):
+        super().delete([objs] if isinstance(objs, dict) else objs)
+        if self.on_delete:
+            self.pods = self.on_delete()
+        return []
+
+
+def test_rs_adopts_existing_pod(monkeypatch):
+    monkeypatch.setattr(
+        observe, "ready_pod", lambda ctx, name, **_: _web_pod(name, "u1", owner=None)
+    )
+    kube = TemplateKube([_web_pod("pod1", "u1")])
+    ctx = _ctx(kube, "replicaset")
+    ok, detail = replicaset.rs_adopts_existing_pod(ctx)
+    assert ok and "holds pod1 (ReplicaSet/replica1): it adopted pod1 and created none" in detail
+    assert ctx.state["replicaset.pod1_uid"] == "u1"
+    assert [o["kind"] for o in kube.applied] == ["Pod", "ReplicaSet"]
+    kube = TemplateKube([_web_pod("pod1", "u1"), _web_pod("replica1-x", "u2")])
+    ok, detail = replicaset.rs_adopts_existing_pod(_ctx(kube, "replicaset"))
+    assert not ok and "replica1-x" in detail
+
+
+def test_template_change_leaves_pod1_and_the_replacement_is_new():
+    kube = TemplateKube(
+        [_web_pod("pod1", "u1")],
+        on_template=lambda rs: [_web_pod("pod1", "u1")],
+        on_delete=lambda: [_web_pod("replica1-new", "u2", image="app:v2")],
+    )
+    ok, detail = replicaset.template_change_only_new_pods(
+        _ctx(kube, "replicaset", **{"replicaset.pod1_uid": "u1"})
+    )
+    assert ok and "pod1 kept running app:v1" in detail and "replica1-new runs app:v2" in detail
+    image = kube.applied[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "localhost:5001/kubetm/app:v2"
+
+
+def test_template_change_that_replaces_running_pods_fails():
+    kube = TemplateKube(
+        [_web_pod("pod1", "u1")],
+        on_template=lambda rs: [_web_pod("replica1-y", "u3", image="app:v2")],
+    )
+    ok, detail = replicaset.template_change_only_new_pods(
+        _ctx(kube, "replicaset", **{"replicaset.pod1_uid": "u1"})
+    )
+    assert not ok and "replica1-y (app:v2)" in detail
+
+
+def test_template_change_needs_the_adoption_check():
+    ok, detail = replicaset.template_change_only_new_pods(_ctx(TemplateKube([]), "replicaset"))
+    assert not ok and "needs replica1" in detail
+
+
+def test_selector_mismatch_must_be_refused(monkeypatch):
+    msg = (
+        'apply replicaset kubetm-lab-replicaset-2/replica-mismatch: invalid: ReplicaSet.apps "replica-mismatch" '
+        'is invalid: spec.template.metadata.labels: Invalid value: {"type":"web","ver":"v2"}: '
+        "`selector` does not match template `labels`"
+    )
+    monkeypatch.setattr(observe, "api_refusal", lambda ctx, step: (True, msg))
+    ok, detail = replicaset.selector_must_match_template(_ctx(DictKube(), "replicaset"))
+    assert ok and detail.endswith(
+        'refused: spec.template.metadata.labels: Invalid value: {"type":"web","ver":"v2"}: `selector` does not match template `labels`'
+    )
+    monkeypatch.setattr(
+        observe, "api_refusal", lambda ctx, step: (False, "steps/selector-mismatch was accepted")
+    )
+    ok, detail = replicaset.selector_must_match_template(_ctx(DictKube(), "replicaset"))
+    assert not ok and "ACCEPTED" in detail
