@@ -27,6 +27,7 @@ LAB_MODULES: dict[str, str] = {
     "daemonset-job-cronjob": "daemonset_job_cronjob",
     "probes": "probes",
     "autoscaling": "autoscaling",
+    "service-discovery": "service_discovery",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",
     "helm-hooks": "helm_hooks",

@@ -33,6 +33,7 @@ LAB_NAMES = [
     "daemonset-job-cronjob",
     "probes",
     "autoscaling",
+    "service-discovery",
     "helm-basics",
     "helm-templates",
     "helm-hooks",
