@@ -28,6 +28,7 @@ LAB_MODULES: dict[str, str] = {
     "probes": "probes",
     "autoscaling": "autoscaling",
     "service-discovery": "service_discovery",
+    "statefulset": "statefulset",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",
     "helm-hooks": "helm_hooks",

@@ -14,13 +14,12 @@ seconds apart) until the answer is there or its budget is spent, then asserts on
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable
 from typing import Any
 
 from kubetm.labels import SERVICE_NAME
 from kubetm.labs.base import Check, Lab
-from kubetm.labs.observe import exec_ok, ready_pod, short
+from kubetm.labs.observe import exec_ok, observe_until, ready_pod, short
 
 CLIENT = "request-pod"
 OBSERVE_SECONDS = 30.0  # how long DNS/kube-proxy may lag behind the API before a check fails
@@ -74,17 +73,9 @@ def curl(ctx, url: str, insecure: bool = False) -> tuple[int, str]:
     return (status if rc == 0 else 0), body.strip()
 
 
-def observe(
-    fn: Callable[[], Any], good: Callable[[Any], bool], seconds: float = OBSERVE_SECONDS
-) -> Any:
-    """Call ``fn`` until ``good(result)`` or ``seconds`` are spent (a short pause between tries);
-    returns the last result. Bounded: DNS and kube-proxy lag the API by seconds, never more."""
-    deadline = time.monotonic() + seconds
-    while True:
-        seen = fn()
-        if good(seen) or time.monotonic() >= deadline:
-            return seen
-        time.sleep(1.0)
+def observe(fn: Callable[[], Any], good: Callable[[Any], bool]) -> Any:
+    """Bounded observation (``OBSERVE_SECONDS``): DNS and kube-proxy lag the API by seconds."""
+    return observe_until(fn, good, seconds=OBSERVE_SECONDS)
 
 
 def _ips(seen: dict, name: str) -> list[str]:

@@ -166,5 +166,9 @@ def test_externalname_answers_with_a_cname():
 
 
 def test_observe_stops_at_the_first_good_answer():
+    from kubetm.labs.observe import observe_until
+
     answers = iter([1, 2, 3])
-    assert sd.observe(lambda: next(answers), lambda x: x == 2, seconds=10) == 2
+    assert observe_until(lambda: next(answers), lambda x: x == 2, seconds=10, pause=0) == 2
+    answers = iter([1, 2, 3])
+    assert observe_until(lambda: next(answers), lambda x: x == 9, seconds=0) == 1  # bounded
