@@ -29,6 +29,7 @@ LAB_MODULES: dict[str, str] = {
     "autoscaling": "autoscaling",
     "service-discovery": "service_discovery",
     "statefulset": "statefulset",
+    "authentication": "authentication",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",
     "helm-hooks": "helm_hooks",

@@ -35,6 +35,7 @@ LAB_NAMES = [
     "autoscaling",
     "service-discovery",
     "statefulset",
+    "authentication",
     "helm-basics",
     "helm-templates",
     "helm-hooks",
