@@ -30,6 +30,7 @@ LAB_MODULES: dict[str, str] = {
     "service-discovery": "service_discovery",
     "statefulset": "statefulset",
     "authentication": "authentication",
+    "authorization": "authorization",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",
     "helm-hooks": "helm_hooks",

@@ -36,6 +36,7 @@ LAB_NAMES = [
     "service-discovery",
     "statefulset",
     "authentication",
+    "authorization",
     "helm-basics",
     "helm-templates",
     "helm-hooks",
