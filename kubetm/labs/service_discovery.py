@@ -123,6 +123,13 @@ def headless_dns(ctx) -> tuple[bool, str]:
     ready_pod(ctx, CLIENT)
     want = sorted(pods.values())
     names = ["headless1", "pod-a.headless1", "pod-b.headless1"]
+    if cluster_ip != "None":  # the student's headless1 is not headless: say what DNS answers
+        seen = lookup(ctx, names[:1])
+        return False, (
+            f"headless1 has clusterIP {cluster_ip}, a headless Service has None "
+            f"(spec.clusterIP: None); {_show(seen, 'headless1')} instead of the pods' "
+            f"{', '.join(want)}"
+        )
 
     def good(s: dict) -> bool:
         return (
@@ -141,8 +148,6 @@ def headless_dns(ctx) -> tuple[bool, str]:
         + "; ".join(_show(seen, n) for n in names)
         + f"; curl http://pod-a.headless1:8080/hostname -> {status} {body!r}"
     )
-    if cluster_ip != "None":
-        return False, f"headless1 has clusterIP {cluster_ip}, a headless Service has None; {detail}"
     return good(seen) and status == 200 and body == "pod-a", detail
 
 
