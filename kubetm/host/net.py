@@ -62,6 +62,42 @@ def http_get(url: str, timeout: float = 5, limit: int = -1) -> tuple[int, bytes]
         return e.code, (e.read() if limit < 0 else e.read(limit))
 
 
+def https_request(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+    token: str | None = None,
+    timeout: float = 10,
+) -> tuple[int, bytes]:
+    """One HTTPS request without any proxy, as a plain client does it: the server checked against
+    ``ca_file``, a client certificate (``cert_file``/``key_file``) or a bearer ``token`` when
+    given, nothing otherwise. (status, body); an HTTP error status is returned, not raised."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    tls = ssl.create_default_context(cafile=ca_file)
+    if cert_file:
+        tls.load_cert_chain(cert_file, key_file)
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=tls)
+    )
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with opener.open(request, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 def wait_answer(
     url: str, alive: Callable[[], None], timeout: float, attempt_timeout: float = 3, what: str = ""
 ) -> bytes:

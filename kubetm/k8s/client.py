@@ -247,6 +247,32 @@ class Kube:
         data = response.read()  # also hands the connection back to the pool
         return response.status, data
 
+    def tls_files(self) -> dict[str, str | None]:
+        """The context's server URL and the files its client reads (the library writes inline
+        ``*-data`` to temporary files): ``server``, ``ca_file``, ``cert_file``, ``key_file``."""
+        c = self.configuration
+        return {
+            "server": c.host,
+            "ca_file": c.ssl_ca_cert,
+            "cert_file": c.cert_file,
+            "key_file": c.key_file,
+        }
+
+    def create(self, obj: dict) -> dict:
+        """POST one object (for create-only kinds: SelfSubjectReview, SelfSubjectAccessReview);
+        the server's answer as a dict."""
+        res = self.resource(obj["kind"], obj.get("apiVersion"))
+        ns = obj.get("metadata", {}).get("namespace") if res.namespaced else None
+        return plain(
+            self.call(
+                res.create,
+                body=obj,
+                namespace=ns,
+                what=f"create {obj['kind']}",
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        )
+
     def get_json(self, path: str, what: str = "") -> Any:
         """GET a raw API path (``/openapi/v3``) through ``call``; its JSON body."""
         import json

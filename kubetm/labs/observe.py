@@ -304,3 +304,18 @@ def quantity_bytes(value: Any) -> float:
     if not m:
         raise ValueError(f"not a memory quantity: {value!r}")
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def observe_until(
+    fn: Callable[[], Any], good: Callable[[Any], bool], seconds: float = 30.0, pause: float = 1.0
+) -> Any:
+    """Call ``fn`` until ``good(result)`` or ``seconds`` are spent, ``pause`` between tries;
+    returns the last result for the check to assert on. For what follows the API with a lag and
+    has nothing to watch (CoreDNS answers, kube-proxy rules seen through a request): bounded.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = fn()
+        if good(seen) or time.monotonic() >= deadline:
+            return seen
+        time.sleep(pause)

@@ -137,3 +137,104 @@ def test_bind_problem_tells_a_busy_port_from_a_missing_address():
     assert net.bind_problem(0, "192.0.2.1") == "not available"
     assert net.address_available("127.0.0.1") and not net.address_available("192.0.2.1")
     assert net.bind_problem(0, "127.0.0.1") is None
+
+
+# ------------------------------------------------------------------ https_request (the auth labs)
+
+
+def _cert(folder, name):
+    """A self-signed certificate for 127.0.0.1 (it is its own CA): (cert path, key path)."""
+    import subprocess
+
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}/O=testers",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 that asks for a client certificate (trusting client.crt) and
+    answers 200 "<client CN or none> <Authorization header or none>", or 403 without either."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make test certificates")
+    server_crt, server_key = _cert(tmp_path, "server")
+    client_crt, client_key = _cert(tmp_path, "client")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            peer = self.connection.getpeercert() or {}
+            cn = next(
+                (v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"), "none"
+            )
+            auth = self.headers.get("Authorization") or "none"
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = self.rfile.read(length).decode() if length else ""
+            body = f"{cn} {auth} {self.command} {sent}".strip().encode()
+            self.send_response(200 if cn != "none" or auth != "none" else 403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(server_crt, server_key)
+    ctx.load_verify_locations(client_crt)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", server_crt, (client_crt, client_key)
+    httpd.shutdown()
+
+
+def test_https_request_presents_a_client_certificate_a_token_or_nothing(tls_server):
+    url, ca, (crt, key) = tls_server
+    assert net.https_request(url, ca_file=ca, cert_file=crt, key_file=key) == (
+        200,
+        b"client none GET",
+    )
+    assert net.https_request(url, ca_file=ca, token="t0k") == (200, b"none Bearer t0k GET")
+    assert net.https_request(url, ca_file=ca) == (
+        403,
+        b"none none GET",
+    )  # an error status, not raised
+    status, body = net.https_request(url, method="POST", body=b"{}", ca_file=ca, token="t")
+    assert (status, body) == (200, b"none Bearer t POST {}")
+
+
+def test_https_request_checks_the_server_against_the_ca(tls_server, tmp_path):
+    import ssl
+
+    url, _ca, _client = tls_server
+    other_ca, _ = _cert(tmp_path, "other")
+    with pytest.raises(OSError) as err:  # urllib wraps the TLS failure (URLError is an OSError)
+        net.https_request(url, ca_file=other_ca)
+    assert isinstance(getattr(err.value, "reason", err.value), ssl.SSLError)

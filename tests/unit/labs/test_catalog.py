@@ -34,6 +34,10 @@ LAB_NAMES = [
     "daemonset-job-cronjob",
     "probes",
     "autoscaling",
+    "service-discovery",
+    "statefulset",
+    "authentication",
+    "authorization",
     "helm-basics",
     "helm-templates",
     "helm-hooks",
@@ -180,6 +184,8 @@ def test_manifests_follow_the_conventions():
             if doc["kind"] in ("Namespace", "PersistentVolume"):
                 assert "namespace" not in meta, where
                 assert meta["name"].startswith(f"kubetm-lab-{lab}"), where
+            elif f"object:{doc['kind']}/{meta['name']}" in catalog.get(lab).shares:
+                assert "namespace" not in meta, where  # cluster-scoped, the course's own name
             else:
                 assert meta.get("namespace", "").startswith(f"kubetm-lab-{lab}"), where
             if doc["kind"] == "PersistentVolume":
