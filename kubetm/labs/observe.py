@@ -289,7 +289,7 @@ _UNITS = {
     "M": 10**6,
     "G": 10**9,
     "T": 10**12,
-    "Ki": 2**10,
+    "Ki": 2**10,  # the API writes binary kilo as "Ki" (node capacity: "24684092Ki")
     "Mi": 2**20,
     "Gi": 2**30,
     "Ti": 2**40,
@@ -298,7 +298,7 @@ _UNITS = {
 
 def quantity_bytes(value: Any) -> float:
     """Kubernetes quantity (``"100Mi"``, ``"1Gi"``, ``"500M"``, ``104857600``) -> bytes."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([kMGT]i?|)\s*", str(value))
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(Ki|Mi|Gi|Ti|k|M|G|T|)\s*", str(value))
     if not m:
         raise ValueError(f"not a memory quantity: {value!r}")
     return float(m.group(1)) * _UNITS[m.group(2)]

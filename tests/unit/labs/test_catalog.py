@@ -32,6 +32,7 @@ LAB_NAMES = [
     "replicaset",
     "daemonset-job-cronjob",
     "probes",
+    "qos",
     "autoscaling",
     "helm-basics",
     "helm-templates",
