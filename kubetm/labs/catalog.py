@@ -25,6 +25,7 @@ LAB_MODULES: dict[str, str] = {
     "namespace": "namespace",
     "replicaset": "replicaset",
     "daemonset-job-cronjob": "daemonset_job_cronjob",
+    "pod-lifecycle": "pod_lifecycle",
     "probes": "probes",
     "qos": "qos",
     "autoscaling": "autoscaling",

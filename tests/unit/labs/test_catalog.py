@@ -31,6 +31,7 @@ LAB_NAMES = [
     "namespace",
     "replicaset",
     "daemonset-job-cronjob",
+    "pod-lifecycle",
     "probes",
     "qos",
     "autoscaling",
