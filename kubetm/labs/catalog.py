@@ -24,6 +24,7 @@ LAB_MODULES: dict[str, str] = {
     "config": "config",
     "namespace": "namespace",
     "replicaset": "replicaset",
+    "deployment": "deployment",
     "daemonset-job-cronjob": "daemonset_job_cronjob",
     "pod-lifecycle": "pod_lifecycle",
     "probes": "probes",

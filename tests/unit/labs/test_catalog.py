@@ -30,6 +30,7 @@ LAB_NAMES = [
     "config",
     "namespace",
     "replicaset",
+    "deployment",
     "daemonset-job-cronjob",
     "pod-lifecycle",
     "probes",
