@@ -187,7 +187,8 @@ def burstable_request_ranks(ctx: LabContext) -> tuple[bool, str]:
 LAB = Lab(
     name="qos",
     title="QoS 클래스 — Guaranteed, Burstable, BestEffort",
-    lesson="requests and limits decide a pod's QoS class, and the class decides who is killed first when a node runs out of memory",
+    lesson="requests and limits decide a pod's QoS class, and the class decides who is killed first when a node runs out of memory "
+    "(shown by the oom_score_adj the kubelet sets; real eviction under node memory pressure is not reproduced: kind nodes share the host's memory)",
     part="중급",
     page="k8s/06-intermediate-pod",
     checks=(
