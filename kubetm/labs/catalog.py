@@ -29,6 +29,7 @@ LAB_MODULES: dict[str, str] = {
     "pod-lifecycle": "pod_lifecycle",
     "probes": "probes",
     "qos": "qos",
+    "node-scheduling": "node_scheduling",
     "autoscaling": "autoscaling",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",
