@@ -20,5 +20,8 @@ IMAGE = "kubetm.io/image"
 COMPONENT = "kubetm.io/component"
 CONTEXT = "kubetm.io/context"
 CONFIGMAP_CHANGED = "kubetm.io/configmap-changed"
+# On a Node: the labels and taints a lab added (JSON: labels with their previous values, taints), so
+# `lab delete` can undo them after a crash (kubetm/labs/node_scheduling.py).
+NODE_CHANGES = "kubetm.io/lab-node-changes"
 # Set by Kubernetes itself on the EndpointSlices of a Service (kubetm reads it).
 SERVICE_NAME = "kubernetes.io/service-name"

@@ -290,7 +290,7 @@ _UNITS = {
     "M": 10**6,
     "G": 10**9,
     "T": 10**12,
-    "Ki": 2**10,
+    "Ki": 2**10,  # the API writes binary kilo as "Ki" (node capacity: "24684092Ki")
     "Mi": 2**20,
     "Gi": 2**30,
     "Ti": 2**40,

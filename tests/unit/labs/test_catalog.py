@@ -31,8 +31,12 @@ LAB_NAMES = [
     "config",
     "namespace",
     "replicaset",
+    "deployment",
     "daemonset-job-cronjob",
+    "pod-lifecycle",
     "probes",
+    "qos",
+    "node-scheduling",
     "autoscaling",
     "service-discovery",
     "statefulset",
@@ -52,7 +56,11 @@ def test_registry_lists_the_course_labs_in_order():
     assert labs.names() == LAB_NAMES
     rows = labs.list_labs()
     assert [r["name"] for r in rows] == LAB_NAMES
-    assert {r["name"] for r in rows if r["exclusive"]} == {"replicaset", "daemonset-job-cronjob"}
+    assert {r["name"] for r in rows if r["exclusive"]} == {
+        "replicaset",
+        "daemonset-job-cronjob",
+        "node-scheduling",
+    }
 
 
 def test_unknown_lab_lists_valid_names():

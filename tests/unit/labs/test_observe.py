@@ -19,6 +19,8 @@ from kubetm.labs import observe
         (104857600, 104857600),
         ("0", 0),
         ("1.5Gi", 1.5 * 2**30),
+        ("24684092Ki", 24684092 * 2**10),  # a node's status.capacity.memory
+        ("1k", 1000),
     ],
 )
 def test_quantity_bytes(value, expected):
