@@ -26,6 +26,7 @@ LAB_MODULES: dict[str, str] = {
     "replicaset": "replicaset",
     "daemonset-job-cronjob": "daemonset_job_cronjob",
     "probes": "probes",
+    "dynamic-provisioning": "dynamic_provisioning",
     "autoscaling": "autoscaling",
     "helm-basics": "helm_basics",
     "helm-templates": "helm_templates",

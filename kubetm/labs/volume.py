@@ -291,6 +291,8 @@ LAB = Lab(
     name="volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
+    shares=("setting:unclassed-pv-binding",),
+    shares_reason='its claims (storageClassName "") bind any fitting class-less PV, another lab\'s too',
     checks=(
         Check(
             "emptydir-shared",

@@ -32,6 +32,7 @@ LAB_NAMES = [
     "replicaset",
     "daemonset-job-cronjob",
     "probes",
+    "dynamic-provisioning",
     "autoscaling",
     "helm-basics",
     "helm-templates",
