@@ -169,7 +169,7 @@ def retain_keeps_released(ctx) -> tuple[bool, str]:
     _watch_pv(ctx, PV_HOSTPATH, phases, lambda pv: _phase(pv) == "Bound")
     _delete(ctx, "pod", "pod-hostpath1")
     _delete(ctx, "persistentvolumeclaim", "pvc-hostpath1")
-    pv = _watch_pv(ctx, PV_HOSTPATH, phases, lambda pv: _phase(pv) == "Released")
+    pv = _watch_pv(ctx, PV_HOSTPATH, phases, lambda pv: _phase(pv) == "Released") or {}
     policy = pv["spec"].get("persistentVolumeReclaimPolicy")
     claim = (pv["spec"].get("claimRef") or {}).get("name")
     ok = policy == "Retain" and claim == "pvc-hostpath1"

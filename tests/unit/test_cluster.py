@@ -83,3 +83,42 @@ def test_busy_node_port_is_refused_before_kind_starts(monkeypatch):
         with pytest.raises(KubetmError) as e:
             cluster._check_ports()
     assert "127.0.0.2:18099 is already in use" in str(e.value)
+
+
+KCM = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "kube-controller-manager", "namespace": "kube-system"},
+    "spec": {
+        "containers": [
+            {
+                "name": "kube-controller-manager",
+                "command": ["kube-controller-manager", "--leader-elect=true"],
+                "volumeMounts": [{"name": "k8s-certs", "mountPath": "/etc/kubernetes/pki"}],
+            }
+        ],
+        "volumes": [{"name": "k8s-certs", "hostPath": {"path": "/etc/kubernetes/pki"}}],
+    },
+}
+
+
+def test_recycler_patch_adds_flag_and_mount_once():
+    patched = cluster.with_recycler(KCM)
+    ctr = patched["spec"]["containers"][0]
+    assert ctr["command"][:2] == KCM["spec"]["containers"][0]["command"]
+    assert ctr["command"][-1] == f"{cluster.RECYCLER_FLAG}={cluster.RECYCLER_TEMPLATE}"
+    assert {"name": "kubetm-recycler", "mountPath": cluster.RECYCLER_DIR, "readOnly": True} in ctr[
+        "volumeMounts"
+    ]
+    assert any(v["name"] == "kubetm-recycler" for v in patched["spec"]["volumes"])
+    assert cluster.with_recycler(patched) == patched  # idempotent: no second rewrite
+    assert len(KCM["spec"]["containers"][0]["command"]) == 2  # the input is not changed
+
+
+def test_recycler_pod_template_is_what_the_controller_manager_accepts():
+    pod = cluster.recycler_pod("kubetm.local/kubetm-provisioner:v0.1.0")
+    assert len(pod["spec"]["volumes"]) == 1  # the recycler swaps in the PV as volume 0
+    ctr = pod["spec"]["containers"][0]
+    assert ctr["volumeMounts"][0]["name"] == pod["spec"]["volumes"][0]["name"]
+    assert ctr["imagePullPolicy"] == "IfNotPresent"
+    assert pod["spec"]["nodeSelector"] == {"kubetm.io/course-node": "k8s-node1"}
