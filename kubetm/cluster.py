@@ -541,13 +541,8 @@ def _replace_foreign_fast_class(kube, progress=_note) -> None:
     that name from another provisioner (a lab's stand-in made before this add-on existed) cannot
     be changed in place (provisioner is immutable): delete it so the add-on can create ours.
     Existing PVs keep their own provisioner and are not touched."""
-    from kubetm.errors import NotFound
-
-    try:
-        sc = kube.get("StorageClass", "fast")
-    except NotFound:
-        return
-    if sc.get("provisioner") != PROVISIONER:
+    sc = kube.get("StorageClass", "fast")  # None: not there
+    if sc is not None and sc.get("provisioner") != PROVISIONER:
         progress(f"StorageClass fast comes from {sc.get('provisioner')}: replacing it")
         kube.delete("storageclass/fast")
 
