@@ -306,7 +306,9 @@ LAB = Lab(
         "k8s-node1 (kubetm cluster up sets --pv-recycler-pod-template-filepath-hostpath). The "
         "page's tip 'Recycle only works under /tmp/' does not hold on Kubernetes 1.34: the "
         "hostPath recycler scrubs any path but '/'; what is limited to /tmp/.+ is the hostPath "
-        "*deleter* (reclaim Delete on a hand-made hostPath PV). The course's pv-hostpath1 and "
+        "*deleter* (reclaim Delete on a hand-made hostPath PV: event VolumeFailedDelete 'host_path "
+        "deleter only supports /tmp/.+ but received provided /mnt/...', the PV goes Failed; both "
+        "seen on this cluster 2026-12-01). The course's pv-hostpath1 and "
         "pv-recycle1 are named kubetm-lab-dynamic-provisioning-pv-* (PVs are cluster-wide) and have "
         "node affinity to k8s-node1, where the course pins their pods"
     ),
