@@ -76,7 +76,7 @@ $(VENV)/.lint-installed: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install -q -e '.[lint]'
 	touch $@
 
-lint: $(VENV)/.lint-installed ## ruff (format + lint), mypy, import-linter layers, shellcheck, actionlint
+lint: $(VENV)/.lint-installed ## ruff (format + lint), mypy, import-linter layers, shellcheck, actionlint, kubetm-provisioner's go vet + go test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -84,6 +84,7 @@ lint: $(VENV)/.lint-installed ## ruff (format + lint), mypy, import-linter layer
 	command -v shellcheck >/dev/null || bash hack/lint-tools.sh
 	shellcheck -x $(SHELL_SCRIPTS)
 	GOTOOLCHAIN=local GOFLAGS= go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml
+	cd images/kubetm-provisioner && GOTOOLCHAIN=local GOFLAGS= go vet ./... && GOTOOLCHAIN=local GOFLAGS= go test ./...
 
 bench: install ## benchmarks (see benchmarks/README.md)
 	bash benchmarks/run-all.sh

@@ -239,7 +239,10 @@ def up(
     registry.connect("kind")
     _wire_registry(name, reg)
     contain_cluster(name)
+    _ensure_provisioner_image(name, p.offline, progress)
+    _ensure_pv_recycler(name, progress)
     kube = _kube(name)
+    _replace_foreign_fast_class(kube, progress)
     t = time.monotonic()
     _finish(kube, p, progress)
     timings["addons_s"] = round(time.monotonic() - t, 1)
@@ -412,6 +415,7 @@ def _finish(kube, p: Plan, progress) -> None:
         ("kube-system", "Deployment", "coredns"),
         ("local-path-storage", "Deployment", "local-path-provisioner"),
         ("kube-system", "Deployment", "metrics-server"),
+        ("kubetm-provisioner", "Deployment", "kubetm-provisioner"),
     ]:
         kube.wait_ready(kind, nm, namespace=ns, timeout=300)
     kube.wait_ready("DaemonSet", "kube-proxy", namespace="kube-system", timeout=300)
@@ -507,6 +511,133 @@ def _load_metrics_server_online(name: str, progress=_note) -> str:
     progress(f"metrics-server: {image} ({how}), loading it into the nodes")
     kind_cli.load_images(name, [image])
     return image
+
+
+PROVISIONER = "kubetm.io/hostpath"
+PROVISIONER_TAG = "v0.1.0"  # hack/offline/component-images.sh tags it so
+KCM_MANIFEST = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
+RECYCLER_DIR = "/etc/kubernetes/kubetm"
+RECYCLER_TEMPLATE = f"{RECYCLER_DIR}/recycler-pod.yaml"
+RECYCLER_FLAG = "--pv-recycler-pod-template-filepath-hostpath"
+
+
+def provisioner_image() -> str:
+    return f"{versions()['OFFLINE_REPO']}/kubetm-provisioner:{PROVISIONER_TAG}"
+
+
+def _ensure_provisioner_image(name: str, offline: bool, progress=_note) -> None:
+    """kubetm-provisioner (images/kubetm-provisioner, StorageClass fast) into every node: built
+    from source when the image is missing, loaded with kind (which skips nodes that have it).
+
+    The offline node image preloads it too; this covers clusters made before it existed.
+    """
+    image = provisioner_image()
+    if not docker.image_present(image):
+        run_script(
+            "component-images.sh",
+            "kubetm-provisioner",
+            what="building kubetm-provisioner",
+            env=None if offline else {"TOOLBOX_IMAGE": "debian:bookworm-slim"},
+            on_line=progress,
+        )
+    kind_cli.load_images(name, [image])
+
+
+def recycler_pod(image: str) -> dict:
+    """kube-controller-manager's hostPath recycler pod (--pv-recycler-pod-template-filepath-hostpath).
+
+    Its default image would be pulled from a public registry; this one is kubetm-provisioner's
+    (a Debian toolbox, loaded into every node by kubetm). The recycler swaps in the PV's hostPath
+    as volume 0 but schedules the pod anywhere: the course's hostPath PV (pv-recycle1) holds its
+    data on k8s-node1, so the pod is pinned there.
+    """
+    from kubetm.labels import COURSE_NODE
+
+    scrub = (
+        'test -e /scrub && find /scrub -mindepth 1 -delete && test -z "$(ls -A /scrub)" || exit 1'
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "pv-recycler", "namespace": "default"},
+        "spec": {
+            "restartPolicy": "Never",
+            "nodeSelector": {COURSE_NODE: "k8s-node1"},
+            "containers": [
+                {
+                    "name": "pv-recycler",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", scrub],
+                    "volumeMounts": [{"name": "vol", "mountPath": "/scrub"}],
+                }
+            ],
+            "volumes": [{"name": "vol", "hostPath": {"path": "/tmp"}}],
+        },
+    }
+
+
+def with_recycler(manifest: dict) -> dict:
+    """kube-controller-manager's static pod with the recycler flag and the template mounted
+    (read-only, from the control-plane node); unchanged when it already has them."""
+    import copy
+
+    pod = copy.deepcopy(manifest)
+    spec = pod["spec"]
+    ctr = spec["containers"][0]
+    cmd = ctr.setdefault("command", [])
+    flag = f"{RECYCLER_FLAG}={RECYCLER_TEMPLATE}"
+    cmd[:] = [c for c in cmd if not c.startswith(RECYCLER_FLAG + "=")] + [flag]
+    mounts = ctr.setdefault("volumeMounts", [])
+    if not any(m.get("name") == "kubetm-recycler" for m in mounts):
+        mounts.append({"name": "kubetm-recycler", "mountPath": RECYCLER_DIR, "readOnly": True})
+    vols = spec.setdefault("volumes", [])
+    if not any(v.get("name") == "kubetm-recycler" for v in vols):
+        vols.append(
+            {"name": "kubetm-recycler", "hostPath": {"path": RECYCLER_DIR, "type": "Directory"}}
+        )
+    return pod
+
+
+def _ensure_pv_recycler(name: str, progress=_note) -> None:
+    """Give kube-controller-manager a hostPath recycler pod whose image is on the nodes, for the
+    course's Recycle reclaim policy. Idempotent: the static pod manifest is rewritten (and the
+    kubelet restarts kube-controller-manager) only when the flag or the mount is missing."""
+    import yaml
+
+    node = f"{name}-control-plane"
+    template = yaml.safe_dump(recycler_pod(provisioner_image()), sort_keys=False)
+    docker.exec_in(
+        node,
+        ["sh", "-c", f"mkdir -p {RECYCLER_DIR} && cat > {RECYCLER_TEMPLATE}"],
+        input=template,
+        what="write the PV recycler pod template",
+    )
+    current = yaml.safe_load(
+        docker.exec_in(node, ["cat", KCM_MANIFEST], what="read " + KCM_MANIFEST)
+    )
+    wanted = with_recycler(current)
+    if wanted == current:
+        return
+    progress("kube-controller-manager: adding the hostPath PV recycler template (it restarts)")
+    tmp = "/etc/kubernetes/kube-controller-manager.yaml.kubetm"
+    docker.exec_in(
+        node,
+        ["sh", "-c", f"cat > {tmp} && mv {tmp} {KCM_MANIFEST}"],
+        input=yaml.safe_dump(wanted, sort_keys=False),
+        what="patch " + KCM_MANIFEST,
+    )
+
+
+def _replace_foreign_fast_class(kube, progress=_note) -> None:
+    """StorageClass fast is kubetm-provisioner's (manifests/cluster/provisioner.yaml). A class of
+    that name from another provisioner (a lab's stand-in made before this add-on existed) cannot
+    be changed in place (provisioner is immutable): delete it so the add-on can create ours.
+    Existing PVs keep their own provisioner and are not touched."""
+    sc = kube.get("StorageClass", "fast")  # None: not there
+    if sc is not None and sc.get("provisioner") != PROVISIONER:
+        progress(f"StorageClass fast comes from {sc.get('provisioner')}: replacing it")
+        kube.delete("storageclass/fast")
 
 
 def down(name: str = DEFAULT_NAME, registry_too: bool = False) -> dict:

@@ -66,7 +66,16 @@ build_kubetm_net() {
   stamp_set kubetm-net "$sum"
 }
 
+build_kubetm_provisioner() {
+  # the cluster's Immediate-binding hostPath provisioner (StorageClass fast), our own Go code
+  local sum; sum=$(cat "$REPO_ROOT"/images/kubetm-provisioner/go.* "$REPO_ROOT"/images/kubetm-provisioner/*.go | sha256sum | cut -c1-16)
+  stamp_ok kubetm-provisioner "$sum" && return
+  log "kubetm-provisioner (the cluster's Immediate-binding hostPath provisioner)"
+  (cd "$REPO_ROOT/images/kubetm-provisioner" && go build -trimpath -ldflags "-s -w" -o "$BIN/kubetm-provisioner" .)
+  stamp_set kubetm-provisioner "$sum"
+}
+
 # helm is not in the list: the node does not need it (build it with `build-go.sh helm`)
-all=(kind kubernetes etcd coredns crictl local_path metrics_server kubetm_net)
+all=(kind kubernetes etcd coredns crictl local_path metrics_server kubetm_net kubetm_provisioner)
 for c in "${@:-${all[@]}}"; do "build_${c//-/_}"; done
 log "Go programs ready in $BIN"

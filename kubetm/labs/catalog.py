@@ -30,6 +30,7 @@ LAB_MODULES: dict[str, str] = {
     "probes": "probes",
     "qos": "qos",
     "node-scheduling": "node_scheduling",
+    "dynamic-provisioning": "dynamic_provisioning",
     "autoscaling": "autoscaling",
     "service-discovery": "service_discovery",
     "statefulset": "statefulset",

@@ -390,6 +390,8 @@ LAB = Lab(
     page="k8s/03-beginner-basic-resource/volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
+    shares=("setting:unclassed-pv-binding",),
+    shares_reason='its claims (storageClassName "") bind any fitting class-less PV, another lab\'s too',
     checks=(
         Check(
             "emptydir-shared",

@@ -216,3 +216,42 @@ def test_status_text_shows_where_the_host_reaches_each_node():
     text = cluster.render(report)
     assert "NODEPORT 30000 FROM THE HOST" in text
     assert "127.0.0.1:31100" in text and "127.0.0.1:31200" in text
+
+
+KCM = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "kube-controller-manager", "namespace": "kube-system"},
+    "spec": {
+        "containers": [
+            {
+                "name": "kube-controller-manager",
+                "command": ["kube-controller-manager", "--leader-elect=true"],
+                "volumeMounts": [{"name": "k8s-certs", "mountPath": "/etc/kubernetes/pki"}],
+            }
+        ],
+        "volumes": [{"name": "k8s-certs", "hostPath": {"path": "/etc/kubernetes/pki"}}],
+    },
+}
+
+
+def test_recycler_patch_adds_flag_and_mount_once():
+    patched = cluster.with_recycler(KCM)
+    ctr = patched["spec"]["containers"][0]
+    assert ctr["command"][:2] == KCM["spec"]["containers"][0]["command"]
+    assert ctr["command"][-1] == f"{cluster.RECYCLER_FLAG}={cluster.RECYCLER_TEMPLATE}"
+    assert {"name": "kubetm-recycler", "mountPath": cluster.RECYCLER_DIR, "readOnly": True} in ctr[
+        "volumeMounts"
+    ]
+    assert any(v["name"] == "kubetm-recycler" for v in patched["spec"]["volumes"])
+    assert cluster.with_recycler(patched) == patched  # idempotent: no second rewrite
+    assert len(KCM["spec"]["containers"][0]["command"]) == 2  # the input is not changed
+
+
+def test_recycler_pod_template_is_what_the_controller_manager_accepts():
+    pod = cluster.recycler_pod("kubetm.local/kubetm-provisioner:v0.1.0")
+    assert len(pod["spec"]["volumes"]) == 1  # the recycler swaps in the PV as volume 0
+    ctr = pod["spec"]["containers"][0]
+    assert ctr["volumeMounts"][0]["name"] == pod["spec"]["volumes"][0]["name"]
+    assert ctr["imagePullPolicy"] == "IfNotPresent"
+    assert pod["spec"]["nodeSelector"] == {"kubetm.io/course-node": "k8s-node1"}

@@ -37,6 +37,7 @@ LAB_NAMES = [
     "probes",
     "qos",
     "node-scheduling",
+    "dynamic-provisioning",
     "autoscaling",
     "service-discovery",
     "statefulset",
