@@ -9,6 +9,7 @@ import typer
 from kubetm.cli.common import (
     WEB_OPTIONS,
     OutputOpt,
+    interrupt_keeps_partial,
     lines,
     live_page,
     new_app,
@@ -118,6 +119,11 @@ def run(
     ctx: typer.Context,
     labs: list[str] = typer.Argument(..., help="Lab names, or 'all'."),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
+    wait_lock: bool = typer.Option(
+        False,
+        "--wait-lock",
+        help="Another run of a lab holds its lock: wait for it (default: refuse that lab at once).",
+    ),
     output: str = OutputOpt,
     **live: Any,
 ) -> None:
@@ -148,12 +154,24 @@ def run(
                 observer(event, lab, data)
 
             return runner.run(
-                st.kube, selection, keep=keep, registry_name=st.registry, on_event=both
+                st.kube,
+                selection,
+                keep=keep,
+                registry_name=st.registry,
+                on_event=both,
+                wait_lock=wait_lock,
             )
 
-        results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
+        with interrupt_keeps_partial():
+            results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
     else:
-        results = runner.run(
-            st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event
-        )
+        with interrupt_keeps_partial():
+            results = runner.run(
+                st.kube,
+                selection,
+                keep=keep,
+                registry_name=st.registry,
+                on_event=_on_event,
+                wait_lock=wait_lock,
+            )
     _results(results, selection, output)
