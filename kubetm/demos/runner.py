@@ -266,6 +266,7 @@ class DemoRun:
             self.line = replicaset_line(rss)
             pods = self.kube.list("Pod", namespace=self.ns, selector=sel)
             self.emit("cluster", {"replicasets": rss, "pods": pods, "line": self.line})
+            self._check_nodes(pods)
             for pod in pods:
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
@@ -287,6 +288,34 @@ class DemoRun:
             for view in (self.view, self.observer):
                 if view is not None:
                     view.update(samples, now_ms, self.line)
+
+    def _check_nodes(self, pods: list[dict]) -> None:
+        """A new pod (image --to) that is not Ready on a node that is NotReady (stopped, paused)
+        will not become Ready while the node is down: say so now, not at the progress deadline."""
+        new = [
+            p
+            for p in pods
+            if not p["metadata"].get("deletionTimestamp")
+            and (p.get("spec") or {}).get("nodeName")
+            and not conditions.is_ready(p)
+            and any(
+                str(c.get("image", "")).endswith(f":{self.opts.to_tag}")
+                for c in (p.get("spec") or {}).get("containers") or []
+            )
+        ]
+        if not new:
+            return
+        from kubetm.k8s.cleanup import dead_nodes
+
+        dead = dead_nodes(self.kube)
+        for pod in new:
+            node = pod["spec"]["nodeName"]
+            if node in dead:
+                raise KubetmError(
+                    f"pod {pod['metadata']['name']} ({self.opts.to_tag}) is on node {node}, which "
+                    "is NotReady: it will not become Ready while the node is down",
+                    hint="is the node's container stopped or paused? `kubetm cluster status`",
+                )
 
     # -- cleanup -------------------------------------------------------------------------------
     def cleanup(self, keep: bool) -> None:

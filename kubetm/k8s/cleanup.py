@@ -138,7 +138,7 @@ def delete_namespaces(
             )
             pending.pop(0)
         except Timeout:
-            if progress and time.monotonic() - start > 2 * check_every:
+            if progress and time.monotonic() - start > 6 * check_every:
                 progress(f"namespace {ns} still terminating after {time.monotonic() - start:.0f}s")
     done.seconds = time.monotonic() - start
     return done
