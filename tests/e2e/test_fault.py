@@ -384,29 +384,47 @@ def test_kill_9_mid_demo_then_again(cluster):
     _report("kill -9 mid demo, then again", rerun_s=round(time.monotonic() - t, 1))
 
 
+APPLY_NS = "kubetm-e2e-fault-apply"
+
+
+def _apply_folder(tmp_path) -> str:
+    """A folder of its own (no lab's namespace: other runs may use those): a Namespace, then 40
+    files of one ConfigMap each, applied one file after another (kill -9 lands in the middle)."""
+    folder = tmp_path / "apply"
+    folder.mkdir()
+    (folder / "00-namespace.yaml").write_text(
+        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {APPLY_NS}\n"
+    )
+    for i in range(40):
+        (folder / f"{i + 10:02d}-cm.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n"
+            f"  namespace: {APPLY_NS}\ndata:\n  i: '{i}'\n"
+        )
+    return str(folder)
+
+
 @pytest.mark.timeout(300)
-def test_kill_9_mid_apply_of_a_folder_then_again(cluster):
-    folder = str(ROOT / "manifests" / "namespace")
+def test_kill_9_mid_apply_of_a_folder_then_again(cluster, tmp_path):
+    folder = _apply_folder(tmp_path)
     p = _start("apply", "-f", folder)
-    time.sleep(1.5)  # python start-up + the first objects
+    _until("the folder's namespace applied", lambda: _ns_exists(APPLY_NS), 60, every=0.1)
     p.kill()
     p.wait()
+    cms = kubectl("-n", APPLY_NS, "get", "configmaps", "-o", "name").split()
+    partial = len([c for c in cms if c.startswith("configmap/cm-")])
     t = time.monotonic()
     again = _kubetm("apply", "-f", folder)
     applied_s = time.monotonic() - t
     assert again.returncode == 0, again.stderr[-1500:]
+    assert len(kubectl("-n", APPLY_NS, "get", "configmaps", "-o", "name").split()) >= 40
     gone = _kubetm("delete", "-f", folder)
     assert gone.returncode == 0, gone.stderr[-1500:]
-    left = [
-        n
-        for n in kubectl("get", "namespaces", "-o", "name").split()
-        if n.startswith("namespace/kubetm-lab-namespace")
-    ]
-    assert not left, f"left after delete -f: {left}"
+    _until("the folder's namespace deleted", lambda: not _ns_exists(APPLY_NS), 120)
     _report(
-        "kill -9 mid apply -f manifests/namespace, then again",
+        "kill -9 mid apply -f of a folder (41 objects), then again",
+        configmaps_when_killed=partial,
         apply_again_s=round(applied_s, 1),
-        delete_s=round(time.monotonic() - t - applied_s, 1),
+        deleted_within_s=round(time.monotonic() - t - applied_s, 1),
     )
 
 
