@@ -174,7 +174,12 @@ class DemoRun:
         remove_namespace(self.kube, self.ns)
 
     def setup(self) -> None:
+        from kubetm.images import push_missing
+
         self.objects = self.s.objects(self.opts, self.registry)
+        target = {"image": f"{self.registry or 'localhost:5001'}/{APP_IMAGE}:{self.opts.to_tag}"}
+        for line in push_missing(self.kube, [*self.objects, target], self.registry):
+            self.step(line)
         for kind in ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice"):
             self.kube.resource(
                 kind

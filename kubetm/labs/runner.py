@@ -266,6 +266,10 @@ def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
         from kubetm import nodes
 
         nodes.ensure_course_labels(kube)
+    from kubetm.images import push_missing
+
+    for line in push_missing(kube, everything, registry_name):
+        emit(LabEvent.LOG, lab.name, line)
     emit(LabEvent.APPLY, lab.name, f"{len(objs)} objects")
     results: list = []
     for f in lab.manifest_files():
