@@ -16,6 +16,7 @@ the fault tests' total time at the end, and the last test asserts nothing kubetm
 | kill -9 of kubetm | lab run; demo; apply -f of a folder | the next identical command passes at once (the Lease of the killed run is taken over), nothing left after it |
 | the same lab twice at once | lab run | the second is refused within seconds naming the holder (host, pid, start); the first passes |
 | all nodes paused 60 s (laptop sleep) | demo rolling-update | the gap reported as measured downtime, or one error line; the cluster usable after |
+| registry stopped / its volume removed | image push; lab run | push starts it again; images the lab needs are pushed again before the apply; `image push all` restores them all |
 
 For `kubetm lab run pod` and `kubetm demo rolling-update`, started in a subprocess, the control
 plane is restarted ~10 s in. The command must either finish correctly (exit 0: Kube.call retried
@@ -32,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -464,6 +466,54 @@ def test_all_nodes_paused_60s_mid_demo(cluster):
         demo_ended_after_resume_s=round(ended_s, 1),
         nodes_ready_after_resume_s=round(ready_s, 1),
         delete=json.loads(cleanup.stdout),
+    )
+
+
+REGISTRY_CONTAINER, REGISTRY_VOLUME = "kubetm-registry", "kubetm-registry-data"
+
+
+def _registry_tags() -> dict[str, list[str]]:
+    out = {}
+    with urllib.request.urlopen("http://127.0.0.1:5001/v2/_catalog", timeout=5) as r:
+        repos = json.loads(r.read())["repositories"]
+    for repo in repos:
+        with urllib.request.urlopen(f"http://127.0.0.1:5001/v2/{repo}/tags/list", timeout=5) as r:
+            out[repo] = sorted(json.loads(r.read()).get("tags") or [])
+    return out
+
+
+@pytest.mark.timeout(600)
+def test_registry_stopped_then_its_volume_removed(cluster):
+    """Stopped: `image push` starts it again. Volume removed: `lab run` pushes the images it
+    needs again before applying (no image pull error in a pod later); `image push all` restores
+    every course image."""
+    before = _registry_tags()
+    _docker("stop", REGISTRY_CONTAINER)
+    t = time.monotonic()
+    push = _kubetm("image", "push", "hello", timeout=300)
+    push_s = time.monotonic() - t
+    assert push.returncode == 0, push.stderr[-1500:]
+    _docker("rm", "-f", REGISTRY_CONTAINER)
+    _docker("volume", "rm", REGISTRY_VOLUME)
+    try:
+        t = time.monotonic()
+        run = _kubetm("lab", "run", "config", "-o", "json", timeout=400)
+        run_s = time.monotonic() - t
+        assert run.returncode == 0, run.stderr[-1500:]
+        assert "was missing from the registry: pushed again" in run.stderr, run.stderr[-1500:]
+    finally:
+        t = time.monotonic()
+        restore = _kubetm("image", "push", "all", timeout=400)
+        restore_s = time.monotonic() - t
+    assert restore.returncode == 0, restore.stderr[-1500:]
+    after = _registry_tags()
+    assert all(set(tags) <= set(after.get(repo, [])) for repo, tags in before.items()), after
+    _report(
+        "registry stopped, then its volume removed",
+        push_after_stop_s=round(push_s, 1),
+        lab_run_config_with_empty_registry_s=round(run_s, 1),
+        pushed_again=[ln for ln in run.stderr.splitlines() if "pushed again" in ln],
+        image_push_all_s=round(restore_s, 1),
     )
 
 
