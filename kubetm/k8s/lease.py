@@ -212,6 +212,9 @@ class RunLock:
             )
         except Conflict:
             pass  # another run created it at the same moment: the Lease decides
+        from kubetm.k8s.apply import wait_default_service_account
+
+        wait_default_service_account(self.kube, self.namespace)  # the run's pods come next
 
     # -------------------------------------------------------------------------- acquire
     @staticmethod

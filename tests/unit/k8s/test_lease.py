@@ -64,6 +64,7 @@ class LeaseKube:
         self.rv = 0
         self.writes: list = []
         self.waits: list = []
+        self.sa_waits: list = []
 
     def resource(self, kind, api_version=None):
         return LeaseAPI(self) if kind == "Lease" else NamespaceAPI(self)
@@ -75,6 +76,9 @@ class LeaseKube:
         return self.objects.get((kind, None if kind == "Namespace" else namespace, name))
 
     def watch_until(self, kind, name, predicate, namespace=None, timeout=0, **_):
+        if kind == "ServiceAccount":  # the namespace's default ServiceAccount is there
+            self.sa_waits.append((namespace, name))
+            return {"metadata": {"name": name}}
         self.waits.append((kind, name, timeout))
         obj = self.get(kind, name, namespace)
         if predicate(obj):
@@ -126,6 +130,8 @@ def test_acquire_creates_namespace_and_lease_then_release_stops_renewing():
         assert ("Namespace", None, "kubetm-lab-x") in kube.objects
         ns_labels = kube.objects[("Namespace", None, "kubetm-lab-x")]["metadata"]["labels"]
         assert ns_labels == {"app.kubernetes.io/managed-by": "kubetm", "kubetm.io/lab": "x"}
+        # pods are refused in a namespace until its default ServiceAccount exists: waited for
+        assert kube.sa_waits == [("kubetm-lab-x", "default")]
         spec = kube.objects[("Lease", "kubetm-lab-x", LEASE_NAME)]["spec"]
         assert spec["holderIdentity"] == lease.identity() and spec["leaseDurationSeconds"] == 30
         assert lock.renew() is True
