@@ -499,23 +499,21 @@ def test_registry_stopped_then_its_volume_removed(cluster):
         t = time.monotonic()
         run = _kubetm("lab", "run", "config", "-o", "json", timeout=400)
         run_s = time.monotonic() - t
-        assert run.returncode == 0, run.stderr[-1500:]
-        assert "was missing from the registry: pushed again" in run.stderr, run.stderr[-1500:]
-    finally:
+    finally:  # whatever happened: every course image back, and what else was there and built here
         t = time.monotonic()
         restore = _kubetm("image", "push", "all", timeout=400)
         restore_s = time.monotonic() - t
+        for repo, tags in before.items():
+            for tag in tags:
+                image = f"localhost:5001/{repo}:{tag}"
+                if subprocess.run(
+                    ["docker", "image", "inspect", image], capture_output=True
+                ).returncode:
+                    continue
+                subprocess.run(["docker", "push", "-q", image], capture_output=True, timeout=300)
     assert restore.returncode == 0, restore.stderr[-1500:]
-    # Images in the registry that are not course images (another lab's, pushed by hand) and built
-    # here are pushed back too; charts are pushed by the helm labs on each run.
-    for repo, tags in before.items():
-        for tag in tags:
-            image = f"localhost:5001/{repo}:{tag}"
-            if subprocess.run(
-                ["docker", "image", "inspect", image], capture_output=True
-            ).returncode:
-                continue
-            _docker("push", "-q", image, timeout=300)
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert "was missing from the registry: pushed again" in run.stderr, run.stderr[-1500:]
     after = _registry_tags()
     lost = {r: sorted(set(t) - set(after.get(r, []))) for r, t in before.items()}
     lost = {r: t for r, t in lost.items() if t}
