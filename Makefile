@@ -65,10 +65,10 @@ test: ## all tests: unit + bad-input corpus + e2e on the real cluster (creates t
 	$(PHASE) "cluster + images" $(MAKE) --no-print-directory images
 	$(PHASE) "helm" $(MAKE) --no-print-directory helm
 	$(PHASE) "unit + bad input + e2e" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
-	$(PHASE) "fault tests" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/fault.xml -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
+	$(PHASE) "fault tests" $(PY) -m pytest -q -rA --durations=15 --junitxml=$(REPORTS)/fault.xml -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
-fault: images ## only the fault tests: restart the control-plane container under running commands
-	$(PY) -m pytest -q -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
+fault: images ## only the fault tests: stop/pause/restart nodes, kill -9 and concurrent runs, on the real cluster (serial; each case prints its recovery times)
+	$(PY) -m pytest -q -rA -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
 
 SHELL_SCRIPTS := $(wildcard hack/*.sh hack/offline/*.sh benchmarks/*.sh images/kubetm-net/*.sh) .ci/run
 

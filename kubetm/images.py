@@ -314,6 +314,66 @@ def push(
     return results
 
 
+def images_in(objs: Any) -> list[str]:
+    """Every container image named in manifests (``image:`` fields, any depth), in order."""
+    found: dict[str, None] = {}
+    stack = [objs]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            if isinstance(cur.get("image"), str):
+                found[cur["image"]] = None
+            stack.extend(v for v in cur.values() if isinstance(v, (dict, list)))
+        elif isinstance(cur, list):
+            stack.extend(reversed(cur))
+    return list(found)
+
+
+def ensure_pushed(objs: Any, registry: str = DEFAULT_REGISTRY) -> list[dict]:
+    """Course images the objects use that the local registry lacks (its volume was removed, it
+    was never pushed) are pushed again now, when they are built here: a missing image is found
+    before the apply, not as an image pull error in a pod minutes later. The registry is started
+    when stopped (``push``). Another registry is left alone. Returns what was pushed.
+
+    >>> ensure_pushed(manifests.load("manifests/pod"))   # [] when everything is there
+    """
+    registry = registry.rstrip("/")
+    if registry != DEFAULT_REGISTRY:
+        return []
+    from kubetm import registry as local_registry
+
+    prefix = f"{registry}/{NAMESPACE}/"
+    missing: dict[tuple[str, str], None] = {}
+    for image in images_in(objs):
+        if not image.startswith(prefix) or ":" not in image[len(prefix) :]:
+            continue
+        name, tag = image[len(prefix) :].split(":", 1)
+        if name in IMAGES and not local_registry.has_tag(f"{NAMESPACE}/{name}", tag):
+            missing[(name, tag)] = None
+    pushed: list[dict] = []
+    for name, tag in missing:
+        if not docker.image_present(ref(name, tag)):
+            raise KubetmError(
+                f"{ref(name, tag, registry)} is not in the registry, and not built here",
+                hint=f"kubetm image build {name} && kubetm image push {name}",
+            )
+        pushed += push([name], registry=registry, tag=tag, progress=False)
+    return pushed
+
+
+def push_missing(kube: Any, objs: Any, registry: str | None) -> list[str]:
+    """Before a lab or demo applies ``objs`` to a kind cluster (which pulls from the local
+    registry): `ensure_pushed`; lines saying what was pushed again. A kube that is not a kind
+    cluster's (or an in-memory one, in unit tests): nothing."""
+    if not hasattr(kube, "configuration"):
+        return []
+    _ = kube.configuration  # loads the kubeconfig: kube.context is the context in use
+    if not str(getattr(kube, "context", "") or "").startswith("kind-"):
+        return []
+    pushed = ensure_pushed(objs, registry or DEFAULT_REGISTRY)
+    return [f"{p['image']} was missing from the registry: pushed again" for p in pushed]
+
+
 def _push_error(output: str, target: str, registry: str) -> KubetmError:
     line = last_error_line(output)
     if re.search(r"connection refused|no such host|i/o timeout|dial tcp", line, re.IGNORECASE):

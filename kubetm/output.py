@@ -57,12 +57,26 @@ def to_jsonable(data: Any) -> Any:
     return data
 
 
+_json_written = False  # a command printed its -o json document (main() then adds none)
+
+
+def json_written(reset: bool = False) -> bool:
+    """Has this command printed its ``-o json`` document? ``reset``: a new command starts."""
+    global _json_written
+    written = _json_written
+    if reset:
+        _json_written = False
+    return written
+
+
 def emit(data: Any, output: str = "text", text: Callable[[Any], str] | str | None = None) -> None:
     """Print ``data`` as JSON (``-o json``) or as human text (``text(data)`` or ``str(data)``)."""
+    global _json_written
     if check_output(output) == "json":
         sys.stdout.write(
             json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, default=str) + "\n"
         )
+        _json_written = True
     else:
         rendered = text(data) if callable(text) else (text if text is not None else str(data))
         if rendered:

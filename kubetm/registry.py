@@ -141,6 +141,14 @@ def status(port: int = PORT, name: str = NAME) -> dict:
     return out
 
 
+def has_tag(repository: str, tag: str, port: int = PORT) -> bool:
+    """Does the local registry serve ``repository:tag``? False when it does not answer at all."""
+    try:
+        return tag in (_get(port, f"/v2/{repository}/tags/list").get("tags") or [])
+    except (OSError, ValueError):
+        return False
+
+
 def remove(name: str = NAME, volume: bool = False) -> dict:
     """Delete the registry container (and its storage volume with ``volume=True``)."""
     docker.require_docker()

@@ -28,7 +28,7 @@ import typer
 
 from kubetm import __version__, helpcache
 from kubetm.cli import apply, cluster, demo, deploy, doctor, image, lab, rollout
-from kubetm.cli.common import SETTINGS, State
+from kubetm.cli.common import SETTINGS, Interrupted, State
 from kubetm.errors import EXIT_SIGINT, EXIT_SIGTERM, KubetmError, format_error
 
 if TYPE_CHECKING:
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(0)
         return 0
     code = 0
+    from kubetm.output import json_written
+
+    json_written(reset=True)
     try:
         from kubetm.cli.argv import hoist_global_options
 
@@ -145,10 +148,13 @@ def main(argv: list[str] | None = None) -> int:
             _print_traceback()
         sys.stderr.write(format_error(e) + "\n")
         code = e.exit_code
-    except (KeyboardInterrupt, typer.Abort):
+        _failure_json(args, e, format_error(e, prefix=""), code)
+    except (KeyboardInterrupt, typer.Abort, Interrupted) as e:
         code = _interrupted(EXIT_SIGINT)
-    except Terminated:
+        _failure_json(args, e, "interrupted", code)
+    except Terminated as e:
         code = _interrupted(EXIT_SIGTERM)
+        _failure_json(args, e, "terminated", code)
     except typer.Exit as e:
         code = e.exit_code
     except Exception as e:
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 sys.stderr.write(format_error(e) + " (re-run with --debug for a traceback)\n")
             code = 1
+            _failure_json(args, e, format_error(e, prefix=""), code)
     finally:
         try:
             sys.stdout.flush()
@@ -186,6 +193,45 @@ def _click_style_completion() -> None:
     shell, _, instruction = value.partition("_")
     if shell in SHELLS and instruction in ("complete", "source"):
         os.environ[COMPLETE_VAR] = f"{instruction}_{shell}"
+
+
+def wants_json(args: list[str]) -> bool:
+    """Did the command line ask for ``-o json`` (``-o json``, ``-ojson``, ``--output[=]json``)?"""
+    for i, a in enumerate(args):
+        if a == "--":
+            return False
+        value = None
+        if a in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith("--output="):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-o") and not a.startswith("--") and len(a) > 2:
+            value = a[2:]
+        if value is not None and value.lower() == "json":
+            return True
+    return False
+
+
+def _failure_json(args: list[str], exc: BaseException, error: str, code: int) -> None:
+    """`-o json` prints ONE document on failure too: ``ok: false``, the error line, the exit
+    code and what the command measured so far (``exc.partial``: a demo's partial timeline, the
+    labs' checks). Nothing when the command already printed its document."""
+    if not wants_json(args):
+        return
+    from kubetm.output import emit, json_written
+
+    if json_written():
+        return
+    partial = getattr(exc, "partial", None)
+    doc: dict = {"ok": False, "error": error, "exit_code": code}
+    if isinstance(partial, dict):
+        doc.update({k: v for k, v in partial.items() if k not in doc})
+    elif partial is not None:
+        doc["results"] = partial
+    try:
+        emit(doc, "json")
+    except (BrokenPipeError, OSError):
+        pass
 
 
 def _interrupted(code: int) -> int:

@@ -33,6 +33,8 @@ __all__ = [
     "lines",
     "dict_text",
     "on_interrupt",
+    "Interrupted",
+    "interrupt_keeps_partial",
     "WEB_OPTIONS",
     "with_options",
     "live_page",
@@ -145,6 +147,24 @@ def dict_text(data: Any) -> str:
     if isinstance(data, list):
         return lines(data)
     return str(data)
+
+
+class Interrupted(BaseException):
+    """A Ctrl-C that carries what the command measured so far (``partial``) to kubetm.cli.main
+    (Typer turns a bare KeyboardInterrupt into exit 130 and drops it)."""
+
+    def __init__(self, partial: Any = None):
+        super().__init__("interrupted")
+        self.partial = partial
+
+
+@contextmanager
+def interrupt_keeps_partial() -> Iterator[None]:
+    """Around a run whose `-o json` document must survive Ctrl-C (demo, lab run)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise Interrupted(getattr(exc, "partial", None)) from exc
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from kubetm.cli.common import (
     WEB_OPTIONS,
     OutputOpt,
     dict_text,
+    interrupt_keeps_partial,
     live_page,
     new_app,
     show,
@@ -84,6 +85,15 @@ KNOBS: tuple[tuple[str, Any, Any], ...] = (
     ),
     ("keep", bool, typer.Option(False, "--keep", help="Keep the demo's namespace and objects.")),
     (
+        "wait_lock",
+        bool,
+        typer.Option(
+            False,
+            "--wait-lock",
+            help="Another run of this demo holds its lock: wait for it (default: refuse at once).",
+        ),
+    ),
+    (
         "plot",
         Optional[str],
         typer.Option(None, "--plot", help="Write a timeline plot here (.png or .svg)."),
@@ -121,6 +131,7 @@ def _run(
     keep: bool,
     plot: Optional[str],
     output: str,
+    wait_lock: bool = False,
     web: bool = False,
     port: Optional[int] = None,
     no_browser: bool = False,
@@ -137,7 +148,13 @@ def _run(
         observer = page.demo_observer() if page is not None else None
         if strategy == "compare":
             return demos.compare(
-                st.kube, registry=st.registry, keep=keep, plot=plot, observer=observer, **options
+                st.kube,
+                registry=st.registry,
+                keep=keep,
+                plot=plot,
+                observer=observer,
+                wait_lock=wait_lock,
+                **options,
             )
         return demos.run(
             st.kube,
@@ -146,6 +163,7 @@ def _run(
             keep=keep,
             plot=plot,
             observer=observer,
+            wait_lock=wait_lock,
             **options,
         )
 
@@ -156,9 +174,11 @@ def _run(
         check_port(port)
         if strategy != "compare":
             strategy_of(strategy)  # unknown demo: exit 2 before serving
-        result = live_page(body, port, no_browser, kind="demo", title=strategy)
+        with interrupt_keeps_partial():
+            result = live_page(body, port, no_browser, kind="demo", title=strategy)
     else:
-        result = body()
+        with interrupt_keeps_partial():
+            result = body()
     show(result, output, text=demos.render)
 
 

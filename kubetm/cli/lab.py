@@ -10,6 +10,7 @@ from kubetm.cli import complete
 from kubetm.cli.common import (
     WEB_OPTIONS,
     OutputOpt,
+    interrupt_keeps_partial,
     lines,
     live_page,
     new_app,
@@ -135,6 +136,11 @@ def run(
         ..., help="Lab names, or 'all'.", autocompletion=complete.labs
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the lab's objects (also on failure)."),
+    wait_lock: bool = typer.Option(
+        False,
+        "--wait-lock",
+        help="Another run of a lab holds its lock: wait for it (default: refuse that lab at once).",
+    ),
     output: str = OutputOpt,
     **live: Any,
 ) -> None:
@@ -165,12 +171,24 @@ def run(
                 observer(event, lab, data)
 
             return runner.run(
-                st.kube, selection, keep=keep, registry_name=st.registry, on_event=both
+                st.kube,
+                selection,
+                keep=keep,
+                registry_name=st.registry,
+                on_event=both,
+                wait_lock=wait_lock,
             )
 
-        results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
+        with interrupt_keeps_partial():
+            results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
     else:
-        results = runner.run(
-            st.kube, selection, keep=keep, registry_name=st.registry, on_event=_on_event
-        )
+        with interrupt_keeps_partial():
+            results = runner.run(
+                st.kube,
+                selection,
+                keep=keep,
+                registry_name=st.registry,
+                on_event=_on_event,
+                wait_lock=wait_lock,
+            )
     _results(results, selection, output)

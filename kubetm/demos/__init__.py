@@ -57,6 +57,7 @@ def run(
     keep: bool = False,
     plot: str | None = None,
     observer=None,
+    wait_lock: bool = False,
     **options,
 ) -> dict:
     """Run one strategy demo; ``options`` are the knobs of `options.validate_options` (replicas,
@@ -74,7 +75,9 @@ def run(
     opts = validate_options(s.name, **options)
     plot = validate_plot(plot)
     watch = {"observer": observer} if observer is not None else {}  # --web only
-    summary = runner.run_demo(kube, s.name, opts, registry=registry, keep=keep, **watch)
+    summary = runner.run_demo(
+        kube, s.name, opts, registry=registry, keep=keep, wait_lock=wait_lock, **watch
+    )
     if plot:
         from kubetm.demos.plot import plot_runs
 
@@ -83,7 +86,14 @@ def run(
 
 
 def compare(
-    kube, *, registry: str, keep: bool = False, plot: str | None = None, observer=None, **options
+    kube,
+    *,
+    registry: str,
+    keep: bool = False,
+    plot: str | None = None,
+    observer=None,
+    wait_lock: bool = False,
+    **options,
 ) -> dict:
     """recreate, then rolling-update, with the same knobs; ``{"runs": [recreate, rolling-update]}``.
 
@@ -99,10 +109,21 @@ def compare(
     }
     plot = validate_plot(plot)
     watch = {"observer": observer} if observer is not None else {}  # --web only
-    runs = [
-        runner.run_demo(kube, name, opts, registry=registry, keep=keep, **watch)
-        for name, opts in per_run.items()
-    ]
+    runs: list[dict] = []
+    for name, opts in per_run.items():
+        try:
+            runs.append(
+                runner.run_demo(
+                    kube, name, opts, registry=registry, keep=keep, wait_lock=wait_lock, **watch
+                )
+            )
+        except BaseException as exc:  # `-o json` on failure: the runs so far and this one's part
+            part = getattr(exc, "partial", None)
+            try:
+                exc.partial = {"runs": runs + ([part] if part else [])}  # type: ignore[attr-defined]
+            except AttributeError:  # pragma: no cover
+                pass
+            raise
     result: dict = {"runs": runs}
     if plot:
         from kubetm.demos.plot import plot_runs

@@ -38,6 +38,7 @@ from kubetm.demos.rendering import replicaset_line
 from kubetm.demos.strategies import Strategy, strategy_of
 from kubetm.errors import KubetmError, Timeout
 from kubetm.k8s import conditions
+from kubetm.labels import DEMO
 
 __all__ = ["run_demo", "delete_demo", "remove_namespace", "DemoRun", "Task"]
 
@@ -98,9 +99,15 @@ class DemoRun:
         self.view: Any = None
         self.line = ""
         self._ticks = 0
+        self.lock: Any = None
+        self.steps: list[str] = []  # what was done so far (`-o json` on failure shows it)
+        self.update_ms: float | None = None
+        self.steady_ms: float | None = None
+        self.cleanup_seconds: float | None = None
 
     # -- steps ---------------------------------------------------------------------------------
     def step(self, text: str) -> None:
+        self.steps.append(text)
         self.note(f"{self.s.name}: {text}")
         self.emit("step", {"text": text})
 
@@ -108,6 +115,53 @@ class DemoRun:
         """Tell the observer (kubetm.web.observe.DemoObserver), if any, what just happened."""
         if self.observer is not None:
             self.observer.event(kind, data)
+
+    def take_lock(self, wait: bool = False) -> None:
+        """The demo's run lock (a Lease in its namespace, kubetm/k8s/lease.py): refused at once
+        (or waited for) while another run holds it, then leftovers are cleared and it is taken."""
+        make = getattr(self.kube, "run_lock", None)
+        if make is None:  # an in-memory kube without Leases (unit tests)
+            self.clear_leftovers()
+            return
+        lock = make(
+            self.ns, what=f"demo {self.s.name}", labels={DEMO: self.s.name}, progress=self.note
+        )
+        lock.check(wait=wait)  # before clear_leftovers: never delete a live run's namespace
+        self.clear_leftovers()
+        lock.acquire(wait=wait)
+        self.lock = lock
+        if lock.took_over:
+            self.step(f"took over the run lock from {lock.took_over}")
+
+    def partial(self) -> dict:
+        """What was measured before a failure: the steps done and the timeline so far."""
+        from kubetm.demos.timeline import summarize
+
+        out: dict[str, Any] = {
+            "strategy": self.s.name,
+            "namespace": self.ns,
+            "from": self.opts.from_tag,
+            "to": self.opts.to_tag,
+            "steps": list(self.steps),
+        }
+        if self.prober is not None:
+            samples = [
+                x
+                for x in self.prober.samples()
+                if self.steady_ms is None or x.t_ms >= self.steady_ms
+            ]
+            summary = dict(
+                summarize(
+                    samples,
+                    strategy=self.s.name,
+                    update_start_ms=self.update_ms if self.update_ms is not None else 0.0,
+                )
+            )
+            summary["updated"] = self.update_ms is not None
+            out.update(summary)
+        if self.cleanup_seconds is not None:
+            out["cleanup_seconds"] = round(self.cleanup_seconds, 1)
+        return out
 
     def clear_leftovers(self) -> None:
         ns = self.kube.get("Namespace", self.ns)
@@ -120,7 +174,12 @@ class DemoRun:
         remove_namespace(self.kube, self.ns)
 
     def setup(self) -> None:
+        from kubetm.images import push_missing
+
         self.objects = self.s.objects(self.opts, self.registry)
+        target = {"image": f"{self.registry or 'localhost:5001'}/{APP_IMAGE}:{self.opts.to_tag}"}
+        for line in push_missing(self.kube, [*self.objects, target], self.registry):
+            self.step(line)
         for kind in ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice"):
             self.kube.resource(
                 kind
@@ -212,6 +271,7 @@ class DemoRun:
             self.line = replicaset_line(rss)
             pods = self.kube.list("Pod", namespace=self.ns, selector=sel)
             self.emit("cluster", {"replicasets": rss, "pods": pods, "line": self.line})
+            self._check_nodes(pods)
             for pod in pods:
                 if pod["metadata"].get("deletionTimestamp"):
                     continue
@@ -234,27 +294,73 @@ class DemoRun:
                 if view is not None:
                     view.update(samples, now_ms, self.line)
 
+    def _check_nodes(self, pods: list[dict]) -> None:
+        """A new pod (image --to) that is not Ready on a node that is NotReady (stopped, paused)
+        will not become Ready while the node is down: say so now, not at the progress deadline."""
+        new = [
+            p
+            for p in pods
+            if not p["metadata"].get("deletionTimestamp")
+            and (p.get("spec") or {}).get("nodeName")
+            and not conditions.is_ready(p)
+            and any(
+                str(c.get("image", "")).endswith(f":{self.opts.to_tag}")
+                for c in (p.get("spec") or {}).get("containers") or []
+            )
+        ]
+        if not new:
+            return
+        from kubetm.k8s.cleanup import dead_nodes
+
+        dead = dead_nodes(self.kube)
+        for pod in new:
+            node = pod["spec"]["nodeName"]
+            if node in dead:
+                raise KubetmError(
+                    f"pod {pod['metadata']['name']} ({self.opts.to_tag}) is on node {node}, which "
+                    "is NotReady: it will not become Ready while the node is down",
+                    hint="is the node's container stopped or paused? `kubetm cluster status`",
+                )
+
     # -- cleanup -------------------------------------------------------------------------------
     def cleanup(self, keep: bool) -> None:
         if self.prober is not None:
             self.prober.stop()
+        if self.lock is not None:
+            self.lock.release(delete=keep)  # without keep the Lease goes with the namespace
         if keep:
             self.step(
                 f"kept namespace {self.ns} (--keep); remove it with `kubetm demo delete {self.s.name}`"
             )
             return
         self.step(f"deleting namespace {self.ns}")
-        remove_namespace(self.kube, self.ns)
+        start = time.monotonic()
+        remove_namespace(self.kube, self.ns, note=self.note, report=lambda line: self.step(line))
+        self.cleanup_seconds = time.monotonic() - start
 
 
-def remove_namespace(kube, ns: str, timeout: float = NAMESPACE_TIMEOUT) -> str:
-    """Delete a demo namespace and watch until it is gone: first its Deployments and Services
-    (foreground: their pods are gone when this returns), then the namespace itself.
+def remove_namespace(
+    kube,
+    ns: str,
+    timeout: float = NAMESPACE_TIMEOUT,
+    note: Callable[[str], None] | None = None,
+    report: Callable[[str], None] | None = None,
+) -> str:
+    """Delete a demo namespace (background) and watch until it is gone; pods on a node that is
+    gone are force-deleted meanwhile (kubetm/k8s/cleanup.py), so a stopped node cannot hold it.
 
     A namespace the cluster cannot finish deleting is reported with the namespace controller's
-    own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found".
+    own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found";
+    ``report`` gets the line saying how long it took ("namespace X deleted in 2.1s").
     """
-    ns_obj = kube.get("Namespace", ns)
+    if hasattr(kube, "delete_namespaces"):
+        if kube.get("Namespace", ns) is None:
+            return "not found"
+        done = kube.delete_namespaces([ns], timeout=timeout, progress=note)
+        if report is not None:
+            report(done.line())
+        return "deleted"
+    ns_obj = kube.get("Namespace", ns)  # an in-memory kube (unit tests)
     if ns_obj is None:
         return "not found"
     if not ns_obj["metadata"].get("deletionTimestamp"):
@@ -313,10 +419,13 @@ def run_demo(
     keep: bool = False,
     note: Callable[[str], None] | None = None,
     observer: Any = None,
+    wait_lock: bool = False,
 ) -> dict:
     """Run one demo on the cluster (steps in the module docstring); returns the summary dict.
 
-    Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``.
+    Objects are removed at the end, on errors and on Ctrl-C/SIGTERM unless ``keep``. Another run
+    of the same demo (its Lease) refuses this one at once, or with ``wait_lock`` is waited for.
+    On an error the exception carries ``partial``: what was measured so far (`-o json` prints it).
     ``observer`` (the web page, kubetm.web.observe.DemoObserver) gets ``update(samples, now_ms,
     line)`` like the live view and ``event(kind, data)`` for run, step, nodes, cluster, probing,
     update, result.
@@ -328,6 +437,7 @@ def run_demo(
     s = strategy_of(strategy)
     demo = DemoRun(kube, s, opts, registry, note or progress.note, observer)
     result: dict[str, Any] | None = None
+    failure: BaseException | None = None
     demo.emit(
         "run",
         {
@@ -342,11 +452,15 @@ def run_demo(
         },
     )
     try:
-        demo.clear_leftovers()
+        demo.take_lock(wait_lock)
+    except BaseException as exc:  # refused: nothing of ours to clean up
+        _attach_partial(exc, demo.partial())
+        raise
+    try:
         node, url = demo.target_url()
         demo.setup()
         demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
-        steady_ms = demo.start_prober(url)
+        steady_ms = demo.steady_ms = demo.start_prober(url)
         demo.emit("probing", {"steady_ms": steady_ms, "url": url, "node": node})
         console = _console()
         with LiveView(
@@ -356,7 +470,7 @@ def run_demo(
             demo.pause(LEAD_SECONDS)
             demo.step(f"updating {APP_IMAGE}:{opts.from_tag} -> {APP_IMAGE}:{opts.to_tag}")
             t_update = time.monotonic()
-            update_ms = demo.prober.elapsed_ms()
+            update_ms = demo.update_ms = demo.prober.elapsed_ms()
             demo.emit("update", {"update_ms": update_ms})
             marks = demo._wait(demo.update)
             rollout_seconds = marks["done"] - t_update
@@ -391,6 +505,9 @@ def run_demo(
         result = {**summary, **extras, "timeline": timeline}
         demo.emit("result", result)
         return result
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         try:
             demo.cleanup(keep)
@@ -398,13 +515,29 @@ def run_demo(
             demo.note(f"warning: cleanup failed: {exc}")
             if result is not None:
                 result["cleanup_error"] = exc.message
+        if result is not None and demo.cleanup_seconds is not None:
+            result["cleanup_seconds"] = round(demo.cleanup_seconds, 1)
+        if failure is not None:
+            _attach_partial(failure, demo.partial())
+
+
+def _attach_partial(exc: BaseException, data: dict) -> None:
+    """Hang what a failed run measured on its exception; kubetm.cli.main prints it with `-o json`
+    (``{"ok": false, "error": ..., **partial}``)."""
+    try:
+        exc.partial = {**data, **(getattr(exc, "partial", None) or {})}  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions without a __dict__
+        pass
 
 
 def delete_demo(kube, strategy: str) -> dict:
     """Delete a demo's namespace (and everything in it); waits until it is gone."""
     s = strategy_of(strategy)
+    start = time.monotonic()
+    action = remove_namespace(kube, s.namespace)
     return {
         "strategy": s.name,
         "namespace": s.namespace,
-        "action": remove_namespace(kube, s.namespace),
+        "action": action,
+        "seconds": round(time.monotonic() - start, 1),
     }

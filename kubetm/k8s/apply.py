@@ -140,6 +140,9 @@ def apply(
         )
         for (key, _, _), r in zip(planned, done, strict=True):
             results[key] = r
+        for key, o, _ in planned:
+            if o.get("kind") == "Namespace" and results[key].action == "created":
+                wait_default_service_account(kube, o["metadata"]["name"])
         crds = [o for o in phase if o.get("kind") == "CustomResourceDefinition"]
         for crd in crds:
             kube.watch_until(
@@ -177,6 +180,28 @@ def wait_not_terminating(
         what=f"namespace {name} to finish terminating",
         progress=progress,
     )
+
+
+SERVICE_ACCOUNT_TIMEOUT = 30.0
+
+
+def wait_default_service_account(kube: Kube, namespace: str) -> None:
+    """A namespace just created has no ServiceAccount "default" for a moment, and the API server
+    refuses pods in it until the controller makes one ("error looking up service account"):
+    watch until it exists (bounded; a cluster without the controller is not waited on forever)."""
+    from kubetm.errors import Timeout
+
+    try:
+        kube.watch_until(
+            "ServiceAccount",
+            "default",
+            conditions.exists,
+            namespace=namespace,
+            timeout=SERVICE_ACCOUNT_TIMEOUT,
+            what=f"serviceaccount {namespace}/default",
+        )
+    except Timeout:
+        pass
 
 
 def _parallel(tasks: list[Callable[[], Any]], workers: int) -> list:

@@ -465,6 +465,30 @@ class Kube:
             progress=progress,
         )
 
+    def delete_namespaces(
+        self,
+        names: Iterable[str],
+        timeout: float = 180,
+        progress: Progress | None = None,
+    ):
+        """Delete namespaces so a dead node cannot block it; see ``kubetm.k8s.cleanup``."""
+        from kubetm.k8s.cleanup import delete_namespaces
+
+        return delete_namespaces(self, names, timeout=timeout, progress=progress)
+
+    def run_lock(
+        self,
+        namespace: str,
+        *,
+        what: str,
+        labels: dict[str, str] | None = None,
+        progress: Progress | None = None,
+    ):
+        """The run lock (a Lease) of a lab or demo in its namespace; see ``kubetm.k8s.lease``."""
+        from kubetm.k8s.lease import RunLock
+
+        return RunLock(self, namespace, what=what, labels=labels, progress=progress)
+
     @property
     def applied(self) -> builtins.list[Result]:
         """Every object this Kube has written with ``apply``, in the order the writes finished."""

@@ -266,6 +266,10 @@ def _apply(kube, lab: Lab, registry_name: str | None, emit: EventFn) -> list:
         from kubetm import nodes
 
         nodes.ensure_course_labels(kube)
+    from kubetm.images import push_missing
+
+    for line in push_missing(kube, everything, registry_name):
+        emit(LabEvent.LOG, lab.name, line)
     emit(LabEvent.APPLY, lab.name, f"{len(objs)} objects")
     results: list = []
     for f in lab.manifest_files():
@@ -412,8 +416,18 @@ def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: f
                 "kind": kind,
                 "metadata": {"name": obj_name},
             }
-    results = list(kube.delete(list(targets.values()), wait=False)) if targets else []
-    gone = [r for r in results if getattr(r, "action", "") == "deleted"]
+    namespaces = [name for kind, name in targets if kind == "Namespace"]
+    others = [obj for (kind, _), obj in targets.items() if kind != "Namespace"]
+    results = list(kube.delete(others, wait=False, propagation="Background")) if others else []
+    if namespaces:  # background deletion; pods on a node that is gone are force-deleted
+        done = kube.delete_namespaces(
+            namespaces, timeout=timeout, progress=lambda line: emit(LabEvent.LOG, lab.name, line)
+        )
+        emit(LabEvent.LOG, lab.name, f"delete: {done.line()}")
+        from kubetm.k8s import Result
+
+        results = [Result("Namespace", ns, None, "deleted", "v1") for ns in done.deleted] + results
+    gone = [r for r in results if getattr(r, "action", "") == "deleted" and r.kind != "Namespace"]
     for r in gone:  # deletions run server-side in parallel; waiting one by one costs the longest
         kube.watch_until(
             r.kind,
@@ -440,14 +454,27 @@ def _run_one(
     emit: EventFn,
     cancel: threading.Event,
     cleaned: set[str] | None = None,
+    wait_lock: bool = False,
 ) -> LabResult:
-    """apply -> verify -> delete (unless keep); delete runs on failure and interruption too."""
+    """lock -> apply -> verify -> delete (unless keep); delete runs on failure and interruption
+    too. A lab another run holds (its Lease, kubetm/k8s/lease.py) is refused, nothing deleted."""
     from kubetm.errors import KubetmError, format_error
 
     result = LabResult(lab.name)
     try:
         if cancel.is_set():
             raise Cancelled(f"lab {lab.name} interrupted")
+        lock = _lock(kube, lab, emit, wait_lock)
+    except Cancelled as e:
+        result.error = str(e)
+        return result
+    except KubetmError as e:  # held by another run: its namespace is not ours to delete
+        if cleaned is not None:
+            cleaned.add(lab.name)
+        result.error = format_error(e, prefix="")
+        emit(LabEvent.ERROR, lab.name, result.error)
+        return result
+    try:
         _apply(kube, lab, registry_name, emit)
         result = _verify(kube, lab, registry_name, emit, cancel)
     except Cancelled as e:
@@ -459,6 +486,8 @@ def _run_one(
         result.error = format_error(e, prefix="")
         emit(LabEvent.ERROR, lab.name, result.error)
     finally:
+        if lock is not None:
+            lock.release(delete=keep)  # without keep the namespace (and the Lease) goes next
         if not keep:
             try:
                 _delete(kube, lab, registry_name, emit, DELETE_TIMEOUT)
@@ -471,6 +500,24 @@ def _run_one(
     return result
 
 
+def _lock(kube, lab: Lab, emit: EventFn, wait: bool):
+    """The lab's run lock (a Lease in its namespace), acquired; None for a kube without Leases
+    (the in-memory fakes of the unit tests)."""
+    make = getattr(kube, "run_lock", None)
+    if make is None:
+        return None
+    lock = make(
+        lab.namespace,
+        what=f"lab {lab.name}",
+        labels={LAB: lab.name},
+        progress=lambda line: emit(LabEvent.LOG, lab.name, line),
+    )
+    lock.acquire(wait=wait)
+    if lock.took_over:
+        emit(LabEvent.LOG, lab.name, f"took over the run lock from {lock.took_over}")
+    return lock
+
+
 def run(
     kube,
     names: str | Iterable[str],
@@ -478,6 +525,7 @@ def run(
     registry_name: str | None = None,
     workers: int = DEFAULT_WORKERS,
     on_event: EventFn | None = None,
+    wait_lock: bool = False,
 ) -> list[LabResult]:
     """Apply, verify and delete labs ("all", one name or several); results in the order asked.
 
@@ -497,11 +545,13 @@ def run(
     cancel = threading.Event()
     results: dict[str, LabResult] = {}
     started: list[Lab] = []
-    cleaned: set[str] = set()  # labs whose own `finally` already deleted them
+    cleaned: set[str] = set()  # labs already deleted by their own `finally`, or held by another run
 
     def one(lab: Lab) -> None:
         started.append(lab)
-        results[lab.name] = _run_one(kube, lab, keep, registry_name, emit, cancel, cleaned)
+        results[lab.name] = _run_one(
+            kube, lab, keep, registry_name, emit, cancel, cleaned, wait_lock
+        )
 
     # Longest first (by the checks' budgets) so the pool's last lab is a short one.
     shared = sorted(
@@ -517,8 +567,14 @@ def run(
                 one(lab)
         for lab in alone:
             one(lab)
-    except BaseException:
+    except BaseException as exc:
         cancel.set()
+        try:  # `-o json` on an interruption: the labs (and their checks) done so far
+            exc.partial = {  # type: ignore[attr-defined]
+                "labs": [results[lab.name].to_dict() for lab in labs if lab.name in results]
+            }
+        except AttributeError:  # pragma: no cover
+            pass
         if not keep:
             for lab in started:
                 if lab.name in cleaned:

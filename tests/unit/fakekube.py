@@ -109,6 +109,22 @@ class FakeKube:
             self.calls.append(("delete", len(out), namespace, wait))
         return out
 
+    def delete_namespaces(self, names, timeout=180, progress=None):
+        from kubetm.k8s.cleanup import NamespaceDeletion
+
+        present = [n for n in dict.fromkeys(names) if self.get("Namespace", n) is not None]
+        if present:
+            self.delete(
+                [
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+                    for n in present
+                ],
+                wait=False,
+            )
+        with self.lock:
+            self.calls.extend(("wait", "Namespace", n) for n in present)  # watched until gone
+        return NamespaceDeletion(deleted=present, seconds=0.0)
+
     def watch_until(self, kind, name=None, predicate=None, namespace=None, selector=None, **_):
         with self.lock:
             self.calls.append(("wait", kind, name))

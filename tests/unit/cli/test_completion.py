@@ -33,8 +33,8 @@ def _complete(words: str, instruction: str = "bash_complete") -> list[str]:
 
 
 @pytest.mark.parametrize("instruction", ["bash_complete", "complete_bash"])  # Click's, Typer's
-def test_lab_run_p_offers_pod_and_probes(instruction):
-    assert _complete("kubetm lab run p", instruction) == ["pod", "probes"]
+def test_lab_run_p_offers_the_labs_starting_with_p(instruction):
+    assert _complete("kubetm lab run p", instruction) == ["pod", "pod-lifecycle", "probes"]
 
 
 def test_lab_show_offers_every_lab_then_all():
@@ -65,7 +65,7 @@ def test_zsh_and_fish_complete_too():
             "_TYPER_COMPLETE_ARGS": "kubetm lab show p",
         },
     )
-    assert fish.stdout.split() == ["pod", "probes"]
+    assert fish.stdout.split() == ["pod", "pod-lifecycle", "probes"]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_cli_refuses_bad_values_before_any_api_call(args, capsys, no_cluster):
 def test_cli_passes_knobs(monkeypatch, capsys, no_cluster):
     seen = {}
 
-    def fake_run_demo(kube, name, opts, *, registry=None, keep=False, note=None):
+    def fake_run_demo(kube, name, opts, *, registry=None, keep=False, note=None, wait_lock=False):
         seen[name] = (opts, keep, registry)
         return {
             "strategy": name,
