@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kubetm.labels import COURSE_NODE
 from kubetm.labels import LAB as LAB_KEY
-from kubetm.labs.base import Check, Lab
+from kubetm.labs.base import PV_BINDING, Check, Lab
 from kubetm.labs.observe import exec_ok, quantity_bytes, ready_pod, recreate_pod, token
 
 TOKEN_FILE = "kubetm-token.txt"
@@ -291,6 +291,12 @@ LAB = Lab(
     name="volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
+    shares=(PV_BINDING,),
+    shares_reason=(
+        'its claims (storageClassName "") must bind pv-01/pv-02/pv-04 by size, mode and label; '
+        "another lab's Available PV of that class (helm-templates' 1Gi ReadWriteOnce) could be "
+        "bound instead"
+    ),
     checks=(
         Check(
             "emptydir-shared",
