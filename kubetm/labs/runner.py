@@ -46,7 +46,7 @@ __all__ = [
     "verify",
 ]
 
-DEFAULT_JOBS = 4
+DEFAULT_JOBS = 6  # `lab run --jobs`; why 6: docs/DESIGN.md, "The suite's budget"
 DELETE_TIMEOUT = 300.0
 # Cluster-scoped kinds a lab may create; `delete` removes those labelled kubetm.io/lab=<lab>.
 CLUSTER_KINDS = ("Namespace", "PersistentVolume")

@@ -78,7 +78,9 @@ def needed(lab: Lab, source: str = "") -> set[str]:
 def _source(lab_name: str) -> str:
     import importlib
 
-    return inspect.getsource(importlib.import_module(f"kubetm.labs.{catalog.LAB_MODULES[lab_name]}"))
+    return inspect.getsource(
+        importlib.import_module(f"kubetm.labs.{catalog.LAB_MODULES[lab_name]}")
+    )
 
 
 @pytest.mark.parametrize("name", catalog.names())
