@@ -199,6 +199,21 @@ def pytest_collection_modifyitems(config, items):
         return (tail, -weight[_group(item)], _group(item), position[id(item)])
 
     items.sort(key=order)
+    if config.getvalue("loadgroup"):
+        for item in items:
+            _group_in_nodeid(item)
+
+
+def _group_in_nodeid(item: pytest.Item) -> None:
+    """What xdist's loadgroup does (`<nodeid>@<group>`, read by its scheduler), for pytest >= 9.2:
+    it keeps the node id in ``_id`` and ignores xdist's ``_nodeid`` (without this every test is its
+    own work unit and only the locks keep shared resources apart)."""
+    names = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+    if not names or not hasattr(item, "_id") or "@" in item.nodeid.rsplit("]", 1)[-1]:
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @contextmanager
