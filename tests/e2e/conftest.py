@@ -199,7 +199,7 @@ def pytest_collection_modifyitems(config, items):
         return (tail, -weight[_group(item)], _group(item), position[id(item)])
 
     items.sort(key=order)
-    if config.getvalue("loadgroup"):
+    if getattr(config.option, "loadgroup", False):  # set in xdist workers of --dist loadgroup
         for item in items:
             _group_in_nodeid(item)
 
