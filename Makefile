@@ -49,23 +49,32 @@ deploy-hello: images ## the course's first lab: deploy hello and call it
 demo: deploy-hello ## the main job: cluster, images, hello, Recreate vs RollingUpdate side by side
 	$(KUBETM) demo compare
 
-unit: install ## unit tests only (no cluster)
-	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+unit: install ## unit tests only (no cluster), on every core
+	$(PY) -m pytest -q -n auto tests/unit $(PYTEST_ARGS)
 
-e2e: images helm ## end-to-end tests against the kind cluster
-	$(PY) -m pytest -q tests/e2e $(PYTEST_ARGS)
+e2e: images helm ## end-to-end tests against the kind cluster (parallel phase, then the serial one)
+	$(PY) -m pytest -q $(PARALLEL) tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "serial and not fault" tests/e2e $(PYTEST_ARGS)
 
 REPORTS ?= build/reports
 # Each phase prints its wall time; pytest lists its 15 slowest tests and writes JUnit XML.
 PHASE = bash hack/phase.sh
+# pytest-xdist workers of the parallel phase. The e2e tests mostly wait on the cluster, so more
+# workers than cores; tests that share a resource (tests/e2e/conftest.py: a lab's or demo's
+# namespace, a NodePort, node labels) never overlap whatever the number.
+TEST_JOBS ?= 6
+PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial and not fault"
+# Tests that disturb the whole cluster (a stopped node, a recreated cluster, a restarted control
+# plane), one at a time after the parallel phase; the leftover check last.
+SERIAL = -m "serial or fault"
 
-test: ## all tests: unit + bad-input corpus + e2e on the real cluster (creates the cluster when missing), then the fault tests
+test: ## all tests: unit + bad-input corpus + e2e side by side (xdist), then the cluster-wide ones one by one (node stop, cluster recreate, control-plane restart) and the leftover check
 	@mkdir -p $(REPORTS)
 	$(PHASE) "install" $(MAKE) --no-print-directory install
 	$(PHASE) "cluster + images" $(MAKE) --no-print-directory images
 	$(PHASE) "helm" $(MAKE) --no-print-directory helm
-	$(PHASE) "unit + bad input + e2e" $(PY) -m pytest -q --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
-	$(PHASE) "fault tests" $(PY) -m pytest -q -rA --durations=15 --junitxml=$(REPORTS)/fault.xml -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)
+	$(PHASE) "unit + bad input + e2e (parallel, $(TEST_JOBS) workers)" $(PY) -m pytest -q $(PARALLEL) --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
+	$(PHASE) "serial e2e: node stop, cluster recreate, fault tests, leftovers" $(PY) -m pytest -q $(SERIAL) --durations=15 --junitxml=$(REPORTS)/serial.xml tests/e2e $(PYTEST_ARGS)
 
 fault: images ## only the fault tests: stop/pause/restart nodes, kill -9 and concurrent runs, on the real cluster (serial; each case prints its recovery times)
 	$(PY) -m pytest -q -rA -m fault tests/e2e/test_fault.py $(PYTEST_ARGS)

@@ -75,10 +75,9 @@ def run(
     names: str | Iterable[str],
     keep: bool = False,
     registry: str | None = None,
-    workers: int = runner.DEFAULT_WORKERS,
+    jobs: int = runner.DEFAULT_JOBS,
     on_event=None,
 ) -> list[LabResult]:
-    """apply + verify + delete for "all", one lab or several; delete also on failure/Ctrl-C unless keep."""
-    return runner.run(
-        kube, names, keep=keep, registry_name=registry, workers=workers, on_event=on_event
-    )
+    """apply + verify + delete for "all", one lab or several, up to ``jobs`` at once (never two
+    whose declared ``shares`` intersect); delete also on failure/Ctrl-C unless keep."""
+    return runner.run(kube, names, keep=keep, registry_name=registry, jobs=jobs, on_event=on_event)

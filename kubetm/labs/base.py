@@ -30,6 +30,7 @@ __all__ = [
     "CLUSTER",
     "NAMESPACE_PREFIX",
     "NODES",
+    "PV_BINDING",
     "NOT_IMPLEMENTED",
     "Check",
     "CheckResult",
@@ -51,6 +52,9 @@ PARTS = ("초급", "중급", "Helm")
 # run at the same time in ``lab run all``; a lab that declares ``CLUSTER`` runs with nothing beside it.
 CLUSTER = "cluster"  # the whole cluster: stops or restarts a node, or anything else every lab feels
 NODES = "nodes"  # node-level state: taints, node labels the lab adds or selects on
+# Static PersistentVolumes of storageClassName "": a claim of that class binds the smallest fitting
+# Available one on the whole cluster, whichever lab made it (kind's default class is not involved).
+PV_BINDING = "setting:pv-binding"
 _SHARE = re.compile(
     r"^(cluster|nodes"
     r"|nodeport:3[0-9]{4}"  # a NodePort, e.g. nodeport:30001
@@ -268,6 +272,9 @@ class LabResult:
     lab: str
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None  # apply/delete failure or interruption, outside any check
+    timing: dict | None = (
+        None  # lab run: started/ended (ISO, UTC), start_s/end_s (since the run began)
+    )
 
     @property
     def ok(self) -> bool:
@@ -277,6 +284,8 @@ class LabResult:
         out = {"lab": self.lab, "ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
         if self.error:
             out["error"] = self.error
+        if self.timing:
+            out.update(self.timing)
         return out
 
     def lines(self) -> list[str]:

@@ -3,7 +3,9 @@
 manifests/daemonset-job-cronjob/: daemonset-1 (app, hostPort 18080), daemonset-2 (nodeSelector
 kubetm.io/ds=true), job-1 (completions 6, parallelism 2), job-deadline (activeDeadlineSeconds 15),
 cron-job (every minute), cron-allow / cron-forbid / cron-replace (concurrencyPolicy).
-Exclusive: a check labels a node kubetm.io/ds=true; `lab delete` removes that label from every node.
+Shares (``Lab.shares``) ``nodes`` and ``hostport:18080``, not the whole cluster: a check labels a
+node kubetm.io/ds=true (`lab delete` removes that label from every node) and daemonset-1's count
+depends on the nodes' taints; labs that leave nodes alone run beside it.
 
 "Schedulable node" for a DaemonSet = a node whose NoSchedule/NoExecute taints the pod tolerates
 (its own tolerations plus those the DaemonSet controller adds) and whose labels match its
@@ -22,7 +24,7 @@ from datetime import datetime, timezone
 
 from kubetm.errors import KubetmError, Timeout
 from kubetm.labels import LAB as LAB_KEY
-from kubetm.labs.base import CLUSTER, NODES, Check, Lab, LabContext
+from kubetm.labs.base import NODES, Check, Lab, LabContext
 
 DS_LABEL = "kubetm.io/ds"
 HOST_PORT = 18080
@@ -703,8 +705,12 @@ LAB = Lab(
     page="k8s/04-beginner-controller/daemonset",
     title="데몬셋, 잡, 크론잡 — DaemonSet, Job, CronJob",
     lesson="DaemonSet: one pod per node; Job: pods that finish; CronJob: Jobs on a schedule with a concurrency policy",
-    shares=(CLUSTER, NODES, "hostport:18080"),
-    shares_reason="a check labels nodes (kubetm.io/ds) and daemonset-1 holds hostPort 18080 on every worker",
+    shares=(NODES, f"hostport:{HOST_PORT}"),
+    shares_reason=(
+        "a check labels k8s-node1 kubetm.io/ds=true and counts daemonset-1's pods against the nodes' "
+        "taints (a lab that taints or labels nodes would change both); daemonset-1 holds hostPort "
+        "18080 on every worker"
+    ),
     cleanup=remove_ds_labels,
     checks=(
         Check(

@@ -12,7 +12,7 @@ pvc-fast-toobig.
 
 from __future__ import annotations
 
-from kubetm.labs.base import Check, Lab
+from kubetm.labs.base import PV_BINDING, Check, Lab
 from kubetm.labs.observe import exec_ok, ready_pod, token
 
 PROVISIONER = "kubetm.io/hostpath"
@@ -316,7 +316,7 @@ LAB = Lab(
     page="k8s/07-intermediate-basic-resource/volume2",
     shares=(
         "setting:kube-controller-manager",
-        "setting:unclassed-pv-binding",
+        PV_BINDING,
     ),
     shares_reason=(
         'claims with storageClassName "" bind any fitting class-less PV (the volume lab\'s too); '

@@ -288,6 +288,8 @@ LAB = Lab(
         "to its chart (reconstructed: the course pages were not reachable)"
     ),
     cleanup=cleanup,
+    shares=(f"object:CustomResourceDefinition/{CRD}", f"object:CustomResourceDefinition/{NEW_CRD}"),
+    shares_reason="crds/ installs cluster-scoped CustomResourceDefinitions (and the upgrade check a second one)",
     checks=(
         Check(
             "crds-on-install",

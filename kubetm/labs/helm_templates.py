@@ -22,7 +22,7 @@ from collections.abc import Set
 from pathlib import Path
 
 from kubetm.errors import CommandFailed, KubetmError
-from kubetm.labs.base import Check, Lab
+from kubetm.labs.base import PV_BINDING, Check, Lab
 from kubetm.labs.helmkit import (
     chart_dir,
     chart_sets,
@@ -345,6 +345,11 @@ LAB = Lab(
         "an immutable field fails the upgrade (reconstructed: the course page was not reachable)"
     ),
     cleanup=cleanup,
+    shares=(PV_BINDING,),
+    shares_reason=(
+        'the immutable-field check installs a 1Gi ReadWriteOnce PV of storageClassName "": '
+        "another lab's claim of that class (volume's pvc-01) could bind it"
+    ),
     checks=(
         Check(
             "values-precedence",

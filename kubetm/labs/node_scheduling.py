@@ -24,7 +24,7 @@ import time
 
 from kubetm.errors import Conflict, KubetmError
 from kubetm.labels import NODE_CHANGES
-from kubetm.labs.base import CLUSTER, Check, Lab, LabContext
+from kubetm.labs.base import CLUSTER, NODES, Check, Lab, LabContext
 from kubetm.labs.observe import live, name_of, short, wait_pod
 
 LAB_NAME = "node-scheduling"
@@ -480,7 +480,7 @@ LAB = Lab(
     lesson="nodeName, nodeSelector and node affinity pick nodes by name and label; pod (anti-)affinity follows other pods' domains; taints keep pods off a node unless they tolerate it",
     part="중급",
     page="k8s/06-intermediate-pod/nodescheduling",
-    shares=(CLUSTER,),
+    shares=(CLUSTER, NODES),
     shares_reason="it labels and taints the workers; its NoExecute taint evicts every pod without a toleration from one worker, another lab's pods included",
     cleanup=restore_nodes,
     checks=(

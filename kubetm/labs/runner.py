@@ -7,8 +7,8 @@
 * delete — the lab's ``cleanup`` hook, then its namespaces and every cluster-scoped object
            labelled ``kubetm.io/lab=<lab>`` (PersistentVolumes); waits until they are gone.
 * run    — apply, verify, delete; delete also on failure and on Ctrl-C unless ``keep``.
-           Several labs: non-exclusive ones on a small thread pool, exclusive ones (they disturb
-           nodes) alone afterwards.
+           Several labs: up to ``jobs`` at once, never two whose declared ``shares`` intersect
+           (``schedule``); a ``cluster`` lab runs with nothing beside it.
 
 apply applies the files one by one in name order (kubectl's order), each file's objects together.
 Progress goes to ``on_event(event, lab, data)`` (called from worker threads too, serialised by a
@@ -22,29 +22,31 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections import deque
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
 from kubetm.labs import catalog
-from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, run_check
+from kubetm.labs.base import Cancelled, Lab, LabContext, LabResult, conflicts, run_check
 from kubetm.labs.events import LabEvent
 
 __all__ = [
-    "DEFAULT_WORKERS",
+    "DEFAULT_JOBS",
     "apply",
     "as_json",
     "delete",
     "list_labs",
     "render_list",
     "render_show",
+    "priority",
     "run",
+    "schedule",
     "show",
     "verify",
 ]
 
-DEFAULT_WORKERS = 3
+DEFAULT_JOBS = 6  # `lab run --jobs`; why 6: docs/DESIGN.md, "The suite's budget"
 DELETE_TIMEOUT = 300.0
 # Cluster-scoped kinds a lab may create; `delete` removes those labelled kubetm.io/lab=<lab>.
 CLUSTER_KINDS = ("Namespace", "PersistentVolume")
@@ -523,50 +525,42 @@ def run(
     names: str | Iterable[str],
     keep: bool = False,
     registry_name: str | None = None,
-    workers: int = DEFAULT_WORKERS,
+    jobs: int = DEFAULT_JOBS,
     on_event: EventFn | None = None,
     wait_lock: bool = False,
 ) -> list[LabResult]:
     """Apply, verify and delete labs ("all", one name or several); results in the order asked.
 
-    Non-exclusive labs share a pool of ``workers`` threads; exclusive labs then run one by one.
+    Up to ``jobs`` labs run at once: the scheduler (``schedule``) starts every lab whose declared
+    ``shares`` are free (no running lab's declaration intersects it; a ``cluster`` lab runs with
+    nothing beside it). Each result records when its lab started and ended (``timing``).
     On Ctrl-C (or any BaseException) the labs already started are deleted unless ``keep``,
     then the exception propagates (the CLI exits 130).
 
     Example:
-        ok = all(r.ok for r in run(kube, ["pod", "service"]))
+        ok = all(r.ok for r in run(kube, ["pod", "service"], jobs=2))
     """
     labs = catalog.resolve(names)
     for lab in labs:  # validate every manifest before the first API call
         _load(lab, registry_name)
     emit = _serialised(on_event)
-    if workers > 1 and sum(not lab.exclusive for lab in labs) > 1:
+    if jobs > 1 and len(labs) > 1:
         _warm_discovery(kube, labs, registry_name)
     cancel = threading.Event()
     results: dict[str, LabResult] = {}
     started: list[Lab] = []
     cleaned: set[str] = set()  # labs already deleted by their own `finally`, or held by another run
+    t0, wall0 = time.monotonic(), time.time()
 
     def one(lab: Lab) -> None:
         started.append(lab)
-        results[lab.name] = _run_one(
-            kube, lab, keep, registry_name, emit, cancel, cleaned, wait_lock
-        )
+        begin = time.monotonic()
+        result = _run_one(kube, lab, keep, registry_name, emit, cancel, cleaned, wait_lock)
+        result.timing = _timing(wall0, t0, begin, time.monotonic())
+        results[lab.name] = result
 
-    # Longest first (by the checks' budgets) so the pool's last lab is a short one.
-    shared = sorted(
-        (lab for lab in labs if not lab.exclusive),
-        key=lambda lab: -sum(c.timeout for c in lab.checks),
-    )
-    alone = [lab for lab in labs if lab.exclusive]
     try:
-        if workers > 1 and len(shared) > 1:
-            _pool(shared, one, workers, cancel)
-        else:
-            for lab in shared:
-                one(lab)
-        for lab in alone:
-            one(lab)
+        schedule(labs, one, jobs, cancel)
     except BaseException as exc:
         cancel.set()
         try:  # `-o json` on an interruption: the labs (and their checks) done so far
@@ -586,6 +580,81 @@ def run(
                     emit(LabEvent.ERROR, lab.name, f"delete failed: {e}")
         raise
     return [results[lab.name] for lab in labs]
+
+
+def _timing(wall0: float, t0: float, begin: float, end: float) -> dict:
+    """When one lab ran: wall clock (ISO 8601, UTC) and seconds since the run started."""
+    from datetime import datetime, timezone
+
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(wall0 + (t - t0), timezone.utc).isoformat(
+            timespec="milliseconds"
+        )
+
+    return {
+        "started": iso(begin),
+        "ended": iso(end),
+        "start_s": round(begin - t0, 2),
+        "end_s": round(end - t0, 2),
+    }
+
+
+def priority(labs: Sequence[Lab]) -> list[Lab]:
+    """The order the scheduler considers labs in: the longest first (by the checks' budgets), so
+    the last lab to start is a short one; ``cluster`` labs last (they wait for an empty cluster
+    anyway, and nothing may start beside them)."""
+    return sorted(labs, key=lambda lab: (lab.exclusive, -sum(c.timeout for c in lab.checks)))
+
+
+def schedule(
+    labs: Sequence[Lab], fn: Callable[[Lab], None], jobs: int, cancel: threading.Event
+) -> None:
+    """Run ``fn(lab)`` for every lab, at most ``jobs`` at once, never two whose ``shares``
+    intersect (``base.conflicts``); each on a daemon thread (an interrupted process does not wait).
+
+    Whenever a lab ends, the labs still waiting are considered in ``priority`` order and every
+    one whose declaration is free is started (a lab may pass one that waits for a resource).
+    The main thread sleeps on a condition between events (Ctrl-C interrupts it). The first
+    exception a lab raises stops the scheduling (``cancel`` is set) and is re-raised here.
+    """
+    waiting = priority(labs)
+    if jobs <= 1 or len(waiting) <= 1:  # one at a time: in this thread (Ctrl-C lands in the lab)
+        for lab in waiting:
+            fn(lab)
+        return
+    running: dict[str, Lab] = {}
+    failures: list[BaseException] = []
+    changed = threading.Condition()
+
+    def body(lab: Lab) -> None:
+        try:
+            fn(lab)
+        except BaseException as e:
+            failures.append(e)
+            cancel.set()
+        finally:
+            with changed:
+                running.pop(lab.name, None)
+                changed.notify()
+
+    with changed:
+        while True:
+            if not cancel.is_set():
+                for lab in list(waiting):
+                    if len(running) >= jobs:
+                        break
+                    if any(conflicts(lab.shares, other.shares) for other in running.values()):
+                        continue
+                    waiting.remove(lab)
+                    running[lab.name] = lab
+                    threading.Thread(
+                        target=body, args=(lab,), name=f"kubetm-lab-{lab.name}", daemon=True
+                    ).start()
+            if not running:  # all done, or stopped by a failure (nothing is left running)
+                break
+            changed.wait()  # until a lab ends (interruptible by Ctrl-C)
+    if failures:
+        raise failures[0]
 
 
 # Kinds checks commonly read besides the manifests' own.
@@ -615,36 +684,3 @@ def _warm_discovery(kube, labs: Sequence[Lab], registry_name: str | None) -> Non
                 kinds[(d.obj["apiVersion"], d.obj["kind"])] = None
     for api_version, kind in kinds:
         resolve(kind, api_version)
-
-
-def _pool(
-    labs: Sequence[Lab], fn: Callable[[Lab], None], workers: int, cancel: threading.Event
-) -> None:
-    """Run ``fn`` over ``labs`` on daemon threads (an interrupted process does not wait for them)."""
-    queue = deque(labs)
-    lock = threading.Lock()
-    failures: list[BaseException] = []
-
-    def worker() -> None:
-        while not cancel.is_set():
-            with lock:
-                if not queue:
-                    return
-                lab = queue.popleft()
-            try:
-                fn(lab)
-            except BaseException as e:
-                failures.append(e)
-                cancel.set()
-                return
-
-    threads = [
-        threading.Thread(target=worker, name=f"kubetm-lab-{i}", daemon=True)
-        for i in range(min(workers, len(labs)))
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()  # interruptible by Ctrl-C in the main thread
-    if failures:
-        raise failures[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from kubetm.labels import COURSE_NODE
 from kubetm.labels import LAB as LAB_KEY
-from kubetm.labs.base import Check, Lab
+from kubetm.labs.base import PV_BINDING, Check, Lab
 from kubetm.labs.observe import (
     container_status,
     exec_ok,
@@ -390,8 +390,12 @@ LAB = Lab(
     page="k8s/03-beginner-basic-resource/volume",
     title="볼륨 — Volume",
     lesson="emptyDir, hostPath, PV/PVC: storage shared inside a pod, kept on a node, or claimed from an admin's volumes",
-    shares=("setting:unclassed-pv-binding",),
-    shares_reason='its claims (storageClassName "") bind any fitting class-less PV, another lab\'s too',
+    shares=(PV_BINDING,),
+    shares_reason=(
+        'its claims (storageClassName "") must bind pv-01/pv-02/pv-04 by size, mode and label; '
+        "another lab's Available PV of that class (helm-templates' 1Gi ReadWriteOnce) could be "
+        "bound instead"
+    ),
     checks=(
         Check(
             "emptydir-shared",

@@ -10,6 +10,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from .conftest import (
     CONTEXT,
     apply,
@@ -193,6 +195,7 @@ spec:
     assert pod_exec(namespace, "user", "cat", "/data/f").strip() == "through-pvc"
 
 
+@pytest.mark.shares("nodeport:30009")
 def test_pushed_image_answers_through_nodeport_on_every_node(namespace):
     apply(
         namespace,

@@ -12,7 +12,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from .conftest import kubectl_json
+
+# `cluster up` may recreate the cluster: nothing else runs meanwhile (serial phase of `make test`).
+pytestmark = pytest.mark.shares("cluster")
 
 NAME = "kubetm"
 

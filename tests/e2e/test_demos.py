@@ -5,7 +5,8 @@ Each strategy runs 3 times (recreate and rolling-update: twice alone + once in `
 - RollingUpdate:  failures == 0 and overlap_ms > 0 (readinessProbe, maxUnavailable 0, preStop)
 - Blue/Green:     failures == 0 and overlap_ms within one probe interval
 plus `kubetm rollout history/undo` against kubectl (/usr/bin/kubectl) as the oracle, and the
-cleanup on SIGINT / SIGTERM. Demos run one at a time (2 cores). Every run deletes its namespace.
+cleanup on SIGINT / SIGTERM. Each demo has a fixed namespace and NodePort (`demo_shares`): tests of
+one strategy never overlap; different strategies run side by side. Every run deletes its namespace.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONTEXT, apply, image, kubectl, kubectl_json
+from .conftest import CONTEXT, apply, demo_shares, image, kubectl, kubectl_json
 
 REPO = Path(__file__).resolve().parents[2]
 RATE = 20.0
@@ -114,16 +115,25 @@ def assert_rolling(run: dict) -> None:
 # ---------------------------------------------------------------------------------- lessons
 
 
+RECREATE = pytest.mark.shares(*demo_shares("recreate"))
+ROLLING = pytest.mark.shares(*demo_shares("rolling-update"))
+BLUE_GREEN = pytest.mark.shares(*demo_shares("blue-green"))
+
+
+@RECREATE
 @pytest.mark.parametrize("n", [1, 2])
 def test_recreate_has_downtime_and_no_overlap(cluster, n):
     assert_recreate(run_json("demo", "recreate"))
 
 
+@ROLLING
 @pytest.mark.parametrize("n", [1, 2])
 def test_rolling_update_has_no_failures_but_overlap(cluster, n):
     assert_rolling(run_json("demo", "rolling-update"))
 
 
+@RECREATE
+@ROLLING
 def test_compare_runs_both_side_by_side_and_plots(cluster, tmp_path):
     plot = tmp_path / "compare.png"
     result = run_json("demo", "compare", "--plot", str(plot))
@@ -133,6 +143,7 @@ def test_compare_runs_both_side_by_side_and_plots(cluster, tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@BLUE_GREEN
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_blue_green_has_no_failures_and_no_overlap(cluster, n):
     run = run_json("demo", "blue-green")
@@ -143,6 +154,7 @@ def test_blue_green_has_no_failures_and_no_overlap(cluster, n):
     assert 0 <= run["switch_ms"] <= run["rollout_seconds"] * 1000
 
 
+@ROLLING
 def test_text_output_and_knobs(cluster):
     cp = kubetm(
         "demo",
@@ -199,6 +211,7 @@ def deployed_image(ns: str, deployment: str) -> str:
     ][0]["image"]
 
 
+@ROLLING
 def test_rollout_undo_after_a_kept_demo(cluster):
     ns = "kubetm-demo-rolling-update"
     try:
@@ -336,6 +349,7 @@ spec:
 # ---------------------------------------------------------------------------------- cleanup
 
 
+@ROLLING
 @pytest.mark.parametrize(
     "sig, code, when",
     [

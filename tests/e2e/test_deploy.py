@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import CONTEXT, http_get, kubectl, kubectl_json
+import pytest
+
+from .conftest import CONTEXT, HELLO, http_get, kubectl, kubectl_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +45,7 @@ def _free_hello_nodeport() -> None:
             )
 
 
+@pytest.mark.shares(*HELLO)
 def test_deploy_hello_answers_hello_kubernetes(cluster, namespace):
     _free_hello_nodeport()
     cp = kubetm("-n", namespace, "deploy", "hello", "-o", "json")
@@ -75,6 +78,7 @@ def _kubetm_writes(namespace: str) -> dict:
     return out
 
 
+@pytest.mark.shares(*HELLO)
 def test_apply_twice_changes_nothing_the_second_time(cluster, namespace):
     _free_hello_nodeport()
     path = str(ROOT / "manifests" / "getting-started")

@@ -41,7 +41,7 @@ import pytest
 from .conftest import CONTEXT, kubectl
 
 # Only `fault` (not `e2e`): `pytest -m e2e` must not restart the shared control plane.
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.shares("cluster")]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROL_PLANE = "kubetm-control-plane"

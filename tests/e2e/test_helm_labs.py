@@ -17,7 +17,7 @@ import pytest
 
 from kubetm.labs import catalog
 
-from .conftest import CONTEXT, kubectl
+from .conftest import CONTEXT, kubectl, lab_shares
 from .test_labs import REPO, kubetm
 
 CRDS = ("crontabs.helm.kubetm.io", "widgets.helm.kubetm.io")
@@ -42,6 +42,9 @@ def _leftovers(lab: str) -> list[str]:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.shares(
+    *lab_shares("helm-basics"), *catalog.get("helm-hooks").shares
+)  # _leftovers: CRDs
 def test_lab_delete_after_keep_leaves_no_release_secret_namespace_or_crd(cluster):
     lab = "helm-basics"
     cp = kubetm("lab", "run", lab, "--keep", "-o", "json", timeout=600)
@@ -57,6 +60,7 @@ def test_lab_delete_after_keep_leaves_no_release_secret_namespace_or_crd(cluster
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.shares(*lab_shares("helm-hooks"))
 def test_ctrl_c_during_a_helm_lab_leaves_nothing(cluster):
     lab = "helm-hooks"
     proc = subprocess.Popen(

@@ -20,7 +20,9 @@ import pytest
 
 from .conftest import http_get, http_get_eventually
 
-pytestmark = pytest.mark.e2e
+# pytest-xdist: one worker builds and pushes the images once (module fixtures).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("images")]
+
 
 HELLO = "localhost:5001/kubetm/hello:1.0"
 

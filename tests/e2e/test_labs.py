@@ -4,7 +4,9 @@ One test per lab (all labs of the registry): `python -m kubetm --context kind-ku
 -o json` must exit 0, report "ok": true and every check of the lab passed. Plus the CLI's errors:
 verify of a lab that is not applied, and an unknown lab name.
 
-Labs run one at a time (the machine has 2 cores); each `lab run` deletes what it created.
+Each test declares its lab's shares (`lab_shares`): under pytest-xdist, tests of labs whose
+declarations intersect never overlap, and replicaset (it stops a node) runs in the serial phase;
+each `lab run` deletes what it created.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from kubetm.labs import catalog
 
-from .conftest import CONTEXT, kubectl
+from .conftest import CONTEXT, holding, kubectl, lab_shares
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = catalog.names()
@@ -41,7 +44,9 @@ def _budget(lab: str) -> float:
 
 
 @pytest.mark.timeout(1200)  # the subprocess has its own, per-lab budget (_budget): no earlier cut
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize(
+    "lab", [pytest.param(lab, marks=pytest.mark.shares(*lab_shares(lab))) for lab in LABS]
+)
 def test_lab_run_passes_every_check(cluster, lab):
     expected = [c.name for c in catalog.get(lab).checks]
     cp = kubetm("lab", "run", lab, "-o", "json", timeout=_budget(lab))
@@ -67,20 +72,26 @@ def test_lab_run_passes_every_check(cluster, lab):
     assert all(checks[n]["ok"] is True for n in expected)
 
 
-def _not_applied_lab() -> str:
-    """A lab whose namespaces are absent right now (another lab may be running on the cluster)."""
-    present = set(kubectl("get", "namespaces", "-o", "name").split())
+def _not_applied_lab(stack: ExitStack) -> str:
+    """A lab whose namespaces are absent, held (its `lab:` lock) so no test applies it meanwhile."""
     for lab in reversed(LABS):
+        try:
+            stack.enter_context(holding(f"lab:{lab}", wait=False))
+        except BlockingIOError:
+            continue  # another test runs it now
+        present = set(kubectl("get", "namespaces", "-o", "name").split())
         if not any(f"namespace/{ns}" in present for ns in catalog.get(lab).namespaces):
             return lab
+        stack.close()
     pytest.fail(
         f"every lab is applied on {CONTEXT}; cannot test verify of a lab that is not applied"
     )
 
 
 def test_verify_of_a_lab_not_applied_fails_with_one_line(cluster):
-    lab = _not_applied_lab()
-    cp = kubetm("lab", "verify", lab, timeout=120)
+    with ExitStack() as stack:
+        lab = _not_applied_lab(stack)
+        cp = kubetm("lab", "verify", lab, timeout=120)
     lines = cp.stderr.strip().splitlines()
     assert cp.returncode != 0, cp.stdout
     assert len(lines) == 1, cp.stderr
@@ -98,6 +109,7 @@ def test_unknown_lab_lists_the_valid_ones(cluster):
 
 
 @pytest.mark.timeout(1200)
+@pytest.mark.shares(*lab_shares("service"), *lab_shares("probes"))
 def test_two_lab_runs_at_the_same_time_both_succeed(cluster):
     """Two `kubetm lab run` processes, different labs, started together: each passes on its own."""
     pair = ("service", "probes")

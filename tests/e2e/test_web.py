@@ -26,7 +26,7 @@ from browser_support import (
     wait_url,
 )
 
-from .conftest import CONTEXT
+from .conftest import CONTEXT, demo_shares
 
 browser, artifacts = browser_support.browser, browser_support.artifacts  # the fixtures
 
@@ -42,7 +42,13 @@ KEYS = (
 pytestmark = pytest.mark.timeout(900)
 
 
-@pytest.mark.parametrize("strategy", ["rolling-update", "recreate"])
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        pytest.param(s, marks=pytest.mark.shares(*demo_shares(s)))
+        for s in ("rolling-update", "recreate")
+    ],
+)
 def test_demo_web_page_follows_the_rollout_and_ends_with_its_json(
     cluster, browser, artifacts, strategy
 ):

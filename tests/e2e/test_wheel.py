@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONTEXT, http_get, kubectl
+from .conftest import CONTEXT, HELLO, http_get, kubectl
 from .test_deploy import _free_hello_nodeport
 
+# pytest-xdist: one worker builds the wheel once (module fixture); its deploy test holds hello's NodePort.
+pytestmark = [pytest.mark.xdist_group("nodeport:30000"), pytest.mark.timeout(900)]
+
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.timeout(900)
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 600, env: dict | None = None):
@@ -78,6 +80,7 @@ def test_installed_wheel_missing_data_is_one_clear_line(installed, elsewhere):
     assert "objects (0)" not in cp.stdout
 
 
+@pytest.mark.shares(*HELLO)
 def test_installed_wheel_builds_hello_and_deploys_it(cluster, installed, elsewhere, namespace):
     cp = _run([str(installed), "image", "build", "hello"], elsewhere)
     assert cp.returncode == 0, cp.stderr[-800:]

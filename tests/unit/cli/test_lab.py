@@ -51,3 +51,29 @@ def test_events_are_their_old_strings():
     assert event_line("checked", "pod", Outcome()) == "pod: PASS  pod is Ready  (0.4s)"
     with pytest.raises(ValueError):
         event_line("exploded", "pod", None)
+
+
+@pytest.mark.parametrize("args, jobs", [([], None), (["--jobs", "2"], 2), (["-j", "1"], 1)])
+def test_lab_run_hands_jobs_to_the_scheduler(monkeypatch, capsys, args, jobs):
+    from kubetm.labs import runner
+    from kubetm.labs.base import LabResult
+
+    from .run import run_main
+
+    seen = {}
+
+    def fake_run(kube, selection, **kw):
+        seen.update(kw, selection=selection)
+        return [LabResult("pod")]  # no checks: not ok, exit 4
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    code, _, _ = run_main(["lab", "run", "all", *args], capsys)
+    assert code == 4 and seen["selection"] == "all"
+    assert seen["jobs"] == (runner.DEFAULT_JOBS if jobs is None else jobs)
+
+
+def test_lab_run_refuses_zero_jobs(capsys):
+    from .run import run_main
+
+    code, _, err = run_main(["lab", "run", "all", "--jobs", "0"], capsys)
+    assert code == 2 and "--jobs" in err

@@ -57,11 +57,27 @@ def test_registry_lists_the_course_labs_in_order():
     assert labs.names() == LAB_NAMES
     rows = labs.list_labs()
     assert [r["name"] for r in rows] == LAB_NAMES
-    assert {r["name"] for r in rows if r["exclusive"]} == {
-        "replicaset",
-        "daemonset-job-cronjob",
-        "node-scheduling",
-    }
+    assert {r["name"] for r in rows if r["exclusive"]} == {"replicaset", "node-scheduling"}
+
+
+def test_declared_shares_keep_apart_exactly_the_labs_that_collide():
+    """What each course lab shares (issue 13): replicaset stops a node (alone); volume and
+    helm-templates both put class-"" PVs in play; daemonset-job-cronjob holds nodes and hostPort
+    18080 but runs beside labs that leave nodes alone."""
+    from kubetm.labs.base import conflicts
+
+    def apart(a: str, b: str) -> bool:
+        return conflicts(catalog.get(a).shares, catalog.get(b).shares)
+
+    assert catalog.get("daemonset-job-cronjob").shares == ("hostport:18080", "nodes")
+    assert apart("volume", "helm-templates")
+    assert all(apart("replicaset", other) for other in LAB_NAMES if other != "replicaset")
+    for a, b in [
+        ("daemonset-job-cronjob", "pod"),
+        ("service", "probes"),
+        ("autoscaling", "volume"),
+    ]:
+        assert not apart(a, b), (a, b)
 
 
 def test_unknown_lab_lists_valid_names():

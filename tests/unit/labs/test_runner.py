@@ -242,37 +242,59 @@ def test_run_deletes_on_ctrl_c(tmp_path, fake_catalog):
     assert ("Pod", "kubetm-lab-fake", "p") in kube.objects
 
 
-def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_catalog):
-    active: set[str] = set()
-    overlaps: list[tuple[str, frozenset]] = []
-    max_active = [0]
-    lock = threading.Lock()
+class Tracker:
+    """Checks that record which labs run at the same moment (observed, not timed)."""
 
-    def tracked(name):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()  # (a, b): b was running while a ran
+        self.most = 0
+
+    def check(self, name="c", hold=0.15, meet=None):
+        """A check that holds its lab active for `hold` s; with `meet` (a Barrier) it waits until
+        the barrier's other parties are running too (fails if the scheduler never lets them)."""
+
         def fn(ctx):
-            with lock:
-                active.add(ctx.lab.name)
-                max_active[0] = max(max_active[0], len(active))
-                overlaps.append((ctx.lab.name, frozenset(active)))
-            time.sleep(0.2)
-            with lock:
-                active.discard(ctx.lab.name)
+            lab = ctx.lab.name
+            with self.lock:
+                for other in self.active:
+                    self.pairs |= {(lab, other), (other, lab)}
+                self.active.add(lab)
+                self.most = max(self.most, len(self.active))
+            try:
+                if meet is not None:
+                    meet.wait(timeout=5)  # BrokenBarrierError fails the check: they never met
+                time.sleep(hold)
+            finally:
+                with self.lock:
+                    self.active.discard(lab)
             return True, ""
 
         return Check(name, fn)
 
-    for n in ("one", "two", "three"):
-        fake_catalog(_lab(tmp_path, name=n, checks=[tracked("c")]))
-    fake_catalog(
-        _lab(
-            tmp_path,
-            name="node-breaker",
-            checks=[tracked("c")],
-            shares=("cluster",),
-            shares_reason="stops a node",
-        )
-    )
-    fake_catalog(_lab(tmp_path, name="four", checks=[tracked("c")]))
+    def beside(self, lab: str) -> set[str]:
+        """Every lab seen running while `lab` ran."""
+        return {b for a, b in self.pairs if a == lab}
+
+
+def _shared(tmp_path, fake_catalog, name, check, *shares):
+    kw = {"shares": shares, "shares_reason": "test"} if shares else {}
+    return fake_catalog(_lab(tmp_path, name=name, checks=[check], **kw))
+
+
+def test_run_all_runs_side_by_side_but_never_two_labs_whose_shares_intersect(
+    tmp_path, fake_catalog
+):
+    t = Tracker()
+    meet = threading.Barrier(3)  # free-a, free-b and port-a must run at once
+    _shared(tmp_path, fake_catalog, "free-a", t.check(meet=meet))
+    _shared(tmp_path, fake_catalog, "port-a", t.check(meet=meet), "nodeport:30006")
+    _shared(tmp_path, fake_catalog, "port-b", t.check(), "nodeport:30006")
+    _shared(tmp_path, fake_catalog, "labeller", t.check(), "nodes", "hostport:18080")
+    _shared(tmp_path, fake_catalog, "tainter", t.check(), "nodes")
+    _shared(tmp_path, fake_catalog, "node-breaker", t.check(), "cluster")
+    _shared(tmp_path, fake_catalog, "free-b", t.check(meet=meet))
 
     class WithDiscovery(FakeKube):
         def resource(self, kind, api_version=None):
@@ -281,31 +303,94 @@ def test_run_all_uses_a_pool_and_runs_exclusive_labs_alone(tmp_path, fake_catalo
             )
 
     kube = WithDiscovery()
-    results = labs.run(kube, "all", workers=3)
+    results = labs.run(kube, "all", jobs=4)
     assert [r.lab for r in results] == [
-        "one",
-        "two",
-        "three",
+        "free-a",
+        "port-a",
+        "port-b",
+        "labeller",
+        "tainter",
         "node-breaker",
-        "four",
-    ]  # order asked
-    assert all(r.ok for r in results)
-    assert max_active[0] >= 2  # shared labs overlapped (observed, not timed)
+        "free-b",
+    ]  # the order asked, whatever order they ran in
+    assert all(r.ok for r in results), [r.lines() for r in results]
+    assert t.most == 4  # --jobs 4: never more, and reached
+    assert "port-b" not in t.beside("port-a") and "port-a" not in t.beside("port-b")
+    assert "tainter" not in t.beside("labeller")
+    assert t.beside("node-breaker") == set()  # cluster: nothing beside it
+    assert {"free-b", "port-a"} <= t.beside("free-a")  # met at the barrier
+    # timing in -o json: the conflicting pair's intervals do not overlap
+    rows = {r["lab"]: r for r in labs.as_json(results, "all")}
+    a, b = sorted((rows["port-a"], rows["port-b"]), key=lambda r: r["start_s"])
+    assert 0 <= a["start_s"] < a["end_s"] <= b["start_s"] < b["end_s"]
+    assert all(set(r) >= {"started", "ended", "start_s", "end_s"} for r in rows.values())
     discovery = [i for i, c in enumerate(kube.calls) if c[0] == "resource"]
     assert discovery and all(kube.calls[i][2] for i in discovery)  # warmed on the main thread
     assert max(discovery) < min(i for i, c in enumerate(kube.calls) if c[0] == "apply")
-    assert {c[1] for c in kube.calls if c[0] == "resource"} >= {
-        "Namespace",
-        "Pod",
-        "ConfigMap",
-        "Node",
-    }
-    for lab, others in overlaps:
-        if lab == "node-breaker":
-            assert others == {"node-breaker"}
-        else:
-            assert "node-breaker" not in others
     assert kube.objects == {}
+
+
+def test_jobs_1_runs_one_lab_at_a_time_in_priority_order(tmp_path, fake_catalog):
+    t = Tracker()
+    order = []
+
+    def log(ctx):
+        order.append(ctx.lab.name)
+        return t.check().fn(ctx)
+
+    fake_catalog(_lab(tmp_path, name="short", checks=[Check("c", log, timeout=10)]))
+    fake_catalog(_lab(tmp_path, name="long", checks=[Check("c", log, timeout=300)]))
+    fake_catalog(
+        _lab(
+            tmp_path,
+            name="alone",
+            checks=[Check("c", log, timeout=900)],
+            shares=("cluster",),
+            shares_reason="stops a node",
+        )
+    )
+    results = labs.run(FakeKube(), "all", jobs=1)
+    assert all(r.ok for r in results) and t.most == 1
+    assert order == ["long", "short", "alone"]  # longest budget first, cluster labs last
+
+
+def test_schedule_starts_a_waiting_lab_as_soon_as_its_resource_is_free(tmp_path, fake_catalog):
+    """port-b waits for port-a (same NodePort) while a free lab passes it; it starts when
+    port-a ends, not when the free lab does."""
+    release = {n: threading.Event() for n in ("port-a", "slow")}
+    events: list[str] = []
+
+    def held(ctx):
+        events.append(f"start {ctx.lab.name}")
+        if ctx.lab.name in release:
+            assert release[ctx.lab.name].wait(5)
+        events.append(f"end {ctx.lab.name}")
+        return True, ""
+
+    for name, shares, budget in [
+        ("port-a", ("nodeport:30006",), 300),
+        ("port-b", ("nodeport:30006",), 200),
+        ("slow", (), 100),
+    ]:
+        kw = {"shares": shares, "shares_reason": "test"} if shares else {}
+        fake_catalog(_lab(tmp_path, name=name, checks=[Check("c", held, timeout=budget)], **kw))
+    done = threading.Event()
+    out: list = []
+    threading.Thread(
+        target=lambda: (out.extend(labs.run(FakeKube(), "all", jobs=3)), done.set()), daemon=True
+    ).start()
+    deadline = time.monotonic() + 5
+    while {"start port-a", "start slow"} - set(events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "start port-b" not in events  # a free slot, but its NodePort is taken
+    release["port-a"].set()
+    assert done.wait(0.01) is False
+    deadline = time.monotonic() + 5
+    while "start port-b" not in events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "end slow" not in events  # it started when port-a ended, not when a slot freed
+    release["slow"].set()
+    assert done.wait(5) and all(r.ok for r in out)
 
 
 def test_run_all_one_broken_lab_does_not_stop_the_others(tmp_path, fake_catalog):
@@ -314,11 +399,32 @@ def test_run_all_one_broken_lab_does_not_stop_the_others(tmp_path, fake_catalog)
 
     fake_catalog(_lab(tmp_path, name="good", checks=[ok_check("a")]))
     fake_catalog(_lab(tmp_path, name="bad", checks=[Check("a", explode)]))
-    results = labs.run(FakeKube(), ["good", "bad"], workers=2)
+    results = labs.run(FakeKube(), ["good", "bad"], jobs=2)
     assert [(r.lab, r.ok) for r in results] == [("good", True), ("bad", False)]
     assert results[1].checks[0].detail == "ValueError: bug in a check"
     payload = labs.as_json(results, ["good", "bad"])
     assert [p["lab"] for p in payload] == ["good", "bad"]
+
+
+def test_schedule_stops_starting_labs_after_one_raises_and_reraises(tmp_path, fake_catalog):
+    started: list[str] = []
+
+    def fn(lab):
+        started.append(lab.name)
+        if lab.name == "first":
+            raise KeyboardInterrupt
+
+    cancel = threading.Event()
+    lab_list = [
+        _lab(tmp_path, name="first", checks=[Check("c", lambda ctx: (True, ""), timeout=900)]),
+        _lab(tmp_path, name="second", checks=[ok_check("c")]),
+        _lab(tmp_path, name="third", checks=[ok_check("c")]),
+    ]
+    for lab in lab_list:
+        object.__setattr__(lab, "shares", ("cluster",))  # one at a time, on threads
+    with pytest.raises(KeyboardInterrupt):
+        runner.schedule(lab_list, fn, 2, cancel)
+    assert started == ["first"] and cancel.is_set()
 
 
 def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_catalog, monkeypatch):
@@ -332,18 +438,18 @@ def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_catalog, monkeypat
     for n in ("one", "two"):
         fake_catalog(_lab(tmp_path, name=n, checks=[Check("slow", slow), ok_check("after")]))
     kube = FakeKube()
-    real_pool = runner._pool
+    real_schedule = runner.schedule
 
-    def interrupted_pool(labs_, fn, workers, cancel):
+    def interrupted(labs_, fn, jobs, cancel):
         threading.Timer(0.3, gate.set).start()
-        t = threading.Thread(target=real_pool, args=(labs_, fn, workers, cancel), daemon=True)
+        t = threading.Thread(target=real_schedule, args=(labs_, fn, jobs, cancel), daemon=True)
         t.start()
         time.sleep(0.2)  # both labs applied, checks waiting
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "_pool", interrupted_pool)
+    monkeypatch.setattr(runner, "schedule", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        labs.run(kube, "all", workers=2)
+        labs.run(kube, "all", jobs=2)
     assert not any(k[0] == "Namespace" for k in kube.objects)  # both started labs deleted
 
 
