@@ -236,7 +236,7 @@ def deleted_pod_same_name(ctx) -> tuple[bool, str]:
     )
     rs_new = wait_pods(
         ctx,
-        "db",
+        "web",
         lambda p: len(p) == 2 and gone_rs not in p and all(map(_ready, p.values())),
         "replica-web back at 2 pods",
     )
