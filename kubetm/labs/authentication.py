@@ -1,9 +1,11 @@
 """Lab `authentication` — Authentication (중급): client certificates, anonymous requests,
 ServiceAccount tokens, kubeconfig contexts.
 
-manifests/authentication/: the lab namespace (the course's nm-01) and a RoleBinding that lets its
-default ServiceAccount read there (kubetm's addition, so the token has something it may do);
-steps/default-token.yaml: the token Secret the 1.24+ update has you write.
+manifests/authentication/ (the course page's YAML): the lab namespace (the course's nm-01), the
+course's pod-1 in it, and a RoleBinding that lets its default ServiceAccount read there (kubetm's
+addition, so the token has something it may do); steps/default-token.yaml: the token Secret the
+1.24+ update has you write. The course's two clusters (context-a, context-b) are two contexts to
+the one cluster, context-b with the ServiceAccount's token.
 
 Requests to the API server go out as a plain HTTPS client from the host (kubetm/host/net.py:
 standard library ssl, the kubeconfig's CA, client certificate or a bearer token), as the course's
@@ -119,7 +121,8 @@ def token_rights(ctx) -> tuple[bool, str]:
     user = whoami(ctx.kube, token=token).get("username")
     ok = own == 200 and other == 403
     return ok, (
-        f"as {user}: GET /api/v1/namespaces/{ctx.namespace}/pods -> {own} ({count(own_data)}); "
+        f"as {user}: GET /api/v1/namespaces/{ctx.namespace}/pods -> {own} ({count(own_data)}"
+        f"{': ' + ', '.join(_names(own_data)) if own == 200 else ''}); "
         f"GET /api/v1/namespaces/{OTHER_NS}/pods -> {other}: {message(other_data)}"
     )
 
@@ -138,35 +141,35 @@ def kubeconfig_contexts(ctx) -> tuple[bool, str]:
         "kind": "Config",
         "clusters": [
             {
-                "name": "lab-cluster",
+                "name": "cluster-a",
                 "cluster": {"server": tls["server"], "certificate-authority": tls["ca_file"]},
             }
         ],
         "users": [
             {
-                "name": "admin",
+                "name": "admin-a",
                 "user": {"client-certificate": tls["cert_file"], "client-key": tls["key_file"]},
             },
-            {"name": "sa-default", "user": {"token": token}},
+            {"name": "admin-b", "user": {"token": token}},
         ],
         "contexts": [
-            {"name": "admin", "context": {"cluster": "lab-cluster", "user": "admin"}},
+            {"name": "context-a", "context": {"cluster": "cluster-a", "user": "admin-a"}},
             {
-                "name": "sa-default",
+                "name": "context-b",
                 "context": {
-                    "cluster": "lab-cluster",
-                    "user": "sa-default",
+                    "cluster": "cluster-a",
+                    "user": "admin-b",
                     "namespace": ctx.namespace,
                 },
             },
         ],
-        "current-context": "admin",
+        "current-context": "context-a",
     }
     review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     seen: dict[str, str] = {}
     nodes: dict[str, str] = {}
     with kubeconfig_file(config) as path:
-        for name in ("admin", "sa-default"):
+        for name in ("context-a", "context-b"):
             kube = Kube(kubeconfig=path, context=name)
             info = ((kube.create(review).get("status") or {}).get("userInfo")) or {}
             seen[name] = str(info.get("username"))
@@ -176,13 +179,14 @@ def kubeconfig_contexts(ctx) -> tuple[bool, str]:
                 nodes[name] = "Forbidden"
     want_sa = f"system:serviceaccount:{ctx.namespace}:{SA}"
     ok = (
-        seen["sa-default"] == want_sa
-        and seen["admin"] != want_sa
-        and nodes["admin"] != "Forbidden"
-        and nodes["sa-default"] == "Forbidden"
+        seen["context-b"] == want_sa
+        and seen["context-a"] != want_sa
+        and nodes["context-a"] != "Forbidden"
+        and nodes["context-b"] == "Forbidden"
     )
     return ok, (
-        "one kubeconfig (temporary, 0600, removed), one cluster, two contexts: "
+        "one kubeconfig (temporary, 0600, removed), one cluster (the course's cluster-b is the "
+        "same cluster here), two contexts: "
         + "; ".join(f"context {n} -> user {seen[n]}, list nodes: {nodes[n]}" for n in seen)
         + f" (token {hidden(token)})"
     )
@@ -194,8 +198,11 @@ LAB = Lab(
     lesson=(
         "Who the API server says you are: a client certificate (user = CN, groups = O), nobody "
         "(system:anonymous), a ServiceAccount token (a Secret you ask for since 1.24), and the "
-        "kubeconfig context that picks one. nm-01 is kubetm-lab-authentication; the YAML is "
-        "reconstructed (the course page was not reachable)"
+        "kubeconfig context that picks one. The YAML is the course page's (pod-1); nm-01 is "
+        "kubetm-lab-authentication. Deviations: the RoleBinding default-view and the token "
+        "Secret default-token are kubetm's (since 1.24 no token Secret is made); the course's "
+        "cluster-b is the same cluster here: context-b (user admin-b) carries the "
+        "ServiceAccount's token, context-a (admin-a) the admin's certificate"
     ),
     part="중급",
     page="k8s/07-intermediate-basic-resource/authentication",

@@ -1,9 +1,10 @@
 """Lab `authorization` — Authorization (중급): RBAC Role/RoleBinding and ClusterRole/ClusterRoleBinding.
 
 manifests/authorization/: namespaces kubetm-lab-authorization (the course's nm-01) and
-kubetm-lab-authorization-2 (nm-02); sa-01 (nm-01) with Role r-01 (get/list pods) through rb-01;
-sa-02 (nm-02) with ClusterRole cr-02 (everything) through ClusterRoleBinding rb-02; a token
-Secret for each ServiceAccount.
+kubetm-lab-authorization-2 (nm-02); nm-01's default ServiceAccount with Role r-01 (get/list pods)
+through rb-01, and svc-1 it may not list; sa-02 (nm-02) with ClusterRole cr-02 (everything)
+through ClusterRoleBinding rb-02; a token Secret for each (default-token, sa-02-token). The
+course page's YAML, object by object.
 
 Each answer of the API server (plain HTTPS with the ServiceAccount's token, as the course's curl)
 is cross-checked against a SelfSubjectAccessReview made with the same token. cr-02 and rb-02 are
@@ -21,8 +22,13 @@ NS1, NS2 = "kubetm-lab-authorization", "kubetm-lab-authorization-2"
 OBSERVE_SECONDS = 20.0  # RBAC changes reach the authorizer's cache a moment after the API
 
 
+SA1 = "default"  # nm-01's ServiceAccount, the subject of the course's rb-01
+TOKENS = {SA1: ("default-token", NS1), "sa-02": ("sa-02-token", NS2)}
+
+
 def _token(ctx, sa: str) -> str:
-    return sa_token(ctx, f"{sa}-token", namespace=NS1 if sa == "sa-01" else NS2)
+    secret, namespace = TOKENS[sa]
+    return sa_token(ctx, secret, namespace=namespace)
 
 
 def _path(resource: str, namespace: str | None) -> str:
@@ -94,8 +100,8 @@ def role_diff(ctx) -> str:
 
 
 def role_allows_pods(ctx) -> tuple[bool, str]:
-    """sa-01 (Role r-01) lists pods in nm-01: 200, and the access review agrees."""
-    token = _token(ctx, "sa-01")
+    """nm-01's default (Role r-01) lists pods in nm-01: 200, and the access review agrees."""
+    token = _token(ctx, SA1)
     a = observe_until(
         lambda: ask(ctx, token, "pods", NS1), lambda a: a["status"] == 200, OBSERVE_SECONDS
     )
@@ -106,24 +112,24 @@ def role_allows_pods(ctx) -> tuple[bool, str]:
 
 
 def role_denies_services(ctx) -> tuple[bool, str]:
-    """sa-01 may not list services in nm-01: 403, the access review agrees. (The course page's
+    """nm-01's default may not list services (svc-1) in nm-01: 403, the access review agrees. (The course page's
     URL /namespaces/nm-01/service is singular: no such resource, 404 even for the admin.)"""
-    token = _token(ctx, "sa-01")
+    token = _token(ctx, SA1)
     a = ask(ctx, token, "services", NS1)
     singular, _ = api(ctx.kube, f"/api/v1/namespaces/{NS1}/service", client_cert=True)
     ok = a["status"] == 403 and agrees(a)
     detail = (
-        f"as sa-01: {line(a)}; the page's singular /api/v1/namespaces/{NS1}/service -> "
+        f"as nm-01's default: {line(a)}; the page's singular /api/v1/namespaces/{NS1}/service -> "
         f"{singular} even with the admin's certificate (the resource is services)"
     )
     return ok, detail if ok else f"{detail}; {role_diff(ctx)}"
 
 
 def role_denies_other_namespace(ctx) -> tuple[bool, str]:
-    """A Role counts in its own namespace only: sa-01 listing pods in nm-02 gets 403."""
-    token = _token(ctx, "sa-01")
+    """A Role counts in its own namespace only: nm-01's default listing pods in nm-02 gets 403."""
+    token = _token(ctx, SA1)
     a = ask(ctx, token, "pods", NS2)
-    return a["status"] == 403 and agrees(a), f"as sa-01: {line(a)}"
+    return a["status"] == 403 and agrees(a), f"as nm-01's default: {line(a)}"
 
 
 def clusterrole_allows_everything(ctx) -> tuple[bool, str]:
@@ -163,9 +169,10 @@ LAB = Lab(
     lesson=(
         "RBAC: a Role grants verbs on resources in its namespace, a ClusterRole everywhere; a "
         "binding gives them to a ServiceAccount; every answer agrees with a "
-        "SelfSubjectAccessReview. nm-01/nm-02 are kubetm-lab-authorization(-2); the page's "
-        "/service URL is /services here; the YAML is reconstructed (the course page was not "
-        "reachable)"
+        "SelfSubjectAccessReview. The YAML is the course page's (r-01, rb-01 -> nm-01's default, "
+        "svc-1, default-token, sa-02, sa-02-token, cr-02, rb-02). Deviations: nm-01/nm-02 are "
+        "kubetm-lab-authorization(-2); the page's /service URL is /services here (the singular "
+        "is a 404)"
     ),
     part="중급",
     page="k8s/07-intermediate-basic-resource/authorization",
@@ -177,20 +184,22 @@ LAB = Lab(
         Check(
             "role-allows-pods",
             role_allows_pods,
-            "sa-01's token lists pods in nm-01 (Role r-01 via rb-01): 200, the access review agrees",
+            "nm-01's default ServiceAccount's token lists pods in nm-01 (Role r-01 via rb-01): "
+            "200, the access review agrees",
             timeout=60,
         ),
         Check(
             "role-denies-services",
             role_denies_services,
-            "sa-01's token lists services in nm-01: 403 (r-01 names pods only), the review "
+            "nm-01's default's token lists services (svc-1) in nm-01: 403 (r-01 names pods only), "
+            "the review "
             "agrees; the page's singular /service URL is a 404",
             timeout=30,
         ),
         Check(
             "role-denies-other-namespace",
             role_denies_other_namespace,
-            "sa-01's token lists pods in nm-02: 403, a Role counts in its namespace only",
+            "nm-01's default's token lists pods in nm-02: 403, a Role counts in its namespace only",
             timeout=30,
         ),
         Check(

@@ -4,7 +4,9 @@ manifests/service-discovery/: clusterip1 + pod1, request-pod (the client: init i
 curl), headless1 (clusterIP None) + pod4 (hostname pod-a) + pod5 (pod-b), endpoint1 (selector) +
 pod7, endpoint2 (no selector) + pod9, endpoint3 (no selector), externalname1 (ExternalName);
 steps/endpoints.yaml: the hand-made Endpoints of endpoint2 (pod9's IP) and endpoint3 (the
-control-plane node's API server, instead of the course's GitHub address).
+control-plane node's API server on 6443, behind the course's Service port 80, instead of the
+course's GitHub address). The YAML follows the course page object by object; pod5 (hostname pod-b)
+is the pod the course looks up as pod-b.headless1 without showing its YAML.
 
 Every lookup and request runs inside request-pod (``dig``/``curl`` through the Kubernetes exec
 API). CoreDNS and kube-proxy follow the API a moment later: each check observes (bounded, a few
@@ -285,7 +287,7 @@ def endpoints_to_node(ctx) -> tuple[bool, str]:
     apply_endpoints(ctx)
     ready_pod(ctx, CLIENT)
     status, body = observe(
-        lambda: curl(ctx, "https://endpoint3:6443/version", insecure=True), lambda a: a[0] == 200
+        lambda: curl(ctx, "https://endpoint3:80/version", insecure=True), lambda a: a[0] == 200
     )
     try:
         version = json.loads(body).get("gitVersion")
@@ -294,7 +296,7 @@ def endpoints_to_node(ctx) -> tuple[bool, str]:
     ok = status == 200 and bool(version)
     return ok, (
         f"Endpoints endpoint3 -> {ip}:6443 (node {node}, the API server); "
-        f"curl -k https://endpoint3:6443/version -> {status} "
+        f"Service port 80; curl -k https://endpoint3:80/version -> {status} "
         + (f"gitVersion {version}" if version else repr(short(body, 60)))
     )
 
@@ -335,9 +337,12 @@ LAB = Lab(
     title="서비스 (중급) — Headless, Endpoint, ExternalName",
     lesson=(
         "Service discovery by DNS: a Service name resolves to its ClusterIP, a headless one to its "
-        "pods; Endpoints made by the selector or by hand; ExternalName is a CNAME. The course's "
-        "Internet targets (GitHub) are in-cluster/node targets here; the YAML is reconstructed "
-        "(the course page was not reachable)"
+        "pods; Endpoints made by the selector or by hand; ExternalName is a CNAME. The YAML is "
+        "the course page's, in namespace kubetm-lab-service-discovery (the course: default). "
+        "Deviations: the course's Internet targets are replaced: endpoint3's Endpoints -> the "
+        "control-plane node's API server (InternalIP:6443 behind Service port 80; the course: "
+        "GitHub 185.199.110.153:80), externalname1 -> clusterip1's FQDN (the course: "
+        "github.github.io); the checks run dig where the course types nslookup"
     ),
     part="중급",
     page="k8s/07-intermediate-basic-resource/service",
@@ -373,7 +378,8 @@ LAB = Lab(
             "endpoints-to-node",
             endpoints_to_node,
             "Endpoints endpoint3 -> the control-plane node's API server (the course: GitHub); "
-            "https://endpoint3:6443/version answers from outside the pod network",
+            "https://endpoint3:80/version (Service port 80 -> 6443) answers from outside the pod "
+            "network",
             timeout=60,
         ),
         Check(

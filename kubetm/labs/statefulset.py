@@ -1,9 +1,11 @@
 """Lab `statefulset` — StatefulSet (중급): ordinal names, order, stable storage and DNS per pod.
 
-manifests/statefulset/: replica1 (ReplicaSet) beside stateful-set1 (StatefulSet, OrderedReady);
-replica-pvc1 shared by replica2's pods; stateful-set2 with volumeClaimTemplates (one claim per
-pod) and its headless Service stateful-headless; steps/storageclass-fast.yaml: the course's
-StorageClass "fast", on the kind cluster's local-path provisioner.
+manifests/statefulset/ (the course page's YAML, object by object): replica-web (ReplicaSet) beside
+stateful-db (StatefulSet, OrderedReady by default), both replicas: 1 and scaled by the checks to 2
+and 3; replica-pvc1 shared by replica-pvc's pods (init image, on k8s-node1, scaled to 2);
+stateful-pvc with volumeClaimTemplates (one claim per pod) and its headless Service
+stateful-headless; request-pod, the client of the DNS check; steps/storageclass-fast.yaml: the
+course's StorageClass "fast" (Longhorn in the course), on the kind cluster's local-path provisioner.
 
 "fast" is made by the first check that needs it, and only when the cluster has none (a class of
 that name the lab did not make is used as it is and never deleted). ``lab delete`` (the cleanup
@@ -21,7 +23,6 @@ from kubetm.labels import LAB as LAB_KEY
 from kubetm.labs.base import Check, Lab
 from kubetm.labs.observe import (
     exec_ok,
-    fetch_in_pod,
     live,
     name_of,
     observe_until,
@@ -29,10 +30,11 @@ from kubetm.labs.observe import (
 )
 
 FAST = "fast"
+CLIENT = "request-pod"
 TOKEN_FILE = "kubetm-token.txt"
 MOUNT = "/applog"
 OBSERVE_SECONDS = 30.0
-_RS_NAME = re.compile(r"^replica1-[a-z0-9]{5}$")
+_RS_NAME = re.compile(r"^replica-web-[a-z0-9]{5}$")
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -168,86 +170,91 @@ def _bound(ctx, claim: str) -> dict:
 
 
 def ordinal_names_in_order(ctx) -> tuple[bool, str]:
-    """replica1's pods get random suffixes; stateful-set1 makes -0, -1, -2, each after the one
+    """replica-web's pods get random suffixes; stateful-db makes -0, -1, -2, each after the one
     before is Ready."""
     # Start from none, so the order seen is this run's (an earlier verify recreated -0).
-    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-set1", 0)
-    wait_pods(ctx, "db1", lambda pods: not pods, "stateful-set1 scaled to 0")
-    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-set1", 3)
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 0)
+    wait_pods(ctx, "db", lambda pods: not pods, "stateful-db scaled to 0")
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 3)
+    scale(ctx, "10-pods.yaml", "ReplicaSet", "replica-web", 2)
     sts = wait_pods(
         ctx,
-        "db1",
-        _names_ready([f"stateful-set1-{i}" for i in range(3)]),
-        "stateful-set1-0..2 Ready",
+        "db",
+        _names_ready([f"stateful-db-{i}" for i in range(3)]),
+        "stateful-db-0..2 Ready",
     )
     rs = wait_pods(
-        ctx, "db", lambda p: len(p) == 2 and all(map(_ready, p.values())), "replica1's 2 pods"
+        ctx, "web", lambda p: len(p) == 2 and all(map(_ready, p.values())), "replica-web's 2 pods"
     )
     random_names = all(_RS_NAME.match(name_of(p)) for p in rs)
     in_order, notes = creation_order(sts)
     return random_names and in_order, (
-        f"replica1: {', '.join(map(name_of, rs))} (random suffixes); stateful-set1: "
+        f"replica-web: {', '.join(map(name_of, rs))} (random suffixes); stateful-db: "
         f"{', '.join(map(name_of, sts))}; " + "; ".join(notes)
     )
 
 
 def scale_in_highest_first(ctx) -> tuple[bool, str]:
-    """stateful-set1 3 -> 2 removes stateful-set1-2; -0 and -1 stay the same pods."""
-    names = [f"stateful-set1-{i}" for i in range(3)]
-    before = _uids(wait_pods(ctx, "db1", _names_ready(names), "stateful-set1-0..2 Ready"))
-    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-set1", 2)
-    after = _uids(wait_pods(ctx, "db1", _names_ready(names[:2]), "stateful-set1 at 2 pods"))
+    """stateful-db 3 -> 2 removes stateful-db-2; -0 and -1 stay the same pods."""
+    names = [f"stateful-db-{i}" for i in range(3)]
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 3)
+    before = _uids(wait_pods(ctx, "db", _names_ready(names), "stateful-db-0..2 Ready"))
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 2)
+    after = _uids(wait_pods(ctx, "db", _names_ready(names[:2]), "stateful-db at 2 pods"))
     kept = all(after.get(n) == before[n] for n in names[:2])
-    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-set1", 3)  # back to the course's 3
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 3)  # back to 3
     return kept, (
-        f"replicas 3 -> 2: stateful-set1-2 removed, left {', '.join(sorted(after))} "
+        f"replicas 3 -> 2: stateful-db-2 removed, left {', '.join(sorted(after))} "
         + ("(the same pods, uids unchanged)" if kept else f"(uids changed: {before} -> {after})")
     )
 
 
 def deleted_pod_same_name(ctx) -> tuple[bool, str]:
-    """A deleted stateful-set1-0 comes back as stateful-set1-0 (new uid); a deleted replica1 pod
+    """A deleted stateful-db-0 comes back as stateful-db-0 (new uid); a deleted replica-web pod
     is replaced by one with a new random name."""
-    names = [f"stateful-set1-{i}" for i in range(3)]
-    old = {name_of(p): p for p in wait_pods(ctx, "db1", _names_ready(names), "stateful-set1 Ready")}
-    rs_old = wait_pods(ctx, "db", lambda p: len(p) == 2, "replica1's 2 pods")
+    names = [f"stateful-db-{i}" for i in range(3)]
+    scale(ctx, "10-pods.yaml", "StatefulSet", "stateful-db", 3)
+    scale(ctx, "10-pods.yaml", "ReplicaSet", "replica-web", 2)
+    old = {name_of(p): p for p in wait_pods(ctx, "db", _names_ready(names), "stateful-db Ready")}
+    rs_old = wait_pods(ctx, "web", lambda p: len(p) == 2, "replica-web's 2 pods")
     gone_rs = name_of(rs_old[0])
-    uid0 = old["stateful-set1-0"]["metadata"]["uid"]
+    uid0 = old["stateful-db-0"]["metadata"]["uid"]
     ctx.kube.delete(
         [
             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": ctx.namespace}}
-            for n in ("stateful-set1-0", gone_rs)
+            for n in ("stateful-db-0", gone_rs)
         ],
         wait=False,
     )
     back = ctx.kube.watch_until(
         "Pod",
-        "stateful-set1-0",
+        "stateful-db-0",
         lambda p: p is not None and p["metadata"]["uid"] != uid0 and _ready(p),
         namespace=ctx.namespace,
         timeout=ctx.timeout,
-        what="a new stateful-set1-0 Ready",
+        what="a new stateful-db-0 Ready",
     )
     rs_new = wait_pods(
         ctx,
-        "db",
+        "web",
         lambda p: len(p) == 2 and gone_rs not in p and all(map(_ready, p.values())),
-        "replica1 back at 2 pods",
+        "replica-web back at 2 pods",
     )
     new_rs = sorted(set(map(name_of, rs_new)) - set(map(name_of, rs_old)))
     ok = bool(new_rs) and all(_RS_NAME.match(n) for n in new_rs)
     return ok, (
-        f"deleted stateful-set1-0 (uid {uid0[:8]}): back as stateful-set1-0 (uid "
+        f"deleted stateful-db-0 (uid {uid0[:8]}): back as stateful-db-0 (uid "
         f"{back['metadata']['uid'][:8]}, IP {(back.get('status') or {}).get('podIP')}); "
         f"deleted {gone_rs}: replaced by {', '.join(new_rs) or 'nothing new'}"
     )
 
 
 def replicaset_shares_one_claim(ctx) -> tuple[bool, str]:
-    """replica2's pods mount the same claim replica-pvc1: a file one writes, the other reads."""
+    """replica-pvc's pods mount the same claim replica-pvc1: a file one writes, the other reads."""
     fast = ensure_fast(ctx)
+    scale(ctx, "20-pvc.yaml", "ReplicaSet", "replica-pvc", 2)
     pods = wait_pods(
-        ctx, "db2", lambda p: len(p) == 2 and all(map(_ready, p.values())), "replica2's 2 pods"
+        ctx, "web2", lambda p: len(p) == 2 and all(map(_ready, p.values())), "replica-pvc's 2 pods"
     )
     claims = {name_of(p): _claims(p) for p in pods}
     pvc = _bound(ctx, "replica-pvc1")
@@ -266,12 +273,12 @@ def replicaset_shares_one_claim(ctx) -> tuple[bool, str]:
 
 
 def claim_per_pod_survives_scale_in(ctx) -> tuple[bool, str]:
-    """stateful-set2 gets one claim per pod; after 2 -> 1 -> 2 the new stateful-set2-1 mounts
+    """stateful-pvc gets one claim per pod; after 2 -> 1 -> 2 the new stateful-pvc-1 mounts
     its old claim (same PV) and finds the file written before."""
     fast = ensure_fast(ctx)
-    names = ["stateful-set2-0", "stateful-set2-1"]
-    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-set2", 2)
-    pods = wait_pods(ctx, "db3", _names_ready(names), "stateful-set2-0, -1 Ready")
+    names = ["stateful-pvc-0", "stateful-pvc-1"]
+    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-pvc", 2)
+    pods = wait_pods(ctx, "db2", _names_ready(names), "stateful-pvc-0, -1 Ready")
     claims = {name_of(p): _claims(p) for p in pods}
     pvs = {c: _bound(ctx, c)["spec"]["volumeName"] for cs in claims.values() for c in cs}
     one_each = sorted(claims.values()) == [["volume-" + n] for n in names] and len(
@@ -279,16 +286,16 @@ def claim_per_pod_survives_scale_in(ctx) -> tuple[bool, str]:
     ) == len(names)
     uid1 = pods[1]["metadata"]["uid"]
     value = token("sts")
-    _write(ctx, "stateful-set2-1", value)
-    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-set2", 1)
-    wait_pods(ctx, "db3", lambda p: sorted(p) == names[:1], "stateful-set2 at 1 pod")
-    kept = ctx.kube.get("PersistentVolumeClaim", "volume-stateful-set2-1", namespace=ctx.namespace)
+    _write(ctx, "stateful-pvc-1", value)
+    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-pvc", 1)
+    wait_pods(ctx, "db2", lambda p: sorted(p) == names[:1], "stateful-pvc at 1 pod")
+    kept = ctx.kube.get("PersistentVolumeClaim", "volume-stateful-pvc-1", namespace=ctx.namespace)
     kept_pv = (kept or {}).get("spec", {}).get("volumeName")
-    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-set2", 2)
-    back = wait_pods(ctx, "db3", _names_ready(names), "stateful-set2-1 back")[1]
-    seen = _read(ctx, "stateful-set2-1")
-    reattached = _claims(back) == ["volume-stateful-set2-1"] and kept_pv == pvs.get(
-        "volume-stateful-set2-1"
+    scale(ctx, "20-pvc.yaml", "StatefulSet", "stateful-pvc", 2)
+    back = wait_pods(ctx, "db2", _names_ready(names), "stateful-pvc-1 back")[1]
+    seen = _read(ctx, "stateful-pvc-1")
+    reattached = _claims(back) == ["volume-stateful-pvc-1"] and kept_pv == pvs.get(
+        "volume-stateful-pvc-1"
     )
     ok = (
         one_each
@@ -300,39 +307,50 @@ def claim_per_pod_survives_scale_in(ctx) -> tuple[bool, str]:
     return ok, (
         f"{fast}; claims "
         + ", ".join(f"{c} -> {short_pv(pv)}" for c, pv in sorted(pvs.items()))
-        + "; scaled 2 -> 1: volume-stateful-set2-1 "
+        + "; scaled 2 -> 1: volume-stateful-pvc-1 "
         + (f"kept (PV {short_pv(kept_pv)})" if kept else "DELETED")
-        + f"; 1 -> 2: a new stateful-set2-1 (uid {back['metadata']['uid'][:8]}, was {uid1[:8]}) "
+        + f"; 1 -> 2: a new stateful-pvc-1 (uid {back['metadata']['uid'][:8]}, was {uid1[:8]}) "
         f"on {back['spec'].get('nodeName')} mounts {', '.join(_claims(back))} and "
         + ("read the file written before" if seen == value else f"read {seen[:60]!r}")
     )
 
 
 def pod_name_resolves(ctx) -> tuple[bool, str]:
-    """stateful-set2-1.stateful-headless resolves to that pod's IP and answers with its hostname."""
-    names = ["stateful-set2-0", "stateful-set2-1"]
-    pods = {
-        name_of(p): p for p in wait_pods(ctx, "db3", _names_ready(names), "stateful-set2 Ready")
-    }
-    ip = (pods["stateful-set2-1"].get("status") or {}).get("podIP")
-    host = "stateful-set2-1.stateful-headless"
+    """From request-pod, stateful-pvc-0.stateful-headless resolves to that pod's IP and answers
+    with its hostname (the course's curl stateful-pvc-0.stateful-headless:8080/hostname)."""
+    names = ["stateful-pvc-0", "stateful-pvc-1"]
+    pods = {name_of(p): p for p in wait_pods(ctx, "db2", _names_ready(names), "stateful-pvc Ready")}
+    ctx.kube.watch_until(
+        "Pod",
+        CLIENT,
+        lambda p: p is not None and _ready(p),
+        namespace=ctx.namespace,
+        timeout=ctx.timeout,
+        what=f"{CLIENT} Ready",
+    )
+    ip = (pods["stateful-pvc-0"].get("status") or {}).get("podIP")
+    host = "stateful-pvc-0.stateful-headless"
 
     def resolve() -> str:
         rc, out, _ = ctx.kube.exec(
-            "stateful-set2-0", ["getent", "hosts", host], namespace=ctx.namespace, timeout=20
+            CLIENT, ["getent", "hosts", host], namespace=ctx.namespace, timeout=20
         )
         return out.split()[0] if rc == 0 and out.split() else ""
 
+    def fetch() -> tuple[int, str]:
+        cmd = ["curl", "-s", "-m", "3", "-o", "-", "-w", "\n%{http_code}"]
+        rc, out, _ = ctx.kube.exec(
+            CLIENT, [*cmd, f"http://{host}:8080/hostname"], namespace=ctx.namespace, timeout=20
+        )
+        body, _, code = out.rpartition("\n")
+        return (int(code) if rc == 0 and code.strip().isdigit() else 0), body
+
     seen = observe_until(resolve, lambda a: a == ip, seconds=OBSERVE_SECONDS)
-    status, body = observe_until(
-        lambda: fetch_in_pod(ctx, "stateful-set2-0", f"http://{host}:8080/hostname"),
-        lambda a: a[0] == 200,
-        seconds=OBSERVE_SECONDS,
-    )
-    ok = seen == ip and status == 200 and body.strip() == "stateful-set2-1"
+    status, body = observe_until(fetch, lambda a: a[0] == 200, seconds=OBSERVE_SECONDS)
+    ok = seen == ip and status == 200 and body.strip() == "stateful-pvc-0"
     return ok, (
-        f"from stateful-set2-0: {host} -> {seen or 'no address'} (stateful-set2-1 is {ip}); "
-        f"http://{host}:8080/hostname -> {status} {body.strip()[:40]!r}"
+        f"from {CLIENT}: {host} -> {seen or 'no address'} (stateful-pvc-0 is {ip}); "
+        f"curl http://{host}:8080/hostname -> {status} {body.strip()[:40]!r}"
     )
 
 
@@ -375,8 +393,11 @@ LAB = Lab(
     lesson=(
         "StatefulSet: pods named -0, -1, ... created in order, the highest removed first, a "
         "deleted pod back under its name; one claim per pod (volumeClaimTemplates) kept across "
-        "scale-in; <pod>.<headless service> names one pod. StorageClass fast is local-path here; "
-        "the YAML is reconstructed (the course page was not reachable)"
+        "scale-in; <pod>.<headless service> names one pod. The YAML is the course page's "
+        "(namespace kubetm-lab-statefulset; the course: default). Deviations: StorageClass fast "
+        "is local-path (the course: Longhorn); replica-pvc's node k8s-node1 is the label "
+        "kubetm.io/course-node; the checks scale the course's replicas: 1 up (replica-web 2, "
+        "stateful-db 3, replica-pvc 2, stateful-pvc 2), as the lecture does by hand"
     ),
     part="중급",
     page="k8s/08-intermediate-controller/statefulset",
@@ -387,42 +408,43 @@ LAB = Lab(
         Check(
             "ordinal-names-in-order",
             ordinal_names_in_order,
-            "replica1's pods have random suffixes; stateful-set1's are -0, -1, -2, each created "
-            "after the one before was Ready",
+            "replica-web's pods (scaled to 2) have random suffixes; stateful-db's (scaled to 3) "
+            "are -0, -1, -2, each created after the one before was Ready",
             timeout=90,
         ),
         Check(
             "scale-in-highest-first",
             scale_in_highest_first,
-            "stateful-set1 3 -> 2 removes stateful-set1-2; -0 and -1 stay",
+            "stateful-db 3 -> 2 removes stateful-db-2; -0 and -1 stay",
             timeout=60,
         ),
         Check(
             "deleted-pod-same-name",
             deleted_pod_same_name,
-            "a deleted stateful-set1-0 comes back as stateful-set1-0; a deleted replica1 pod is "
+            "a deleted stateful-db-0 comes back as stateful-db-0; a deleted replica-web pod is "
             "replaced under a new random name",
             timeout=60,
         ),
         Check(
             "replicaset-shares-one-claim",
             replicaset_shares_one_claim,
-            "replica2's two pods mount the one claim replica-pvc1 (StorageClass fast): a file "
+            "replica-pvc's two pods (scaled to 2) mount the one claim replica-pvc1 (StorageClass "
+            "fast): a file "
             "one writes, the other reads",
             timeout=90,
         ),
         Check(
             "claim-per-pod-survives-scale-in",
             claim_per_pod_survives_scale_in,
-            "stateful-set2 gets volume-stateful-set2-0/-1 on their own PVs; after 2 -> 1 -> 2 the "
-            "new stateful-set2-1 mounts its kept claim and reads the file written before",
+            "stateful-pvc gets volume-stateful-pvc-0/-1 on their own PVs; after 2 -> 1 -> 2 the "
+            "new stateful-pvc-1 mounts its kept claim and reads the file written before",
             timeout=90,
         ),
         Check(
             "pod-name-resolves",
             pod_name_resolves,
-            "stateful-set2-1.stateful-headless resolves to stateful-set2-1's IP and answers "
-            "with its hostname",
+            "from request-pod, stateful-pvc-0.stateful-headless resolves to stateful-pvc-0's IP "
+            "and answers with its hostname",
             timeout=60,
         ),
     ),

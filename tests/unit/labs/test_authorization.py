@@ -57,7 +57,7 @@ def rbac(monkeypatch):
 def kube_with(role_verbs=("get", "list")):
     return DictKube(
         {
-            ("Secret", "sa-01-token"): token_secret(),
+            ("Secret", "default-token"): token_secret(),
             ("Secret", "sa-02-token"): token_secret(),
             ("Role", "r-01"): role(list(role_verbs)),
         }
