@@ -514,7 +514,7 @@ def _load_metrics_server_online(name: str, progress=_note) -> str:
 
 
 PROVISIONER = "kubetm.io/hostpath"
-PROVISIONER_TAG = "v0.1.0"  # hack/offline/component-images.sh tags it so
+PROVISIONER_TAG = "v0.1.1"  # hack/offline/component-images.sh tags it so
 KCM_MANIFEST = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 RECYCLER_DIR = "/etc/kubernetes/kubetm"
 RECYCLER_TEMPLATE = f"{RECYCLER_DIR}/recycler-pod.yaml"

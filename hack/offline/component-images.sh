@@ -18,7 +18,7 @@ etcd:$ETCD_IMAGE_TAG etcd /usr/local/bin/etcd
 coredns:$COREDNS_VERSION coredns /coredns ENTRYPOINT ["/coredns"]
 kubetm-net:v0.1.0 kubetm-net /bin/kubetm-net ENTRYPOINT ["/bin/kubetm-net"]
 local-path-provisioner:$LOCAL_PATH_VERSION local-path-provisioner /usr/bin/local-path-provisioner
-kubetm-provisioner:v0.1.0 kubetm-provisioner /bin/kubetm-provisioner ENTRYPOINT ["/bin/kubetm-provisioner"]
+kubetm-provisioner:v0.1.1 kubetm-provisioner /bin/kubetm-provisioner ENTRYPOINT ["/bin/kubetm-provisioner"]
 metrics-server:$METRICS_SERVER_VERSION metrics-server /metrics-server ENTRYPOINT ["/metrics-server"]
 LIST
 }

@@ -54,12 +54,26 @@ func (p *hostPathProvisioner) Provision(ctx context.Context, opts controller.Pro
 		reclaim = *opts.StorageClass.ReclaimPolicy
 	}
 	klog.InfoS("provisioning", "pvc", klog.KObj(opts.PVC), "pv", opts.PVName, "node", node, "size", want.String())
-	return buildPV(p.cfg, opts.PVName, node, opts.PVC, reclaim, opts.StorageClass.Name), controller.ProvisioningFinished, nil
+	pv := buildPV(p.cfg, opts.PVName, node, opts.PVC, reclaim, opts.StorageClass.Name)
+	if err := p.runHelper(ctx, pv, actionCreate); err != nil {
+		return nil, controller.ProvisioningNoChange, err
+	}
+	return pv, controller.ProvisioningFinished, nil
 }
 
 // Delete removes the volume's directory on its node with a short helper pod, and waits for it.
 func (p *hostPathProvisioner) Delete(ctx context.Context, pv *v1.PersistentVolume) error {
-	pod, err := helperPod(p.cfg, pv)
+	if err := p.runHelper(ctx, pv, actionDelete); err != nil {
+		return err
+	}
+	klog.InfoS("removed", "pv", pv.Name, "dir", pv.Spec.HostPath.Path, "node", pv.Annotations[annNode])
+	return nil
+}
+
+// runHelper runs one helper pod (make or remove the volume's directory) on the volume's node and
+// waits until it ends.
+func (p *hostPathProvisioner) runHelper(ctx context.Context, pv *v1.PersistentVolume, action string) error {
+	pod, err := helperPod(p.cfg, pv, action)
 	if err != nil {
 		return err
 	}
@@ -85,12 +99,11 @@ func (p *hostPathProvisioner) Delete(ctx context.Context, pv *v1.PersistentVolum
 		return phase == v1.PodSucceeded || phase == v1.PodFailed, nil
 	})
 	if err != nil {
-		return fmt.Errorf("helper pod removing %s on %s did not finish (phase %q): %v", pv.Spec.HostPath.Path, pv.Annotations[annNode], phase, err)
+		return fmt.Errorf("helper pod (%s %s on %s) did not finish (phase %q): %v", action, pv.Spec.HostPath.Path, pv.Annotations[annNode], phase, err)
 	}
 	if phase == v1.PodFailed {
-		return fmt.Errorf("helper pod failed to remove %s on %s", pv.Spec.HostPath.Path, pv.Annotations[annNode])
+		return fmt.Errorf("helper pod failed to %s %s on %s", action, pv.Spec.HostPath.Path, pv.Annotations[annNode])
 	}
-	klog.InfoS("removed", "pv", pv.Name, "dir", pv.Spec.HostPath.Path, "node", pv.Annotations[annNode])
 	return nil
 }
 

@@ -151,21 +151,37 @@ func buildPV(cfg Config, pvName, node string, pvc *v1.PersistentVolumeClaim, rec
 	}
 }
 
-// helperPod removes a volume's directory on its node: pinned there, the base directory mounted.
-func helperPod(cfg Config, pv *v1.PersistentVolume) (*v1.Pod, error) {
+// Helper pod actions: make a volume's directory (mode 0777, as local-path-provisioner does, so a
+// pod running as any user can write to it: the kubelet's DirectoryOrCreate makes it 0755 root),
+// or remove it.
+const (
+	actionCreate = "create"
+	actionDelete = "delete"
+)
+
+func helperCommand(action, dir string) []string {
+	if action == actionCreate {
+		return []string{"sh", "-c", fmt.Sprintf("mkdir -p %[1]s && chmod 0777 %[1]s", dir)}
+	}
+	return []string{"rm", "-rf", "--one-file-system", dir}
+}
+
+// helperPod makes or removes a volume's directory on its node: pinned there, the base directory
+// mounted.
+func helperPod(cfg Config, pv *v1.PersistentVolume, action string) (*v1.Pod, error) {
 	node := pv.Annotations[annNode]
 	if node == "" || pv.Spec.HostPath == nil {
 		return nil, fmt.Errorf("PV %s was not made by %s (no %s annotation or no hostPath)", pv.Name, Name, annNode)
 	}
 	dir := pv.Spec.HostPath.Path
 	if path.Dir(dir) != path.Clean(cfg.BaseDir) || path.Base(dir) != pv.Name {
-		return nil, fmt.Errorf("PV %s: refusing to remove %s, which is not %s", pv.Name, dir, volumePath(cfg.BaseDir, pv.Name))
+		return nil, fmt.Errorf("PV %s: refusing to %s %s, which is not %s", pv.Name, action, dir, volumePath(cfg.BaseDir, pv.Name))
 	}
 	dirType := v1.HostPathDirectoryOrCreate
 	zero := int64(0)
 	return &v1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      "delete-" + pv.Name,
+			Name:      action + "-" + pv.Name,
 			Namespace: cfg.Namespace,
 			Labels:    map[string]string{"app.kubernetes.io/name": "kubetm-provisioner-helper"},
 		},
@@ -175,10 +191,10 @@ func helperPod(cfg Config, pv *v1.PersistentVolume) (*v1.Pod, error) {
 			TerminationGracePeriodSeconds: &zero,
 			Tolerations:                   []v1.Toleration{{Operator: v1.TolerationOpExists}},
 			Containers: []v1.Container{{
-				Name:            "delete",
+				Name:            action,
 				Image:           cfg.HelperImage,
 				ImagePullPolicy: v1.PullIfNotPresent,
-				Command:         []string{"rm", "-rf", "--one-file-system", path.Join("/base", pv.Name)},
+				Command:         helperCommand(action, path.Join("/base", pv.Name)),
 				VolumeMounts:    []v1.VolumeMount{{Name: "base", MountPath: "/base"}},
 			}},
 			Volumes: []v1.Volume{{Name: "base", VolumeSource: v1.VolumeSource{

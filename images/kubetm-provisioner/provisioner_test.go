@@ -133,7 +133,7 @@ func TestHelperPodRemovesOnlyTheVolumesOwnDirectory(t *testing.T) {
 	cfg := Config{BaseDir: "/var/lib/kubetm-provisioner", HelperImage: "img", Namespace: "ns"}
 	claim := &v1.PersistentVolumeClaim{}
 	vol := buildPV(cfg, "pvc-1", "w1", claim, v1.PersistentVolumeReclaimDelete, "fast")
-	pod, err := helperPod(cfg, vol)
+	pod, err := helperPod(cfg, vol, actionDelete)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,12 +144,28 @@ func TestHelperPodRemovesOnlyTheVolumesOwnDirectory(t *testing.T) {
 		t.Fatalf("command = %q", got)
 	}
 	vol.Spec.HostPath.Path = "/etc"
-	if _, err := helperPod(cfg, vol); err == nil {
+	if _, err := helperPod(cfg, vol, actionDelete); err == nil {
 		t.Fatal("would remove /etc")
 	}
 	static := pv("static", "", "1Gi")
 	static.Annotations = nil
-	if _, err := helperPod(cfg, &static); err == nil {
+	if _, err := helperPod(cfg, &static, actionDelete); err == nil {
 		t.Fatal("would remove a PV it did not make")
+	}
+}
+
+func TestHelperPodMakesTheDirectoryWritableByAnyUser(t *testing.T) {
+	cfg := Config{BaseDir: "/var/lib/kubetm-provisioner", HelperImage: "img", Namespace: "ns"}
+	vol := buildPV(cfg, "pvc-2", "w2", &v1.PersistentVolumeClaim{}, v1.PersistentVolumeReclaimDelete, "fast")
+	pod, err := helperPod(cfg, vol, actionCreate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Name != "create-pvc-2" || pod.Spec.NodeName != "w2" {
+		t.Fatalf("pod %s on %s", pod.Name, pod.Spec.NodeName)
+	}
+	want := "sh -c mkdir -p /base/pvc-2 && chmod 0777 /base/pvc-2"
+	if got := strings.Join(pod.Spec.Containers[0].Command, " "); got != want {
+		t.Fatalf("command = %q, want %q", got, want)
 	}
 }
