@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .conftest import kubectl
+from .conftest import kubectl, lab_shares
 from .test_labs import kubetm
 
 
@@ -30,6 +30,7 @@ def _apply(lab: str) -> None:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.shares(*lab_shares("authorization"))
 def test_role_missing_a_verb_fails_verify_naming_the_verb(cluster):
     try:
         _apply("authorization")
@@ -70,6 +71,7 @@ spec:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.shares(*lab_shares("service-discovery"))
 def test_headless_service_with_a_cluster_ip_fails_verify_naming_it(cluster):
     try:
         _apply("service-discovery")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CONTEXT, kubectl
+from .conftest import CONTEXT, kubectl, lab_shares
 
 REPO = Path(__file__).resolve().parents[2]
 ANNOTATION = "kubetm.io/lab-node-changes"
@@ -38,6 +38,7 @@ def _marked(nodes: list[dict]) -> list[str]:
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.shares(*lab_shares("node-scheduling"))  # "cluster": serial
 def test_lab_delete_undoes_node_changes_of_a_killed_run(cluster):
     before = {n["metadata"]["name"]: n for n in _nodes()}
     proc = subprocess.Popen(

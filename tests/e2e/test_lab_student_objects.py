@@ -12,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from .conftest import CONTEXT, REGISTRY, kubectl
+from .conftest import CONTEXT, REGISTRY, kubectl, lab_shares
 
 REPO = Path(__file__).resolve().parents[2]
 NS = "kubetm-lab-qos"
@@ -40,6 +41,7 @@ def _wrong_guaranteed_pod() -> str:
     return yaml.safe_dump(pod)
 
 
+@pytest.mark.shares(*lab_shares("qos"))
 def test_verify_fails_naming_what_differs_in_the_students_pod(cluster):
     applied = kubetm("lab", "apply", "qos")
     assert applied.returncode == 0, applied.stderr
