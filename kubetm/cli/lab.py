@@ -167,6 +167,18 @@ def run(
     output = check_output(output)
     st = state(ctx)
     selection: Any = labs[0] if len(labs) == 1 else list(labs)
+
+    def run_labs(on_event: Any) -> Any:
+        return runner.run(
+            st.kube,
+            selection,
+            keep=keep,
+            registry_name=st.registry,
+            jobs=jobs,
+            on_event=on_event,
+            wait_lock=wait_lock,
+        )
+
     if live["web"]:  # --web: the same run, its events also on a live page
         from kubetm.labs import catalog
         from kubetm.web.observe import lab_plan
@@ -186,27 +198,11 @@ def run(
                 _on_event(event, lab, data)
                 observer(event, lab, data)
 
-            return runner.run(
-                st.kube,
-                selection,
-                keep=keep,
-                registry_name=st.registry,
-                jobs=jobs,
-                on_event=both,
-                wait_lock=wait_lock,
-            )
+            return run_labs(both)
 
         with interrupt_keeps_partial():
             results = live_page(body, port, no_browser, kind="lab", title=" ".join(labs))
     else:
         with interrupt_keeps_partial():
-            results = runner.run(
-                st.kube,
-                selection,
-                keep=keep,
-                registry_name=st.registry,
-                jobs=jobs,
-                on_event=_on_event,
-                wait_lock=wait_lock,
-            )
+            results = run_labs(_on_event)
     _results(results, selection, output)

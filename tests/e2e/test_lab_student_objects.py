@@ -8,28 +8,16 @@ failing check must say what differs (the class the API gave, the resources, the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import CONTEXT, REGISTRY, kubectl, lab_shares
+from .conftest import REGISTRY, kubectl, lab_shares
+from .test_labs import kubetm
 
 REPO = Path(__file__).resolve().parents[2]
 NS = "kubetm-lab-qos"
-
-
-def kubetm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _wrong_guaranteed_pod() -> str:
@@ -43,12 +31,12 @@ def _wrong_guaranteed_pod() -> str:
 
 @pytest.mark.shares(*lab_shares("qos"))
 def test_verify_fails_naming_what_differs_in_the_students_pod(cluster):
-    applied = kubetm("lab", "apply", "qos")
+    applied = kubetm("lab", "apply", "qos", timeout=300)
     assert applied.returncode == 0, applied.stderr
     try:
         kubectl("delete", "pod", "pod-guaranteed", "-n", NS, "--wait=true")
         kubectl("apply", "-f", "-", input=_wrong_guaranteed_pod())
-        cp = kubetm("lab", "verify", "qos", "-o", "json")
+        cp = kubetm("lab", "verify", "qos", "-o", "json", timeout=300)
         assert cp.returncode == 4, (cp.returncode, cp.stdout[-800:], cp.stderr[-800:])
         checks = {c["name"]: c for c in json.loads(cp.stdout)["checks"]}
         bad = checks["qos-class-guaranteed"]
@@ -58,6 +46,6 @@ def test_verify_fails_naming_what_differs_in_the_students_pod(cluster):
         assert "expected Guaranteed" in bad["detail"], bad["detail"]
         assert checks["qos-class-besteffort"]["ok"] is True  # only the wrong pod fails
     finally:
-        done = kubetm("lab", "delete", "qos")
+        done = kubetm("lab", "delete", "qos", timeout=300)
         assert done.returncode == 0, done.stderr
     assert NS not in kubectl("get", "namespaces", "-o", "name")
