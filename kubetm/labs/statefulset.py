@@ -2,10 +2,11 @@
 
 manifests/statefulset/ (the course page's YAML, object by object): replica-web (ReplicaSet) beside
 stateful-db (StatefulSet, OrderedReady by default), both replicas: 1 and scaled by the checks to 2
-and 3; replica-pvc1 shared by replica-pvc's pods (init image, on k8s-node1, scaled to 2);
+and 3; replica-pvc1 shared by replica-pvc's pods (init image, on the node of its PV, scaled to 2);
 stateful-pvc with volumeClaimTemplates (one claim per pod) and its headless Service
 stateful-headless; request-pod, the client of the DNS check; steps/storageclass-fast.yaml: the
-course's StorageClass "fast" (Longhorn in the course), on the kind cluster's local-path provisioner.
+course's StorageClass "fast" (Longhorn in the course) on local-path, for a cluster without one
+(`kubetm cluster up` makes "fast" with kubetm-provisioner).
 
 "fast" is made by the first check that needs it, and only when the cluster has none (a class of
 that name the lab did not make is used as it is and never deleted). ``lab delete`` (the cleanup
@@ -395,8 +396,9 @@ LAB = Lab(
         "deleted pod back under its name; one claim per pod (volumeClaimTemplates) kept across "
         "scale-in; <pod>.<headless service> names one pod. The YAML is the course page's "
         "(namespace kubetm-lab-statefulset; the course: default). Deviations: StorageClass fast "
-        "is local-path (the course: Longhorn); replica-pvc's node k8s-node1 is the label "
-        "kubetm.io/course-node; the checks scale the course's replicas: 1 up (replica-web 2, "
+        "is the cluster's (kubetm-provisioner's hostPath volumes; the course: Longhorn); "
+        "replica-pvc is not pinned to k8s-node1 as in the course: its PV's node affinity puts "
+        "both pods where the data is; the checks scale the course's replicas: 1 up (replica-web 2, "
         "stateful-db 3, replica-pvc 2, stateful-pvc 2), as the lecture does by hand"
     ),
     part="중급",

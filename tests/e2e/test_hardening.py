@@ -88,6 +88,10 @@ EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # ================================================================= apply -f: no rollback, exact report
 
 
+# Serial: under the parallel phase's load (6 workers on 2 cores) this once reported 2 written
+# where kubectl saw 3 (a write the server finished whose answer the interrupted client never
+# read, suspected); alone it holds. Left open in issue 14's notes.
+@pytest.mark.shares("cluster")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_apply_keeps_exactly_what_it_reports(cluster, namespace, tmp_path, sig):
     folder = tmp_path / "many"
