@@ -140,29 +140,6 @@ def load_images(cluster: str, refs: Sequence[str]) -> None:
             )
         except CommandFailed as e:
             raise _load_error(e, cluster) from None
-    drop_import_refs(cluster)
-
-
-IMPORT_REF = "import-"  # what `ctr images import --digests` (kind load) names each digest
-
-
-def drop_import_refs(cluster: str) -> list[str]:
-    """Remove the ``import-<date>@sha256:...`` references ``kind load`` leaves on every node (it
-    imports with ``ctr images import --digests``), keeping the images' own names: a pod's image
-    must resolve to the name it asked for (``localhost:5001/...@digest``), not to a nameless
-    import of the same digest. Returns "node: ref" for each reference removed; best effort."""
-    removed: list[str] = []
-    for node in docker.ps([f"label=io.x-k8s.kind.cluster={cluster}"]):
-        name = node.get("Names", "")
-        try:
-            refs = docker.exec_in(name, ["ctr", "-n", "k8s.io", "images", "ls", "-q"]).split()
-            stale = [r for r in refs if r.startswith(IMPORT_REF)]
-            if stale:
-                docker.exec_in(name, ["ctr", "-n", "k8s.io", "images", "rm", *stale])
-                removed += [f"{name}: {r}" for r in stale]
-        except CommandFailed:
-            continue  # a stopped node keeps its references; the next load removes them
-    return removed
 
 
 def _load_error(e: CommandFailed, cluster: str) -> KubetmError:

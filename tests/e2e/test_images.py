@@ -238,6 +238,18 @@ def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
 
     tag = f"e2e-load-{uuid.uuid4().hex[:6]}"
     images.build(["hello"], tag=tag, progress=False)
+    # A content of its own (one label more): loaded under the course image's own content, the
+    # nodes would tie the pushed hello's image to this load's digest, and a pod pulling the
+    # pushed digest could report this one (test_pushed_image_runs_in_a_pod_with_the_pushed_digest).
+    ref = f"localhost:5001/kubetm/hello:{tag}"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", ref, "-"],
+        input=f"FROM {ref}\nLABEL kubetm-e2e-load={tag}\n",
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     try:
         loaded = images.load(["hello"], tag=tag)
         assert [r["image"] for r in loaded] == [f"localhost:5001/kubetm/hello:{tag}"]
@@ -257,4 +269,7 @@ def test_loaded_image_runs_without_any_registry(engine, cluster, namespace):
             "Pod", "hello-loaded", conditions.pod_ready, namespace=namespace, timeout=120
         )
     finally:
-        docker("rmi", f"localhost:5001/kubetm/hello:{tag}", check=False)
+        docker("rmi", ref, check=False)
+        for node in docker("ps", "--filter", "label=io.x-k8s.kind.cluster=kubetm", "--format",
+                           "{{.Names}}").split():  # fmt: skip
+            docker("exec", node, "ctr", "-n", "k8s.io", "images", "rm", ref, check=False)

@@ -127,7 +127,6 @@ def test_commands_are_the_documented_argument_lists(monkeypatch, tmp_path):
     kind.delete_cluster("kubetm")
     saved = []
     monkeypatch.setattr(kind.docker, "save", lambda refs, archive: saved.append((refs, archive)))
-    monkeypatch.setattr(kind.docker, "ps", lambda filters=(), all=False: [])
     kind.load_images("kubetm", ["a:1", "b:2"])
     argv = (tmp_path / "argv").read_text().splitlines()
     assert argv[:3] == [
@@ -138,38 +137,6 @@ def test_commands_are_the_documented_argument_lists(monkeypatch, tmp_path):
     # docker save + kind load image-archive: works with the classic and the containerd image store
     assert saved == [(["a:1", "b:2"], saved[0][1])] and saved[0][1].endswith("/images.tar")
     assert argv[3] == f"load image-archive --name kubetm {saved[0][1]}"
-
-
-def test_loading_drops_the_nameless_import_references_kind_leaves(monkeypatch):
-    """kind imports with `ctr images import --digests`: each digest also gets a reference
-    import-<date>@sha256:..., which a pod asking for localhost:5001/...@that digest may resolve
-    to. Only those are removed, on every node of the cluster; a node that fails is skipped."""
-    calls = []
-    nodes = [{"Names": "kubetm-control-plane"}, {"Names": "kubetm-worker"}, {"Names": "gone"}]
-
-    def ps(filters=(), all=False):
-        calls.append(("ps", tuple(filters)))
-        return nodes
-
-    def exec_in(name, cmd, **kw):
-        calls.append((name, " ".join(cmd)))
-        if name == "gone":
-            raise CommandFailed("docker exec gone ctr failed", output="No such container")
-        if cmd[4] == "ls":
-            return "import-2026-12-01@sha256:aa\nkubetm.local/x:1\nimport-2026-12-01@sha256:bb\n"
-        return ""
-
-    monkeypatch.setattr(kind.docker, "ps", ps)
-    monkeypatch.setattr(kind.docker, "exec_in", exec_in)
-    removed = kind.drop_import_refs("kubetm")
-    assert calls[0] == ("ps", ("label=io.x-k8s.kind.cluster=kubetm",))
-    rm = "ctr -n k8s.io images rm import-2026-12-01@sha256:aa import-2026-12-01@sha256:bb"
-    assert ("kubetm-worker", rm) in calls and ("kubetm-control-plane", rm) in calls
-    assert removed == [
-        f"{n}: import-2026-12-01@sha256:{d}"
-        for n in ("kubetm-control-plane", "kubetm-worker")
-        for d in ("aa", "bb")
-    ]
 
 
 def test_create_output_goes_to_on_line_and_failure_is_one_line(monkeypatch, tmp_path):
