@@ -218,7 +218,22 @@ class DemoRun:
             raise KubetmError("the cluster has no nodes")
         node = pool[0]["metadata"]["name"]
         self.emit("nodes", {"nodes": all_nodes})
+        self.forget_connections(all_nodes)
         return node, f"http://{nodes.host_endpoint_from(all_nodes, node, self.s.node_port)}/version"
+
+    def forget_connections(self, all_nodes: list[dict]) -> None:
+        """Before probing: drop what the nodes' connection tracking kept of earlier runs' traffic
+        to this demo's NodePort (kubetm.cluster.forget_node_port_connections says why)."""
+        from kubetm.cluster import forget_node_port_connections
+
+        counts = forget_node_port_connections(all_nodes, self.s.node_port)
+        stale = {name: n for name, n in counts.items() if n}
+        if stale:
+            self.step(
+                f"forgot {sum(stale.values())} tracked connection(s) to NodePort "
+                f"{self.s.node_port} left by earlier traffic on "
+                + ", ".join(f"{name} ({n})" for name, n in sorted(stale.items()))
+            )
 
     def start_prober(self, url: str) -> float:
         """Start probing; returns the t_ms from which the Service answered steadily."""

@@ -13,7 +13,8 @@ Definitions (all times in ms; samples are ordered by the time the request was se
 - ``first_new_ms`` / ``last_old_ms``: first new-version answer and last old-version answer,
   relative to the update start (negative = before it); null when that version never answered.
 - ``rollout_seconds``: measured by the caller (update start -> rollout complete); null if unknown.
-- ``timeline``: every sample as ``{"t_ms", "ok", "version", "latency_ms"}`` with ``t_ms``
+- ``timeline``: every sample as ``{"t_ms", "ok", "version", "latency_ms"}`` (a failed one also
+  ``"error"``: "refused", "timeout", "HTTP 503", ...) with ``t_ms``
   relative to the update start, so several runs line up at 0 on a shared time axis.
 
 The old version defaults to the first version answered, the new one to the last version answered
@@ -36,11 +37,12 @@ class SampleLike(Protocol):
     latency_ms: float
 
 
-class Point(TypedDict):
+class Point(TypedDict, total=False):
     t_ms: float
     ok: bool
     version: str | None
     latency_ms: float
+    error: str  # failed points only: "refused", "timeout", "HTTP 503", ...
 
 
 class Summary(TypedDict):
@@ -226,13 +228,18 @@ class _Fold:
 
 
 def point(s: SampleLike, origin_ms: float = 0.0) -> Point:
-    """One sample as a timeline point, ``t_ms`` relative to ``origin_ms`` (the update start)."""
-    return {
+    """One sample as a timeline point, ``t_ms`` relative to ``origin_ms`` (the update start); a
+    failed one also says why (``error``), when the sample knows."""
+    p: Point = {
         "t_ms": round(s.t_ms - origin_ms, 1),
         "ok": s.ok,
         "version": s.version,
         "latency_ms": round(s.latency_ms, 2),
     }
+    error = getattr(s, "error", None)
+    if not s.ok and error:
+        p["error"] = error
+    return p
 
 
 def failure_spans(timeline: Sequence[Point]) -> list[tuple[float, float]]:

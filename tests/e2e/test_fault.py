@@ -324,7 +324,11 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
     back_s = _nodes_ready()
     again = _kubetm("demo", "rolling-update", "-o", "json")
     assert again.returncode == 0, again.stderr[-1500:]
-    assert _one_document(again.stdout)["failures"] == 0
+    rerun = _one_document(again.stdout)
+    # The stopped node's pods left SYN_SENT entries in the probing node's connection tracking;
+    # the demo forgets them before probing, or connections reusing their ports time out.
+    why = [(p["t_ms"], p.get("error")) for p in rerun["timeline"] if not p["ok"]]
+    assert rerun["failures"] == 0, (why[:20], again.stderr[-800:])
     _report(
         "worker stopped mid demo rolling-update",
         exit=cp.returncode,

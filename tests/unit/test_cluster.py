@@ -255,3 +255,53 @@ def test_recycler_pod_template_is_what_the_controller_manager_accepts():
     assert ctr["volumeMounts"][0]["name"] == pod["spec"]["volumes"][0]["name"]
     assert ctr["imagePullPolicy"] == "IfNotPresent"
     assert pod["spec"]["nodeSelector"] == {"kubetm.io/course-node": "k8s-node1"}
+
+
+def _kind_node(name: str, cluster_name: str = "kubetm") -> dict:
+    return {
+        "metadata": {"name": name},
+        "spec": {"providerID": f"kind://docker/{cluster_name}/{name}"},
+    }
+
+
+def test_forgetting_node_port_connections_asks_each_kind_node(fake, monkeypatch):
+    """conntrack -D in every kind node container for the NodePort; the counts come from its
+    stderr (it exits 1 when nothing matched); a remote (non-kind) node is never touched."""
+    answers = {
+        "kubetm-worker": fake.cp(
+            0,
+            "tcp 6 59 SYN_SENT ...\n",
+            "conntrack v1.4.7 (conntrack-tools): 273 flow entries have been deleted.\n",
+        ),
+        "kubetm-worker2": fake.cp(
+            1, "", "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n"
+        ),
+    }
+    plain = fake.answer
+    monkeypatch.setattr(
+        fake, "answer", lambda a: answers[a[1]] if a[0] == "exec" and a[1] in answers else plain(a)
+    )
+    remote = {"metadata": {"name": "gke-node"}, "spec": {"providerID": "gce://p/z/gke-node"}}
+    counts = cluster.forget_node_port_connections(
+        [_kind_node("kubetm-worker"), _kind_node("kubetm-worker2"), remote], 30004
+    )
+    assert counts == {"kubetm-worker": 273, "kubetm-worker2": 0}
+    execs = [c[1:] for c in fake.calls if c[1] == "exec"]
+    assert execs == [
+        ["exec", n, "conntrack", "-D", "-p", "tcp", "--orig-port-dst", "30004"]
+        for n in ("kubetm-worker", "kubetm-worker2")
+    ]
+
+
+def test_forgetting_connections_skips_a_node_without_conntrack(fake, monkeypatch):
+    plain = fake.answer
+    monkeypatch.setattr(
+        fake,
+        "answer",
+        lambda a: (
+            fake.cp(126, "", 'OCI runtime exec failed: exec: "conntrack": not found')
+            if a[0] == "exec"
+            else plain(a)
+        ),
+    )
+    assert cluster.forget_node_port_connections([_kind_node("kubetm-worker")], 30003) == {}

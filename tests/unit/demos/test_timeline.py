@@ -126,6 +126,17 @@ def test_timeline_points_relative_to_update_and_json_ready() -> None:
     assert json.loads(json.dumps(s)) == s
 
 
+def test_a_failed_point_says_why() -> None:
+    samples = [
+        Sample(0.0, True, "v1", 2.0),
+        Sample(50.0, False, None, 1000.0, "timeout"),
+        Sample(100.0, False, None, 1.0),  # a sample that does not know why
+    ]
+    points = summarize(samples, strategy="rolling-update", update_start_ms=0.0)["timeline"]
+    assert "error" not in points[0] and "error" not in points[2]
+    assert points[1]["error"] == "timeout"
+
+
 def test_render_table() -> None:
     runs = [
         summarize(recreate(), strategy="recreate", update_start_ms=UPDATE_AT, rollout_seconds=4.0),
