@@ -178,6 +178,47 @@ def _healthy(name: str, kube) -> tuple[bool, str]:
     return True, "healthy"
 
 
+SETTLE_SECONDS = 180.0  # a cluster whose Docker engine or node containers just restarted
+
+
+def _settle(name: str, kube, progress, within: float = SETTLE_SECONDS) -> tuple[bool, str]:
+    """Health of an existing cluster, healing in place what a Docker engine restart (Docker
+    Desktop updating, a laptop rebooting) leaves: node containers that did not come back are
+    started, and a cluster that is still starting up (API server refusing connections, nodes
+    not Ready yet) is given up to ``within`` seconds. Only what stays unhealthy after that, or a
+    cluster missing node containers, is recreated by the caller."""
+    import tenacity
+
+    ctrs = node_containers(name)
+    if len(ctrs) != 1 + WORKERS:
+        return _healthy(name, kube)
+    stopped = sorted(c["Names"] for c in ctrs if c.get("State") != "running")
+    if stopped:
+        progress(f"starting the cluster's stopped node containers: {', '.join(stopped)}")
+        for container in stopped:
+            docker.start(container, timeout=120, what=f"docker start {container}")
+    ok, why = _healthy(name, kube)
+    if ok:
+        return ok, why
+    progress(f"cluster {name!r} is not ready ({why}): giving it up to {within:.0f}s to start")
+    deadline = time.monotonic() + within
+    try:  # the API server answering at all: no watch can be opened before it does
+        for attempt in tenacity.Retrying(
+            stop=tenacity.stop_after_delay(within),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=5),
+            retry=tenacity.retry_if_exception_type(KubetmError),
+            reraise=True,
+        ):
+            with attempt:
+                kube.list("Node")
+        kube.wait_nodes_ready(
+            count=1 + WORKERS, timeout=max(1.0, deadline - time.monotonic()), progress=None
+        )
+    except KubetmError:
+        pass  # judged below, with the reason as it stands now
+    return _healthy(name, kube)
+
+
 def _node_ready(node: dict) -> bool:
     from kubetm.k8s.conditions import node_ready
 
@@ -222,7 +263,7 @@ def up(
     existing = name in clusters()
     reused = False
     if existing and not recreate:
-        ok, why = _healthy(name, _kube(name))
+        ok, why = _settle(name, _kube(name), progress)
         if ok:
             progress(f"cluster {name!r} exists and is healthy: reusing it")
             reused = True

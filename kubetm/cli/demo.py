@@ -253,9 +253,19 @@ def view(
 def delete(
     ctx: typer.Context,
     strategy: str = typer.Argument(..., autocompletion=complete.demos),
+    wait_lock: bool = typer.Option(
+        False, "--wait-lock", help="A run of the demo holds its lock: wait for it to finish."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Delete even while a run holds the demo's lock (a stuck run)."
+    ),
     output: str = OutputOpt,
 ) -> None:
-    """Delete a demo's namespace and objects."""
+    """Delete a demo's namespace and objects (refused while a run of the demo holds its lock)."""
     from kubetm import demos
 
-    show(demos.delete(state(ctx).kube, strategy), output, text=dict_text)
+    show(
+        demos.delete(state(ctx).kube, strategy, wait_lock=wait_lock, force=force),
+        output,
+        text=dict_text,
+    )

@@ -115,14 +115,28 @@ def verify(
 def delete(
     ctx: typer.Context,
     lab: str = typer.Argument(..., autocompletion=complete.labs),
+    wait_lock: bool = typer.Option(
+        False, "--wait-lock", help="A run of the lab holds its lock: wait for it to finish."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Delete even while a run holds the lab's lock (a stuck run)."
+    ),
     output: str = OutputOpt,
 ) -> None:
-    """Delete everything a lab created and wait until it is gone."""
+    """Delete everything a lab created and wait until it is gone (refused while a run of the lab
+    holds its lock, naming the holder)."""
     from kubetm.labs import runner
 
     st = state(ctx)
     show(
-        runner.delete(st.kube, lab, registry_name=st.registry, on_event=_on_event),
+        runner.delete(
+            st.kube,
+            lab,
+            registry_name=st.registry,
+            on_event=_on_event,
+            wait_lock=wait_lock,
+            force=force,
+        ),
         output,
         text=lines,
     )

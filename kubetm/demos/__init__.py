@@ -132,13 +132,14 @@ def compare(
     return result
 
 
-def delete(kube, strategy: str) -> dict:
-    """Delete a demo's namespace (``compare``: both of its namespaces)."""
+def delete(kube, strategy: str, wait_lock: bool = False, force: bool = False) -> dict:
+    """Delete a demo's namespace (``compare``: both of its namespaces); refused while a run
+    holds the demo's run lock unless ``wait_lock`` (wait for it) or ``force``."""
     from kubetm.demos.runner import delete_demo
 
     if strategy.strip().lower() == "compare":
-        return {"deleted": [delete_demo(kube, name) for name in COMPARED]}
-    return delete_demo(kube, strategy)
+        return {"deleted": [delete_demo(kube, name, wait_lock, force) for name in COMPARED]}
+    return delete_demo(kube, strategy, wait_lock, force)
 
 
 def render(result: dict) -> str:

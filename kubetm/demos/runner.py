@@ -545,9 +545,14 @@ def _attach_partial(exc: BaseException, data: dict) -> None:
         pass
 
 
-def delete_demo(kube, strategy: str) -> dict:
-    """Delete a demo's namespace (and everything in it); waits until it is gone."""
+def delete_demo(kube, strategy: str, wait_lock: bool = False, force: bool = False) -> dict:
+    """Delete a demo's namespace (and everything in it); waits until it is gone. Refused while a
+    run of the demo holds its run lock (or waited for with ``wait_lock``), unless ``force``."""
+    from kubetm.k8s.lease import check_not_running
+
     s = strategy_of(strategy)
+    if not force:
+        check_not_running(kube, s.namespace, f"demo {s.name}", wait_lock)
     start = time.monotonic()
     action = remove_namespace(kube, s.namespace)
     return {

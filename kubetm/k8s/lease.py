@@ -36,7 +36,14 @@ from kubetm.labels import MANAGED_BY, MANAGED_BY_VALUE
 if TYPE_CHECKING:
     from kubetm.k8s.client import Kube
 
-__all__ = ["RunLock", "LEASE_NAME", "LEASE_SECONDS", "identity", "holder_alive_here"]
+__all__ = [
+    "RunLock",
+    "LEASE_NAME",
+    "LEASE_SECONDS",
+    "identity",
+    "holder_alive_here",
+    "check_not_running",
+]
 
 LEASE_NAME = "kubetm-run"
 LEASE_SECONDS = 30
@@ -236,12 +243,20 @@ class RunLock:
             return None
         return holder, age
 
-    def _refuse_or_wait(self, cur: dict, holder: str, age: float, wait: bool, deadline: float):
+    def _refuse_or_wait(
+        self,
+        cur: dict,
+        holder: str,
+        age: float,
+        wait: bool,
+        deadline: float,
+        hint: str = "wait for it to finish, or pass --wait-lock to wait for it",
+    ):
         if not wait:
             raise KubetmError(
                 f"{self.what} is already running in namespace {self.namespace}: "
                 f"held by {holder} (renewed {age:.0f}s ago)",
-                hint="wait for it to finish, or pass --wait-lock to wait for it",
+                hint=hint,
             )
         left = deadline - time.monotonic()
         if left <= 0:
@@ -253,8 +268,11 @@ class RunLock:
             self.progress(f"{self.what} is held by {holder}: waiting (--wait-lock)")
         self._wait_change(cur, min(left, max(1.0, self.duration - age + 1)))
 
-    def check(self, wait: bool = False, timeout: float = WAIT_TIMEOUT) -> None:
-        """Refuse (or wait) while another live run holds the Lease; writes nothing."""
+    def check(
+        self, wait: bool = False, timeout: float = WAIT_TIMEOUT, hint: str | None = None
+    ) -> None:
+        """Refuse (or wait) while another live run holds the Lease; writes nothing. ``hint``
+        replaces the refusal's default hint (`lab delete` names --force too)."""
         deadline = time.monotonic() + timeout
         while True:
             if self.kube.get("Namespace", self.namespace) is None:
@@ -263,7 +281,10 @@ class RunLock:
             other = self._live_other(cur)
             if other is None or cur is None:
                 return
-            self._refuse_or_wait(cur, *other, wait, deadline)
+            if hint:
+                self._refuse_or_wait(cur, *other, wait, deadline, hint=hint)
+            else:
+                self._refuse_or_wait(cur, *other, wait, deadline)
 
     def acquire(self, wait: bool = False, timeout: float = WAIT_TIMEOUT) -> RunLock:
         """Take the Lease (creating the namespace when missing), then renew it in the background.
@@ -362,3 +383,16 @@ class RunLock:
                 )
         except (NotFound, KubetmError):
             pass
+
+
+DELETE_HINT = "wait for it to finish, pass --wait-lock to wait for it, or --force to delete anyway"
+
+
+def check_not_running(kube, namespace: str, what: str, wait: bool = False) -> None:
+    """For `lab delete` and `demo delete`: refuse (or wait) while a live run holds the run lock
+    in ``namespace``, so a delete never pulls a running lab's or demo's objects from under it.
+    Writes nothing; a kube without Leases (the unit tests' in-memory fakes) is not asked."""
+    make = getattr(kube, "run_lock", None)
+    if make is None:
+        return
+    make(namespace, what=what).check(wait=wait, hint=DELETE_HINT)

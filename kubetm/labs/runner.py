@@ -371,16 +371,26 @@ def delete(
     registry_name: str | None = None,
     on_event: EventFn | None = None,
     timeout: float = DELETE_TIMEOUT,
+    wait_lock: bool = False,
+    force: bool = False,
 ) -> list:
     """Undo a lab: cleanup hook, namespaces, cluster-scoped objects labelled kubetm.io/lab=<lab>.
 
     Waits until everything is gone (watch-based); returns kube.delete's results. Namespaces that
-    exist but are not kubetm's (no kubetm labels) are refused, never deleted.
+    exist but are not kubetm's (no kubetm labels) are refused, never deleted. While a run of the
+    lab holds its run lock (the Lease in its namespace) the delete is refused naming the holder,
+    or with ``wait_lock`` waits for it; ``force`` deletes anyway (a run stuck on another machine).
 
     Example:
         delete(kube, "volume")   # namespace kubetm-lab-volume + the lab's PersistentVolumes
     """
-    return _delete(kube, catalog.get(name), registry_name, _serialised(on_event), timeout)
+    lab = catalog.get(name)
+    emit = _serialised(on_event)
+    if not force:
+        from kubetm.k8s.lease import check_not_running
+
+        check_not_running(kube, lab.namespace, f"lab {lab.name}", wait_lock)
+    return _delete(kube, lab, registry_name, emit, timeout)
 
 
 def _delete(kube, lab: Lab, registry_name: str | None, emit: EventFn, timeout: float) -> list:

@@ -17,6 +17,7 @@ the fault tests' total time at the end, and the last test asserts nothing kubetm
 | the same lab twice at once | lab run | the second is refused within seconds naming the holder (host, pid, start); the first passes |
 | all nodes paused 60 s (laptop sleep) | demo rolling-update | the gap reported as measured downtime, or one error line; the cluster usable after |
 | registry stopped / its volume removed | image push; lab run | push starts it again; images the lab needs are pushed again before the apply; `image push all` restores them all |
+| Docker engine restarted (SIGTERM to dockerd, then hack/docker-up.sh) | cluster idle; lab run pod | while down: one error line naming `kubetm cluster up`; then `cluster up` heals in place (reused, not recreated), the registry keeps its images, the lab passes |
 
 For `kubetm lab run pod` and `kubetm demo rolling-update`, started in a subprocess, the control
 plane is restarted ~10 s in. The command must either finish correctly (exit 0: Kube.call retried
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -366,6 +368,12 @@ def test_same_lab_twice_then_kill_9_then_again(cluster):
     assert doc["ok"] is False and "already running" in doc["error"]
     assert f"pid {first.pid} since" in doc["error"], doc["error"]
     assert refused_s < 15, f"refused only after {refused_s:.1f} s"
+    # `lab delete` must not pull the running lab's objects from under it either
+    deleted = _kubetm("lab", "delete", "config", timeout=60)
+    assert deleted.returncode != 0, deleted.stdout[-500:]
+    assert _one_error_line(deleted).startswith("error: lab config is already running")
+    assert "--force" in deleted.stderr and f"pid {first.pid} since" in deleted.stderr
+    assert _ns_exists(ns)
     assert first.poll() is None, "the first run ended: the second must not have disturbed it"
     first.kill()  # kill -9 in the middle of the run
     first.wait()
@@ -538,6 +546,68 @@ def test_registry_stopped_then_its_volume_removed(cluster):
         pushed_again=[ln for ln in run.stderr.splitlines() if "pushed again" in ln],
         image_push_all_s=round(restore_s, 1),
         not_restorable=lost,
+    )
+
+
+def _dockerd_pids() -> list[int]:
+    cp = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True)
+    return [int(x) for x in cp.stdout.split()]
+
+
+@pytest.mark.timeout(900)
+def test_docker_engine_restarted_then_cluster_up_heals_in_place(cluster):
+    """The engine restarting under an idle cluster (Docker Desktop updating, a laptop reboot):
+    while it is down any command ends in one line naming `kubetm cluster up`; once it is back,
+    `kubetm cluster up` heals the cluster in place (no recreate) and the registry keeps its
+    images; the next lab run passes."""
+    pids = _dockerd_pids()
+    assert pids, (
+        "no dockerd process: this row restarts the engine .ci/run (hack/docker-up.sh) started"
+    )
+    before = _registry_tags()
+    t_stop = time.monotonic()
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)  # what `systemctl stop docker` does: containers stop with it
+    _until("dockerd has exited", lambda: not _dockerd_pids(), 120)
+    stop_s = time.monotonic() - t_stop
+    try:
+        down = _kubetm("lab", "run", "pod", "-o", "json", timeout=180)
+        assert down.returncode != 0
+        line = _one_error_line(down)
+        assert "kubetm cluster up" in down.stderr, down.stderr[-1000:]
+        assert _one_document(down.stdout)["ok"] is False
+    finally:
+        t_start = time.monotonic()
+        up = subprocess.run(
+            ["bash", str(ROOT / "hack" / "docker-up.sh")],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert up.returncode == 0, up.stdout[-1000:] + up.stderr[-1000:]
+    engine_s = time.monotonic() - t_start
+    t_heal = time.monotonic()
+    heal = _kubetm("cluster", "up", "-o", "json", timeout=600)
+    heal_s = time.monotonic() - t_heal
+    assert heal.returncode == 0, heal.stderr[-2000:]
+    report = _one_document(heal.stdout)
+    assert report["reused"] is True, heal.stderr[-2000:]  # healed in place, not recreated
+    after = _registry_tags()
+    lost = {r: sorted(set(t) - set(after.get(r, []))) for r, t in before.items()}
+    assert not {r: t for r, t in lost.items() if t}, lost
+    t_run = time.monotonic()
+    again = _kubetm("lab", "run", "pod", "-o", "json", timeout=400)
+    assert again.returncode == 0, again.stderr[-1500:]
+    assert _one_document(again.stdout)["ok"] is True
+    _report(
+        "Docker engine restarted under an idle cluster",
+        dockerd_stop_s=round(stop_s, 1),
+        while_down=line[:140],
+        engine_back_s=round(engine_s, 1),
+        cluster_up_heal_s=round(heal_s, 1),
+        cluster_up_said=[ln for ln in heal.stderr.splitlines() if "cluster" in ln][:4],
+        registry_repos_kept=len(after),
+        lab_run_pod_after_s=round(time.monotonic() - t_run, 1),
     )
 
 

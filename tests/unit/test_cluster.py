@@ -305,3 +305,83 @@ def test_forgetting_connections_skips_a_node_without_conntrack(fake, monkeypatch
         ),
     )
     assert cluster.forget_node_port_connections([_kind_node("kubetm-worker")], 30003) == {}
+
+
+class _StartingKube:
+    """The API server of a cluster whose Docker engine just restarted: refuses connections for
+    ``refusals`` calls, then lists nodes that are Ready once waited for."""
+
+    def __init__(self, refusals: int, ready_after_wait: bool = True):
+        self.refusals = refusals
+        self.ready = False
+        self.ready_after_wait = ready_after_wait
+        self.waits = 0
+
+    def list(self, kind):
+        from kubetm.errors import Unreachable
+
+        if self.refusals:
+            self.refusals -= 1
+            raise Unreachable("cannot reach the API server at https://127.0.0.1:6443")
+        cond = "True" if self.ready else "Unknown"
+        return [
+            {"metadata": {"name": n}, "status": {"conditions": [{"type": "Ready", "status": cond}]}}
+            for n in ("kubetm-control-plane", "kubetm-worker", "kubetm-worker2")
+        ]
+
+    def wait_nodes_ready(self, count=None, timeout=300, progress=None):
+        self.waits += 1
+        if not self.ready_after_wait:
+            raise KubetmError(
+                f"timed out after {timeout:.0f}s waiting for {count} nodes to be Ready"
+            )
+        self.ready = True
+
+
+def _containers(monkeypatch, states):
+    monkeypatch.setattr(
+        cluster,
+        "node_containers",
+        lambda name: [{"Names": n, "State": st} for n, st in states.items()],
+    )
+
+
+def test_a_cluster_restarting_after_docker_is_healed_in_place(fake, monkeypatch):
+    """Docker engine restarted: a node container that did not come back is started, the API
+    server refusing connections is waited for, then the nodes; nothing is recreated."""
+    states = {
+        "kubetm-control-plane": "running",
+        "kubetm-worker": "exited",
+        "kubetm-worker2": "running",
+    }
+    _containers(monkeypatch, states)
+    started = []
+    monkeypatch.setattr(
+        cluster.docker, "start", lambda n, **kw: (started.append(n), states.update({n: "running"}))
+    )
+    kube = _StartingKube(refusals=2)
+    lines = []
+    ok, why = cluster._settle("kubetm", kube, lines.append, within=30)
+    assert (ok, why) == (True, "healthy")
+    assert started == ["kubetm-worker"] and kube.waits == 1
+    assert any(
+        "starting the cluster's stopped node containers: kubetm-worker" in ln for ln in lines
+    )
+    assert any("giving it up to 30s" in ln for ln in lines)
+
+
+def test_a_cluster_that_never_settles_is_reported_unhealthy(fake, monkeypatch):
+    _containers(
+        monkeypatch,
+        dict.fromkeys(("kubetm-control-plane", "kubetm-worker", "kubetm-worker2"), "running"),
+    )
+    kube = _StartingKube(refusals=0, ready_after_wait=False)
+    ok, why = cluster._settle("kubetm", kube, lambda line: None, within=1)
+    assert not ok and why.startswith("nodes not Ready")
+
+
+def test_a_cluster_missing_a_node_container_is_not_waited_for(fake, monkeypatch):
+    _containers(monkeypatch, {"kubetm-control-plane": "running", "kubetm-worker": "running"})
+    kube = _StartingKube(refusals=0)
+    ok, why = cluster._settle("kubetm", kube, lambda line: None, within=30)
+    assert (ok, why) == (False, "2 node containers instead of 3") and kube.waits == 0

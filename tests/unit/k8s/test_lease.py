@@ -213,3 +213,24 @@ def test_renew_notices_a_lost_lease():
     lock.release()
     _held_by(kube, "thief pid 2 since 2026-01-01T00:00:00Z")
     assert lock.renew() is False and lock.lost.startswith("thief")
+
+
+def test_delete_is_refused_while_a_live_run_holds_the_lock_and_names_force():
+    kube = LeaseKube()
+    kube.run_lock = lambda ns, what, **kw: RunLock(kube, ns, what=what, **kw)
+    holder = _other_live_holder()
+    _held_by(kube, holder, age=2)
+    with pytest.raises(KubetmError) as e:
+        lease.check_not_running(kube, "kubetm-lab-x", "lab x")
+    assert f"lab x is already running in namespace kubetm-lab-x: held by {holder}" in str(e.value)
+    assert "--force" in str(e.value) and "--wait-lock" in str(e.value)
+    assert kube.writes == []
+
+
+def test_delete_goes_ahead_when_the_holder_is_gone_or_there_is_no_lease():
+    kube = LeaseKube()
+    kube.run_lock = lambda ns, what, **kw: RunLock(kube, ns, what=what, **kw)
+    lease.check_not_running(kube, "kubetm-lab-x", "lab x")  # no namespace at all
+    _held_by(kube, f"{socket.gethostname()} pid 999999 since 2026-01-01T00:00:00Z", age=2)
+    lease.check_not_running(kube, "kubetm-lab-x", "lab x")  # a killed run's Lease
+    assert kube.writes == []
