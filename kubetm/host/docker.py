@@ -35,15 +35,68 @@ def engine_down(output: str) -> bool:
     return "Cannot connect to the Docker daemon" in text or "Is the docker daemon running" in text
 
 
+def disk_full(output: str) -> bool:
+    """Whether a docker output says the engine ran out of disk (ENOSPC in its data root)."""
+    return "no space left on device" in (output or "").lower()
+
+
+DISK_FULL_HINT = (
+    "free space: `docker system prune` removes stopped containers and dangling images "
+    "(`docker image prune -a`: every unused image), or give Docker's disk more room "
+    "(Docker Desktop: Settings > Resources)"
+)
+
+
+def data_root_space() -> tuple[str, int | None]:
+    """Docker's data root (``docker info``) and its free bytes when it is a path on this machine
+    (None inside Docker Desktop's VM, or when it cannot be read)."""
+    import os
+
+    try:
+        root = run(["info", "-f", "{{.DockerRootDir}}"], check=False, timeout=20).stdout.strip()
+    except KubetmError:
+        root = ""
+    if not root or not os.path.isdir(root):
+        return root or "?", None
+    try:
+        return root, shutil.disk_usage(root).free
+    except OSError:
+        return root, None
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+def _disk_full_error(what: str, output: str) -> CommandFailed:
+    root, free = data_root_space()
+    where = f"Docker's data root {root} is full" + (
+        f" ({_human(free)} free)" if free is not None else ""
+    )
+    return CommandFailed(
+        f"{what} failed: {where}: no space left on device", hint=DISK_FULL_HINT, output=output
+    )
+
+
 def error(output: str, what: str) -> KubetmError:
     """The one-line error for a failed docker command that printed ``output``."""
     if engine_down(output):
         return Unreachable(DOCKER_DOWN)
+    if disk_full(output):
+        return _disk_full_error(what, output)
     return CommandFailed(f"{what} failed: {last_error_line(output)}", output=output)
 
 
 def _reraise(e: CommandFailed) -> KubetmError:
-    return Unreachable(DOCKER_DOWN) if engine_down(e.output) else e
+    if engine_down(e.output):
+        return Unreachable(DOCKER_DOWN)
+    if disk_full(e.output):
+        return _disk_full_error(e.message.split(" failed: ", 1)[0], e.output)
+    return e
 
 
 def run(
@@ -287,7 +340,11 @@ def build(
     (the offline ``kubetm.local/...`` ones) is used as is; the classic builder where that is all
     there is. ``on_line`` hears the classic builder's "Step N/M" lines or BuildKit's plain ones."""
     buildkit = builder() == "buildkit"
-    args = ["buildx", "build", "--load", "--progress=plain"] if buildkit else ["build"]
+    # the classic builder's --force-rm: a failed step's container goes too (a full disk keeps
+    # nothing half-built)
+    args = (
+        ["buildx", "build", "--load", "--progress=plain"] if buildkit else ["build", "--force-rm"]
+    )
     for k, v in (build_args or {}).items():
         args += ["--build-arg", f"{k}={v}"]
     for k, v in (labels or {}).items():

@@ -12,11 +12,12 @@ the fault tests' total time at the end, and the last test asserts nothing kubetm
 | fault | command | what must hold afterwards |
 |---|---|---|
 | control-plane container restarted | lab run pod; demo rolling-update | finishes, or one error line; only labelled objects left; kubetm's delete finishes |
-| worker node container stopped, then started | demo rolling-update | one JSON document: the numbers, or ok false and ONE error line; the namespace gone while the node is still down; the next run passes once it is back |
+| worker node container stopped, then started | demo rolling-update; lab run service | one JSON document: the numbers, or ok false and ONE error line; the namespace gone while the node is still down; the next run passes once it is back |
 | kill -9 of kubetm | lab run; demo; apply -f of a folder | the next identical command passes at once (the Lease of the killed run is taken over), nothing left after it |
 | the same lab twice at once | lab run | the second is refused within seconds naming the holder (host, pid, start); the first passes |
 | all nodes paused 60 s (laptop sleep) | demo rolling-update | the gap reported as measured downtime, or one error line; the cluster usable after |
 | registry stopped / its volume removed | image push; lab run | push starts it again; images the lab needs are pushed again before the apply; `image push all` restores them all |
+| disk full in Docker's data root (a second engine on a 480 MB tmpfs) | image build app | one error line naming the data root and its free space; no kubetm/app tag left |
 | Docker engine restarted (SIGTERM to dockerd, then hack/docker-up.sh) | cluster idle; lab run pod | while down: one error line naming `kubetm cluster up`; then `cluster up` heals in place (reused, not recreated), the registry keeps its images, the lab passes |
 
 For `kubetm lab run pod` and `kubetm demo rolling-update`, started in a subprocess, the control
@@ -31,14 +32,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from kubetm.bases import BASES
 
 from .conftest import CONTEXT, kubectl
 
@@ -345,6 +350,73 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
     assert not _ns_exists(DEMO_NS)
 
 
+def _lab_pods_on(ns: str) -> dict[str, str]:
+    """{pod: node} of the scheduled pods in ns ({} while the namespace or its pods are missing)."""
+    cp = subprocess.run(
+        ["kubectl", "--context", CONTEXT, "-n", ns, "get", "pods", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    if cp.returncode != 0:
+        return {}
+    return {
+        p["metadata"]["name"]: p["spec"]["nodeName"]
+        for p in json.loads(cp.stdout)["items"]
+        if p["spec"].get("nodeName")
+    }
+
+
+@pytest.mark.timeout(900)
+def test_worker_node_stopped_mid_lab_run_service(cluster, stopped_node):
+    """The service lab with one of its pods' nodes stopped under it: one JSON document (every
+    check passed, or the failing ones with their detail), the namespace cleaned up, and the next
+    run passes once the node is back."""
+    ns = "kubetm-lab-service"
+    p = _start("lab", "run", "service", "-o", "json")
+    _until(
+        f"a pod of the lab scheduled on {stopped_node}",
+        lambda: stopped_node in _lab_pods_on(ns).values(),
+        120,
+    )
+    t_stop = time.monotonic()
+    _docker("stop", stopped_node)
+    cp = _wait(p, 500)
+    ended_s = time.monotonic() - t_stop
+    doc = _one_document(cp.stdout)
+    assert "Traceback" not in cp.stderr, cp.stderr[-2000:]
+    if cp.returncode == 0:
+        assert doc["ok"] is True
+        outcome = "every check passed"
+    else:
+        assert cp.returncode in (1, 4), cp.stderr[-1500:]
+        assert doc["ok"] is False, doc
+        failed = [c for c in doc.get("checks") or [] if not c["ok"]]
+        assert failed or doc.get("error"), doc  # what went wrong is in the document
+        assert all(c.get("detail") for c in failed), failed
+        outcome = f"exit {cp.returncode}: " + (
+            ", ".join(c["name"] for c in failed) or str(doc.get("error"))[:120]
+        )
+    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
+    assert still_down, "the node came back before kubetm's clean-up was judged"
+    gone_while_down = not _ns_exists(ns)
+    t_start = time.monotonic()
+    _docker("start", stopped_node)
+    back_s = _nodes_ready()
+    again = _kubetm("lab", "run", "service", "-o", "json")
+    assert again.returncode == 0, again.stderr[-1500:]
+    assert _one_document(again.stdout)["ok"] is True
+    _report(
+        "worker stopped mid lab run service",
+        outcome=outcome,
+        lab_ended_after_stop_s=round(ended_s, 1),
+        namespace_gone_while_node_down=gone_while_down,
+        node_ready_after_start_s=round(back_s, 1),
+        rerun_s=round(time.monotonic() - t_start - back_s, 1),
+    )
+    assert not _ns_exists(ns)
+
+
 @pytest.mark.timeout(600)
 def test_same_lab_twice_then_kill_9_then_again(cluster):
     """Twice at once: the second refused within seconds, naming the holder. Then the holder is
@@ -546,6 +618,104 @@ def test_registry_stopped_then_its_volume_removed(cluster):
         pushed_again=[ln for ln in run.stderr.splitlines() if "pushed again" in ln],
         image_push_all_s=round(restore_s, 1),
         not_restorable=lost,
+    )
+
+
+SMALL_DISK = "480m"  # the base image (206 MB) fits, a build's first copies of it do not
+
+
+@pytest.fixture
+def small_docker():
+    """A second Docker engine whose data root is a small tmpfs (the disk-full row); yields its
+    DOCKER_HOST, with the course's Node.js base loaded from the main engine."""
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        pytest.skip("needs root and dockerd: the row mounts a small tmpfs as a second data root")
+    root = tempfile.mkdtemp(prefix="kt-disk-", dir="/tmp")  # short: a unix socket lives in it
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK}", "kubetm-disk", root], check=True
+    )
+    host = f"unix://{root}/docker.sock"
+    log = open(f"{root}.log", "w")
+    daemon = subprocess.Popen(
+        [
+            "dockerd",
+            "--data-root", f"{root}/data",
+            "--exec-root", f"{root}/exec",
+            "--pidfile", f"{root}/dockerd.pid",
+            "-H", host,
+            "--bridge=none", "--iptables=false", "--ip6tables=false",
+            "--ip-forward=false", "--ip-masq=false",
+            "--storage-driver=vfs",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    env = {**os.environ, "DOCKER_HOST": host}
+    try:
+        _until(
+            "the second Docker engine answers",
+            lambda: (
+                subprocess.run(["docker", "version"], env=env, capture_output=True).returncode == 0
+            ),
+            60,
+        )
+        offline = (
+            subprocess.run(
+                ["docker", "image", "inspect", BASES["nodejs"][1]], capture_output=True
+            ).returncode
+            == 0
+        )
+        base = BASES["nodejs"][1] if offline else BASES["nodejs"][0]
+        save = subprocess.Popen(["docker", "save", base], stdout=subprocess.PIPE)
+        load = subprocess.run(
+            ["docker", "load"], stdin=save.stdout, env=env, capture_output=True, text=True
+        )
+        save.wait()
+        assert load.returncode == 0, load.stderr
+        yield {"DOCKER_HOST": host, "KUBETM_OFFLINE": "1" if offline else "0", "root": root}
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+        subprocess.run(["umount", "-l", root], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        log.close()
+
+
+@pytest.mark.timeout(300)
+def test_disk_full_during_image_build_is_one_line_naming_the_disk(small_docker):
+    """Docker's data root fills during `image build`: one error line naming the data root (and
+    its free space), exit != 0, and no kubetm image tagged half-built."""
+    env = {
+        **_env(),
+        "DOCKER_HOST": small_docker["DOCKER_HOST"],
+        "KUBETM_OFFLINE": small_docker["KUBETM_OFFLINE"],
+    }
+    t = time.monotonic()
+    cp = subprocess.run(
+        [sys.executable, "-m", "kubetm", "image", "build", "app"],
+        capture_output=True, text=True, timeout=240, env=env, cwd=ROOT,
+    )  # fmt: skip
+    took = time.monotonic() - t
+    assert cp.returncode != 0, cp.stdout[-1000:]
+    line = _one_error_line(cp)
+    assert f"Docker's data root {small_docker['root']}/data is full" in line, line
+    assert "no space left on device" in line and "docker system prune" in cp.stderr
+    tags = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        env={**os.environ, "DOCKER_HOST": small_docker["DOCKER_HOST"]},
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert not [t for t in tags if "kubetm/app" in t], tags  # nothing half-tagged
+    used = shutil.disk_usage(small_docker["root"])
+    _report(
+        "disk full in Docker's data root during image build",
+        error=line[:160],
+        failed_after_s=round(took, 1),
+        tags_left=tags,
+        data_root_used_after_mb=round(used.used / 1e6),
     )
 
 

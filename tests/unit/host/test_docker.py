@@ -75,6 +75,7 @@ def test_build_uses_the_classic_builder_and_passes_args_and_labels(fake):
     assert fake.calls[-1] == [
         "docker",
         "build",
+        "--force-rm",
         "--build-arg",
         "BASE=b",
         "--label",
@@ -144,3 +145,31 @@ def test_network_connect_accepts_already_connected(fake):
         KubetmError, match="connecting r to network kind failed: .*network kind not found"
     ):
         docker.network_connect("kind", "r")
+
+
+def test_a_build_that_fills_the_disk_names_docker_s_data_root_and_its_free_space(fake, tmp_path):
+    fake.streams["build"] = (
+        1,
+        "Step 1/8 : FROM kubetm.local/nodejs:bookworm\nStep 2/8 : LABEL x=y\n"
+        "failed to copy files: copy file range failed: no space left on device\n",
+    )
+    plain = fake.answer
+    fake.answer = lambda a: fake.cp(0, f"{tmp_path}\n") if a[0] == "info" else plain(a)
+    with pytest.raises(CommandFailed) as e:
+        docker.build("/ctx", "localhost:5001/kubetm/app:v1", what="building kubetm/app:v1")
+    msg = e.value.message
+    assert msg.startswith(f"building kubetm/app:v1 failed: Docker's data root {tmp_path} is full (")
+    assert msg.endswith(" free): no space left on device")
+    assert "docker system prune" in e.value.hint
+
+
+def test_disk_full_inside_docker_desktop_s_vm_names_the_root_without_free_space(fake):
+    plain = fake.answer
+    fake.answer = lambda a: (
+        fake.cp(0, "/var/lib/docker-in-the-vm\n") if a[0] == "info" else plain(a)
+    )
+    err = docker.error("write /var/lib/docker/tmp/x: no space left on device", "loading x")
+    assert err.message == (
+        "loading x failed: Docker's data root /var/lib/docker-in-the-vm is full: "
+        "no space left on device"
+    )
