@@ -233,6 +233,11 @@ def _ns_exists(ns: str) -> bool:
     return bool(kubectl("get", "namespace", ns, "--ignore-not-found", "-o", "name").strip())
 
 
+def _namespace_status(ns: str) -> str:
+    """Why a namespace is still there: its phase and the namespace controller's conditions."""
+    return kubectl("get", "namespace", ns, "-o", "jsonpath={.status}", check=False)[:1500]
+
+
 def _nodes_ready(within: float = 180) -> float:
     def ready() -> bool:
         cp = subprocess.run(
@@ -321,11 +326,11 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
         outcome = line[:160]
     still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
     assert still_down, "the node came back before kubetm's clean-up was judged"
-    # Issue 14 asks for the namespace gone even while the node is down. The helper's runs saw it
-    # gone in 12.3 s; the second session's serial run on a just-recreated cluster saw it still
-    # Terminating. Reported here, not asserted, until that is understood (issue 14 stays open);
-    # the namespace must be gone once the node is back (asserted below).
+    # Gone even while the node is down: kubetm force-deletes its pods on the NotReady node. (Once
+    # seen still Terminating: metrics-server had been on the stopped node, and with metrics.k8s.io
+    # unavailable the namespace controller finishes no deletion; it now runs on the control plane.)
     gone_while_down = not _ns_exists(DEMO_NS)
+    assert gone_while_down, _namespace_status(DEMO_NS)
     t_start = time.monotonic()
     _docker("start", stopped_node)
     back_s = _nodes_ready()
@@ -400,6 +405,7 @@ def test_worker_node_stopped_mid_lab_run_service(cluster, stopped_node):
     still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
     assert still_down, "the node came back before kubetm's clean-up was judged"
     gone_while_down = not _ns_exists(ns)
+    assert gone_while_down, _namespace_status(ns)
     t_start = time.monotonic()
     _docker("start", stopped_node)
     back_s = _nodes_ready()
