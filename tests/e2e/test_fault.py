@@ -176,6 +176,43 @@ def test_control_plane_restart_mid_command(cluster, args, prefixes, cleanup):
         f"kubetm {' '.join(cleanup)} after the restart: {done.stderr[-1500:]}"
     )
     assert not _namespaces((prefixes[0] + args[-1],)), "namespace still there after kubetm's delete"
+    if args[0] == "lab":
+        _provisioner_binds_a_claim()
+
+
+def _provisioner_binds_a_claim() -> None:
+    """The dynamic provisioner (kubetm-provisioner, StorageClass fast, Immediate) survived the
+    restart: a new claim is Bound to a PV made for it, without any pod (kubectl is the oracle)."""
+    ns = "kubetm-fault-pvc"
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "after-restart", "namespace": ns},
+        "spec": {
+            "storageClassName": "fast",
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "10Mi"}},
+        },
+    }
+    kubectl("create", "namespace", ns)
+    pv = ""
+    try:
+        t = time.monotonic()
+        kubectl("apply", "-f", "-", input=json.dumps(claim))
+        kubectl(
+            "-n", ns, "wait", "pvc/after-restart", "--for=jsonpath={.status.phase}=Bound",
+            "--timeout=120s",
+        )  # fmt: skip
+        bound_s = time.monotonic() - t
+        pv = kubectl("-n", ns, "get", "pvc", "after-restart", "-o", "jsonpath={.spec.volumeName}")
+        assert pv, "Bound without a volume name"
+        print(
+            f"[fault] provisioner after the control-plane restart: claim Bound in {bound_s:.1f} s ({pv})"
+        )
+    finally:
+        kubectl("delete", "namespace", ns, "--wait=true", "--timeout=120s", check=False)
+        if pv:  # reclaim policy Delete: the provisioner removes it (and its directory)
+            kubectl("wait", "--for=delete", f"pv/{pv}", "--timeout=120s", check=False)
 
 
 # ------------------------------------------------------------------------- the fault matrix
