@@ -67,11 +67,24 @@ def _budget(ctx, timeout: float | None) -> float:
 
 
 def ready_pod(ctx, name: str, namespace: str | None = None, timeout: float | None = None) -> dict:
-    """Watch until pod ``name`` is Ready; raises KubetmError (image pull, crash loop, timeout)."""
+    """Watch until pod ``name`` is Ready; raises KubetmError (image pull, crash loop, timeout),
+    at once when the pod sits on a node that is not Ready (stopped: it cannot become Ready)."""
+
+    def ready(pod: dict | None) -> bool:
+        if conditions.pod_ready(pod):
+            return True
+        node = ((pod or {}).get("spec") or {}).get("nodeName")
+        if node and not conditions.node_ready(ctx.kube.get("Node", node)):
+            raise KubetmError(
+                f"pod {name} is on node {node}, which is not Ready: "
+                "it cannot become Ready while the node is down"
+            )
+        return False
+
     return ctx.kube.watch_until(
         "Pod",
         name,
-        conditions.pod_ready,
+        ready,
         namespace=namespace or ctx.namespace,
         timeout=_budget(ctx, timeout),
         what=f"pod {name} to be Ready",

@@ -60,3 +60,43 @@ def test_host_http_answer_loopback():
         server.server_close()
     ok, last = observe.host_http_answer(url, lambda s, b: True, attempts=1, timeout=0.5)
     assert not ok and last
+
+
+class _PodOnNode:
+    """A kube whose watch shows one not-Ready pod on ``node`` once (the predicate decides)."""
+
+    def __init__(self, node_ready: str):
+        self.node_ready = node_ready
+
+    def get(self, kind, name, namespace=None, **_):
+        assert kind == "Node" and name == "kubetm-worker2"
+        return {
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": self.node_ready}]},
+        }
+
+    def watch_until(self, kind, name, predicate, **_):
+        pod = {
+            "metadata": {"name": name},
+            "spec": {"nodeName": "kubetm-worker2"},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]},
+        }
+        if predicate(pod):
+            return pod
+        raise TimeoutError("would wait out its timeout")
+
+
+def test_ready_pod_fails_at_once_on_a_node_that_is_not_ready():
+    from types import SimpleNamespace
+
+    from kubetm.errors import KubetmError
+    from kubetm.labs.observe import ready_pod
+
+    ctx = SimpleNamespace(kube=_PodOnNode("Unknown"), namespace="kubetm-lab-service", timeout=90)
+    with pytest.raises(
+        KubetmError, match="pod pod-1 is on node kubetm-worker2, which is not Ready"
+    ):
+        ready_pod(ctx, "pod-1")
+    ctx = SimpleNamespace(kube=_PodOnNode("True"), namespace="kubetm-lab-service", timeout=90)
+    with pytest.raises(TimeoutError):  # a Ready node: the pod is waited for, as before
+        ready_pod(ctx, "pod-1")
