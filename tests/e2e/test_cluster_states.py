@@ -1,7 +1,8 @@
 """Issue 2: bad states end in one clear line; a stale cluster is reused if healthy, recreated if not.
 
-Runs after the other cluster tests (file order); the recreate test stops a worker container and lets
-`kubetm cluster up` notice and rebuild the cluster, so it is the slowest test of this file (~1-2 min).
+Runs after the other cluster tests (file order). A stopped worker container is started again in place
+by `kubetm cluster up`; a removed one makes it rebuild the cluster, the slowest test of this file
+(~1-2 min).
 """
 
 from __future__ import annotations
@@ -54,18 +55,35 @@ def test_healthy_cluster_is_reused_quickly(cluster):
     assert time.monotonic() - t < 120
 
 
-def test_unhealthy_cluster_is_recreated(cluster):
+def _nodes_ready() -> bool:
+    nodes = kubectl_json("get", "nodes")["items"]
+    return len(nodes) == 3 and all(
+        {c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"] == "True"
+        for n in nodes
+    )
+
+
+def test_a_stopped_node_container_is_started_again_in_place(cluster):
+    """A node container that is not running (Docker restarted without it, `docker stop`): `cluster
+    up` starts it and waits for the cluster instead of recreating it."""
     subprocess.run(
         ["docker", "stop", "-t", "1", f"{NAME}-worker2"], check=True, capture_output=True
     )
     cp = kubetm("cluster", "up", "-o", "json")
     assert cp.returncode == 0, cp.stderr[-800:]
-    assert "not healthy" in cp.stderr and "recreating" in cp.stderr
+    assert f"starting the cluster's stopped node containers: {NAME}-worker2" in cp.stderr
+    assert "recreating" not in cp.stderr, cp.stderr[-800:]
+    assert json.loads(cp.stdout)["reused"] is True
+    assert _nodes_ready()
+
+
+def test_unhealthy_cluster_is_recreated(cluster):
+    """A node container that is gone (removed): nothing to heal in place, the cluster is rebuilt."""
+    subprocess.run(["docker", "rm", "-f", f"{NAME}-worker2"], check=True, capture_output=True)
+    cp = kubetm("cluster", "up", "-o", "json")
+    assert cp.returncode == 0, cp.stderr[-800:]
+    assert "not healthy (2 node containers instead of 3)" in cp.stderr
+    assert "recreating" in cp.stderr
     report = json.loads(cp.stdout)
     assert report["reused"] is False
-    nodes = kubectl_json("get", "nodes")["items"]
-    assert len(nodes) == 3
-    assert all(
-        {c["type"]: c["status"] for c in n["status"]["conditions"]}["Ready"] == "True"
-        for n in nodes
-    )
+    assert _nodes_ready()
