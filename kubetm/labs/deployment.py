@@ -16,7 +16,7 @@ import time
 from kubetm.errors import KubetmError
 from kubetm.k8s.conditions import is_ready
 from kubetm.labs.base import Check, Lab, LabContext
-from kubetm.labs.observe import fetch_in_pod, live, name_of, short
+from kubetm.labs.observe import fetch_in_pod, live, name_of, short, wait_endpoints
 
 DEP1, DEP2 = "deployment-1", "deployment-2"
 FILES = {DEP1: "10-recreate.yaml", DEP2: "20-rolling-update.yaml"}
@@ -213,7 +213,16 @@ def rollout_undo_to_revision(ctx: LabContext) -> tuple[bool, str]:
     rs_list = _replicasets(ctx, DEP1)
     current = [r for r in rs_list if rollout.revision_of(r) == rollout.revision_of(dep)]
     reused = bool(current) and name_of(current[0]) == before.get(2)
-    status, body = fetch_in_pod(ctx, name_of(live(pods)[0]), "http://svc-1:8080/version")
+    # Recreate: for a moment svc-1 has no endpoint at all. Its EndpointSlice must list the v2 pods,
+    # then kube-proxy programs the asking pod's node a moment later (bounded, like the service lab).
+    names = {name_of(p) for p in live(pods)}
+    wait_endpoints(ctx, "svc-1", lambda found: names <= set(found), timeout=ctx.timeout / 6)
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = fetch_in_pod(ctx, name_of(live(pods)[0]), "http://svc-1:8080/version")
+        if status == 200 or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
     ok = rollout.revision_of(dep) == 4 and reused and status == 200 and body.strip() == "v2"
     return ok, (
         f"kubetm rollout undo {DEP1} --to-revision=2: {result['result']}; revision "

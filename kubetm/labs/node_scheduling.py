@@ -182,10 +182,48 @@ def _running(pod: dict | None) -> bool:
     return ((pod or {}).get("status") or {}).get("phase") == "Running"
 
 
+def _rejected_by_a_stale_kubelet(pod: dict | None) -> bool:
+    """The kubelet refused the pod because its copy of the Node lacked a label the scheduler had
+    already seen (the lab labels a node, then at once creates a pod that selects it): phase
+    Failed, reason NodeAffinity. Kubernetes' own race, not the lesson."""
+    status = (pod or {}).get("status") or {}
+    return status.get("phase") == "Failed" and status.get("reason") in (
+        "NodeAffinity",
+        "MatchNodeSelector",  # the same refusal's older name
+    )
+
+
 def _run(ctx: LabContext, name: str, timeout: float | None = None) -> dict:
-    pod = wait_pod(ctx, name, _running, f"pod {name} Running", timeout=timeout)
-    assert pod is not None  # _running(None) is False
-    return pod
+    """Wait for pod ``name`` (a step of the lab) to be Running. A pod the kubelet rejected because
+    it had not yet seen the node's new label is created once more (what its controller would do
+    for a Deployment's pod), and the log says so."""
+    for attempt in (1, 2):
+        pod = wait_pod(
+            ctx,
+            name,
+            lambda p, first=(attempt == 1): (
+                _running(p) or (first and _rejected_by_a_stale_kubelet(p))
+            ),
+            f"pod {name} Running",
+            timeout=timeout,
+        )
+        assert pod is not None  # the predicate of None is False
+        if _running(pod):
+            return pod
+        ctx.log(
+            f"pod {name} was rejected by the kubelet on {_node_of(pod)} (NodeAffinity: its copy of "
+            "the node lacked the new label): creating it again"
+        )
+        ctx.kube.delete(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name, "namespace": ctx.namespace},
+            },
+            wait=True,
+        )
+        ctx.apply_step(name)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _failed_scheduling(ctx: LabContext, name: str, timeout: float) -> str:

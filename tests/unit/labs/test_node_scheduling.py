@@ -175,3 +175,19 @@ def test_roles_put_noexecute_where_nothing_foreign_runs(monkeypatch):
     kube.list = lambda kind, namespace=None, **kw: [busy, {**busy, "spec": {"nodeName": "w2"}}]
     with pytest.raises(Exception, match="no worker can take the NoExecute taint"):
         ns._roles(_ctx(kube, lab="node-scheduling"))
+
+
+def test_a_pod_the_kubelet_rejected_for_a_label_it_had_not_seen_is_recognised():
+    from kubetm.labs.node_scheduling import _rejected_by_a_stale_kubelet
+
+    rejected = {
+        "status": {
+            "phase": "Failed",
+            "reason": "NodeAffinity",
+            "message": "Pod was rejected: Predicate NodeAffinity failed: node(s) didn't match Pod's node affinity/selector",
+        }
+    }
+    assert _rejected_by_a_stale_kubelet(rejected)
+    assert not _rejected_by_a_stale_kubelet({"status": {"phase": "Failed", "reason": "Evicted"}})
+    assert not _rejected_by_a_stale_kubelet({"status": {"phase": "Running"}})
+    assert not _rejected_by_a_stale_kubelet(None)
