@@ -197,13 +197,15 @@ def _run(ctx: LabContext, name: str, timeout: float | None = None) -> dict:
     """Wait for pod ``name`` (a step of the lab) to be Running. A pod the kubelet rejected because
     it had not yet seen the node's new label is created once more (what its controller would do
     for a Deployment's pod), and the log says so."""
+
+    def running_or_rejected(p: dict | None) -> bool:
+        return _running(p) or _rejected_by_a_stale_kubelet(p)
+
     for attempt in (1, 2):
         pod = wait_pod(
             ctx,
             name,
-            lambda p, first=(attempt == 1): (
-                _running(p) or (first and _rejected_by_a_stale_kubelet(p))
-            ),
+            running_or_rejected if attempt == 1 else _running,
             f"pod {name} Running",
             timeout=timeout,
         )
