@@ -319,19 +319,37 @@ def _report(row: str, **numbers) -> None:
     print(f"[fault] {row}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))  # -rA
 
 
-def _v2_pod_scheduled() -> bool:
+def _scheduled_pods(ns: str) -> list[dict]:
+    """The pods in ns that have a node ([] while the namespace or its pods are missing)."""
     cp = subprocess.run(
-        ["kubectl", "--context", CONTEXT, "-n", DEMO_NS, "get", "pods", "-o", "json"],
+        ["kubectl", "--context", CONTEXT, "-n", ns, "get", "pods", "-o", "json"],
         capture_output=True,
         text=True,
         timeout=20,
     )
     if cp.returncode != 0:
-        return False
+        return []
+    return [p for p in json.loads(cp.stdout)["items"] if p["spec"].get("nodeName")]
+
+
+def _v2_pod_scheduled() -> bool:
     return any(
-        p["spec"]["containers"][0]["image"].endswith(":v2") and p["spec"].get("nodeName")
-        for p in json.loads(cp.stdout)["items"]
+        p["spec"]["containers"][0]["image"].endswith(":v2") for p in _scheduled_pods(DEMO_NS)
     )
+
+
+def _gone_while_down_then_back(stopped_node: str, ns: str) -> tuple[float, float]:
+    """The run ended with the node still down and its namespace already gone (kubetm force-deletes
+    its pods on the NotReady node; once seen still Terminating: metrics-server had been on the
+    stopped node, and with metrics.k8s.io unavailable the namespace controller finishes no
+    deletion; it now runs on the control plane). Then the node is started: (start time, seconds
+    until every node is Ready)."""
+    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
+    assert still_down, "the node came back before kubetm's clean-up was judged"
+    assert not _ns_exists(ns), _namespace_status(ns)
+    t_start = time.monotonic()
+    _docker("start", stopped_node)
+    return t_start, _nodes_ready()
 
 
 @pytest.fixture
@@ -361,16 +379,7 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
         assert doc["ok"] is False and doc["error"] == line.removeprefix("error: ")
         assert doc["requests"] > 0 and doc["steps"], doc  # what was measured so far
         outcome = line[:160]
-    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
-    assert still_down, "the node came back before kubetm's clean-up was judged"
-    # Gone even while the node is down: kubetm force-deletes its pods on the NotReady node. (Once
-    # seen still Terminating: metrics-server had been on the stopped node, and with metrics.k8s.io
-    # unavailable the namespace controller finishes no deletion; it now runs on the control plane.)
-    gone_while_down = not _ns_exists(DEMO_NS)
-    assert gone_while_down, _namespace_status(DEMO_NS)
-    t_start = time.monotonic()
-    _docker("start", stopped_node)
-    back_s = _nodes_ready()
+    t_start, back_s = _gone_while_down_then_back(stopped_node, DEMO_NS)
     again = _kubetm("demo", "rolling-update", "-o", "json")
     assert again.returncode == 0, again.stderr[-1500:]
     rerun = _one_document(again.stdout)
@@ -385,7 +394,6 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
         docker_stop_s=round(stop_s, 1),
         demo_ended_after_stop_s=round(ended_s, 1),
         cleanup=(doc.get("steps") or [""])[-1],
-        namespace_gone_while_node_down=gone_while_down,
         node_ready_after_start_s=round(back_s, 1),
         rerun_s=round(time.monotonic() - t_start - back_s, 1),
     )
@@ -393,20 +401,8 @@ def test_worker_node_stopped_mid_demo(cluster, stopped_node):
 
 
 def _lab_pods_on(ns: str) -> dict[str, str]:
-    """{pod: node} of the scheduled pods in ns ({} while the namespace or its pods are missing)."""
-    cp = subprocess.run(
-        ["kubectl", "--context", CONTEXT, "-n", ns, "get", "pods", "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    if cp.returncode != 0:
-        return {}
-    return {
-        p["metadata"]["name"]: p["spec"]["nodeName"]
-        for p in json.loads(cp.stdout)["items"]
-        if p["spec"].get("nodeName")
-    }
+    """{pod: node} of the scheduled pods in ns."""
+    return {p["metadata"]["name"]: p["spec"]["nodeName"] for p in _scheduled_pods(ns)}
 
 
 @pytest.mark.timeout(900)
@@ -439,13 +435,7 @@ def test_worker_node_stopped_mid_lab_run_service(cluster, stopped_node):
         outcome = f"exit {cp.returncode}: " + (
             ", ".join(c["name"] for c in failed) or str(doc.get("error"))[:120]
         )
-    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
-    assert still_down, "the node came back before kubetm's clean-up was judged"
-    gone_while_down = not _ns_exists(ns)
-    assert gone_while_down, _namespace_status(ns)
-    t_start = time.monotonic()
-    _docker("start", stopped_node)
-    back_s = _nodes_ready()
+    t_start, back_s = _gone_while_down_then_back(stopped_node, ns)
     again = _kubetm("lab", "run", "service", "-o", "json")
     assert again.returncode == 0, again.stderr[-1500:]
     assert _one_document(again.stdout)["ok"] is True
@@ -453,7 +443,6 @@ def test_worker_node_stopped_mid_lab_run_service(cluster, stopped_node):
         "worker stopped mid lab run service",
         outcome=outcome,
         lab_ended_after_stop_s=round(ended_s, 1),
-        namespace_gone_while_node_down=gone_while_down,
         node_ready_after_start_s=round(back_s, 1),
         rerun_s=round(time.monotonic() - t_start - back_s, 1),
     )
