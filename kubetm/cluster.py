@@ -37,7 +37,7 @@ from kubetm.errors import KubetmError
 from kubetm.host import docker, net
 from kubetm.host import kind as kind_cli
 from kubetm.host.offline import OFFLINE_DIR, cache_dir, decide_offline, run_script, versions
-from kubetm.nodes import PUBLISHED_PORTS, port_offset, port_scheme, published
+from kubetm.nodes import PUBLISHED_PORTS, kind_parts, port_offset, port_scheme, published
 
 DEFAULT_NAME = "kubetm"
 REGISTRY_PORT = 5001
@@ -443,14 +443,15 @@ def forget_node_port_connections(nodes: list[dict], port: int) -> dict[str, int]
     request by the next demo although nothing in the cluster is wrong any more. The demo's
     NodePort is its own (the run lock holds it), so before probing nothing legitimate uses it.
 
-    Nodes that are not kind's (a remote cluster) and nodes without ``conntrack`` are skipped.
+    Nodes that are not kind's on Docker (a remote cluster) and nodes without ``conntrack`` are
+    skipped.
     """
     counts: dict[str, int] = {}
     for node in nodes:
-        provider = str((node.get("spec") or {}).get("providerID") or "")
-        if not provider.startswith("kind://"):
+        parts = kind_parts(node)
+        if parts is None or parts[0] != "docker":
             continue
-        container = provider.rsplit("/", 1)[-1]
+        container = parts[2]
         try:
             res = docker.run(
                 ["exec", container, "conntrack", "-D", "-p", "tcp", "--orig-port-dst", str(port)],

@@ -133,6 +133,17 @@ def node_addresses(node: dict) -> dict[str, str]:
     }
 
 
+def kind_parts(node: dict) -> tuple[str, str, str] | None:
+    """(provider, cluster, container) of a kind node, from providerID
+    ``kind://<provider>/<cluster>/<node>`` (the node's container is named like the node); None
+    for any other node."""
+    pid = str((node.get("spec") or {}).get("providerID") or "")
+    parts = pid.removeprefix("kind://").split("/")
+    if not pid.startswith("kind://") or len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
 def _is_kind(node: dict) -> bool:
     return str((node.get("spec") or {}).get("providerID") or "").startswith("kind://")
 

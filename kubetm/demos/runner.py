@@ -95,6 +95,7 @@ class DemoRun:
         self.ns = strategy.namespace
         self.note = note
         self.objects: list[dict] = []
+        self.nodes: list[dict] = []  # the cluster's Nodes, listed by target_url
         self.prober: Any = None
         self.view: Any = None
         self.line = ""
@@ -218,15 +219,16 @@ class DemoRun:
             raise KubetmError("the cluster has no nodes")
         node = pool[0]["metadata"]["name"]
         self.emit("nodes", {"nodes": all_nodes})
-        self.forget_connections(all_nodes)
+        self.nodes = all_nodes
         return node, f"http://{nodes.host_endpoint_from(all_nodes, node, self.s.node_port)}/version"
 
-    def forget_connections(self, all_nodes: list[dict]) -> None:
-        """Before probing: drop what the nodes' connection tracking kept of earlier runs' traffic
-        to this demo's NodePort (kubetm.cluster.forget_node_port_connections says why)."""
+    def forget_connections(self) -> None:
+        """Before probing: drop what the nodes (``target_url`` listed them) kept in connection
+        tracking of earlier runs' traffic to this demo's NodePort
+        (kubetm.cluster.forget_node_port_connections says why)."""
         from kubetm.cluster import forget_node_port_connections
 
-        counts = forget_node_port_connections(all_nodes, self.s.node_port)
+        counts = forget_node_port_connections(self.nodes, self.s.node_port)
         stale = {name: n for name, n in counts.items() if n}
         if stale:
             self.step(
@@ -473,6 +475,7 @@ def run_demo(
         raise
     try:
         node, url = demo.target_url()
+        demo.forget_connections()
         demo.setup()
         demo.step(f"probing {url} at {opts.rate:g} requests/s (node {node})")
         steady_ms = demo.steady_ms = demo.start_prober(url)

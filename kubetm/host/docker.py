@@ -16,6 +16,7 @@ Every failure is one line: ``CommandFailed("<what> failed: <most telling line>")
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 
@@ -47,21 +48,21 @@ DISK_FULL_HINT = (
 )
 
 
-def data_root_space() -> tuple[str, int | None]:
-    """Docker's data root (``docker info``) and its free bytes when it is a path on this machine
-    (None inside Docker Desktop's VM, or when it cannot be read)."""
-    import os
-
+def disk_free(root: str) -> int | None:
+    """Free bytes at Docker's data root, measured there (None when it is not on this host's
+    filesystem, as with Docker Desktop, whose data root lives inside its VM)."""
+    if not root or not os.path.exists(root):
+        return None
     try:
-        root = run(["info", "-f", "{{.DockerRootDir}}"], check=False, timeout=20).stdout.strip()
-    except KubetmError:
-        root = ""
-    if not root or not os.path.isdir(root):
-        return root or "?", None
-    try:
-        return root, shutil.disk_usage(root).free
+        return shutil.disk_usage(root).free
     except OSError:
-        return root, None
+        return None
+
+
+def data_root_space() -> tuple[str, int | None]:
+    """Docker's data root (``root_dir``) and its free bytes when it is a path on this machine."""
+    root = root_dir()
+    return root, disk_free(root)
 
 
 def _human(n: int) -> str:

@@ -105,17 +105,6 @@ def program_version(path: str, args: list[str]) -> tuple[str | None, str]:
     return None, hexec.last_error_line(cp.output)
 
 
-def _docker_disk(root: str) -> tuple[int | None, str]:
-    """Free bytes at Docker's data root, measured there (None when it is not on this host's
-    filesystem, as with Docker Desktop, whose data root lives inside its VM)."""
-    if not root or not Path(root).exists():
-        return None, root
-    try:
-        return shutil.disk_usage(root).free, root
-    except OSError:
-        return None, root
-
-
 def _delegated() -> list[str] | None:
     """Rootless: the cgroup v2 controllers systemd delegated to the user's session."""
     uid = os.getuid()
@@ -234,7 +223,7 @@ def _engine_details(f: Facts) -> None:
     if engine_elsewhere(f):  # the data root is in a VM or on another machine, not on this disk
         f.disk_free, f.disk_path = None, root
     else:
-        f.disk_free, f.disk_path = _docker_disk(root)
+        f.disk_free, f.disk_path = docker.disk_free(root), root
 
 
 def engine_elsewhere(f: Facts) -> bool:

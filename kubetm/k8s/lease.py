@@ -250,13 +250,13 @@ class RunLock:
         age: float,
         wait: bool,
         deadline: float,
-        hint: str = "wait for it to finish, or pass --wait-lock to wait for it",
+        hint: str | None = None,
     ):
         if not wait:
             raise KubetmError(
                 f"{self.what} is already running in namespace {self.namespace}: "
                 f"held by {holder} (renewed {age:.0f}s ago)",
-                hint=hint,
+                hint=hint or "wait for it to finish, or pass --wait-lock to wait for it",
             )
         left = deadline - time.monotonic()
         if left <= 0:
@@ -281,10 +281,7 @@ class RunLock:
             other = self._live_other(cur)
             if other is None or cur is None:
                 return
-            if hint:
-                self._refuse_or_wait(cur, *other, wait, deadline, hint=hint)
-            else:
-                self._refuse_or_wait(cur, *other, wait, deadline)
+            self._refuse_or_wait(cur, *other, wait, deadline, hint=hint)
 
     def acquire(self, wait: bool = False, timeout: float = WAIT_TIMEOUT) -> RunLock:
         """Take the Lease (creating the namespace when missing), then renew it in the background.

@@ -16,7 +16,14 @@ import time
 from kubetm.errors import KubetmError
 from kubetm.k8s.conditions import is_ready
 from kubetm.labs.base import Check, Lab, LabContext
-from kubetm.labs.observe import fetch_in_pod, live, name_of, short, wait_endpoints
+from kubetm.labs.observe import (
+    fetch_in_pod,
+    live,
+    name_of,
+    observe_until,
+    short,
+    wait_endpoints,
+)
 
 DEP1, DEP2 = "deployment-1", "deployment-2"
 FILES = {DEP1: "10-recreate.yaml", DEP2: "20-rolling-update.yaml"}
@@ -217,12 +224,12 @@ def rollout_undo_to_revision(ctx: LabContext) -> tuple[bool, str]:
     # then kube-proxy programs the asking pod's node a moment later (bounded, like the service lab).
     names = {name_of(p) for p in live(pods)}
     wait_endpoints(ctx, "svc-1", lambda found: names <= set(found), timeout=ctx.timeout / 6)
-    deadline = time.monotonic() + 30
-    while True:
-        status, body = fetch_in_pod(ctx, name_of(live(pods)[0]), "http://svc-1:8080/version")
-        if status == 200 or time.monotonic() >= deadline:
-            break
-        time.sleep(0.5)
+    status, body = observe_until(
+        lambda: fetch_in_pod(ctx, name_of(live(pods)[0]), "http://svc-1:8080/version"),
+        lambda answer: answer[0] == 200,
+        seconds=30,
+        pause=0.5,
+    )
     ok = rollout.revision_of(dep) == 4 and reused and status == 200 and body.strip() == "v2"
     return ok, (
         f"kubetm rollout undo {DEP1} --to-revision=2: {result['result']}; revision "

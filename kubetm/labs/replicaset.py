@@ -439,9 +439,11 @@ def kind_node_container(node: dict) -> str:
     Refuses (KubetmError) any node that is not a kind node running on Docker: kubetm never stops
     a real machine.
     """
+    from kubetm.nodes import kind_parts
+
     pid = str((node.get("spec") or {}).get("providerID") or "")
-    parts = pid.removeprefix("kind://").split("/")
-    if not pid.startswith("kind://") or len(parts) != 3 or not all(parts):
+    parts = kind_parts(node)
+    if parts is None:
         raise KubetmError(
             f"node {_name(node)} is not a kind node (providerID {pid or 'empty'!r}): "
             "the auto-healing check only stops kind nodes",
