@@ -365,6 +365,8 @@ def remove_namespace(
 ) -> str:
     """Delete a demo namespace (background) and watch until it is gone; pods on a node that is
     gone are force-deleted meanwhile (kubetm/k8s/cleanup.py), so a stopped node cannot hold it.
+    The demo's pods are deleted first with grace period 0: no traffic is left to drain, and
+    their preStop sleep (15 s, for kube-proxy's lag) would otherwise hold the deletion.
 
     A namespace the cluster cannot finish deleting is reported with the namespace controller's
     own reason (status.conditions), not as a bare timeout. Returns "deleted" or "not found";
@@ -373,7 +375,7 @@ def remove_namespace(
     if hasattr(kube, "delete_namespaces"):
         if kube.get("Namespace", ns) is None:
             return "not found"
-        done = kube.delete_namespaces([ns], timeout=timeout, progress=note)
+        done = kube.delete_namespaces([ns], timeout=timeout, progress=note, pods_at_once=True)
         if report is not None:
             report(done.line())
         return "deleted"

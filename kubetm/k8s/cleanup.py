@@ -23,7 +23,13 @@ from kubetm.errors import NotFound, Timeout
 if TYPE_CHECKING:
     from kubetm.k8s.client import Kube
 
-__all__ = ["NamespaceDeletion", "delete_namespaces", "dead_nodes", "force_pods_on_dead_nodes"]
+__all__ = [
+    "NamespaceDeletion",
+    "dead_nodes",
+    "delete_namespaces",
+    "force_pods",
+    "force_pods_on_dead_nodes",
+]
 
 CHECK_EVERY = 5.0
 DEFAULT_TIMEOUT = 180.0
@@ -36,12 +42,15 @@ class NamespaceDeletion:
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
     forced: list[str] = field(default_factory=list)  # "ns/pod on node"
+    at_once: int = 0  # pods deleted with grace 0 up front (pods_at_once)
 
     def line(self) -> str:
         if not self.deleted:
             return "nothing to delete"
         what = ", ".join(self.deleted)
         text = f"namespace {what} deleted in {self.seconds:.1f}s"
+        if self.at_once:
+            text += f" ({self.at_once} pod(s) deleted at once, grace period 0)"
         if self.forced:
             text += f" (force-deleted {len(self.forced)} pod(s) on NotReady nodes: " + (
                 ", ".join(self.forced) + ")"
@@ -49,7 +58,12 @@ class NamespaceDeletion:
         return text
 
     def to_dict(self) -> dict:
-        return {"deleted": self.deleted, "seconds": round(self.seconds, 1), "forced": self.forced}
+        return {
+            "deleted": self.deleted,
+            "seconds": round(self.seconds, 1),
+            "forced": self.forced,
+            "at_once": self.at_once,
+        }
 
 
 def _ready(node: dict) -> bool:
@@ -69,14 +83,22 @@ def force_pods_on_dead_nodes(kube: Kube, namespaces: Iterable[str]) -> list[str]
     dead = dead_nodes(kube)
     if not dead:
         return []
+    return force_pods(kube, namespaces, lambda pod: (pod.get("spec") or {}).get("nodeName") in dead)
+
+
+def force_pods(
+    kube: Kube, namespaces: Iterable[str], which: Callable[[dict], bool] = lambda pod: True
+) -> list[str]:
+    """Delete the pods of ``namespaces`` that ``which`` selects with grace period 0 (no preStop,
+    no SIGTERM wait); "ns/pod on node" each."""
     forced = []
     res = kube.resource("Pod")
     for ns in namespaces:
         for pod in kube.list("Pod", namespace=ns):
-            node = (pod.get("spec") or {}).get("nodeName")
-            if node not in dead:
+            if not which(pod):
                 continue
             name = pod["metadata"]["name"]
+            node = (pod.get("spec") or {}).get("nodeName")
             try:
                 kube.call(
                     res.delete,
@@ -103,9 +125,14 @@ def delete_namespaces(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[str], None] | None = None,
     check_every: float = CHECK_EVERY,
+    pods_at_once: bool = False,
 ) -> NamespaceDeletion:
     """Delete namespaces (background propagation) and watch until they are gone, force-deleting
-    their pods on NotReady nodes meanwhile. Timeout names the namespace controller's reason."""
+    their pods on NotReady nodes meanwhile. Timeout names the namespace controller's reason.
+
+    ``pods_at_once``: first delete every pod of the namespaces with grace period 0, for a
+    namespace whose pods have nothing left to finish (a demo after its traffic stopped) and whose
+    preStop hooks would otherwise hold the deletion for their whole sleep."""
     start = time.monotonic()
     deadline = start + timeout
     done = NamespaceDeletion()
@@ -122,6 +149,8 @@ def delete_namespaces(
                 propagation="Background",
             )
     done.deleted = list(pending)
+    if pods_at_once:
+        done.at_once = len(force_pods(kube, pending))
     while pending:
         done.forced += force_pods_on_dead_nodes(kube, pending)
         left = deadline - time.monotonic()

@@ -470,11 +470,14 @@ class Kube:
         names: Iterable[str],
         timeout: float = 180,
         progress: Progress | None = None,
+        pods_at_once: bool = False,
     ):
         """Delete namespaces so a dead node cannot block it; see ``kubetm.k8s.cleanup``."""
         from kubetm.k8s.cleanup import delete_namespaces
 
-        return delete_namespaces(self, names, timeout=timeout, progress=progress)
+        return delete_namespaces(
+            self, names, timeout=timeout, progress=progress, pods_at_once=pods_at_once
+        )
 
     def run_lock(
         self,

@@ -91,9 +91,11 @@ def check_run(run: dict, strategy: str) -> str:
     )  # v1 answered before the update
     assert after and all(p["ok"] and p["version"] == "v2" for p in after)  # only v2 at the end
     assert namespace_gone(run["namespace"]), f"namespace {run['namespace']} left behind"
+    failed = [(p["t_ms"], p.get("error"), p["latency_ms"]) for p in run["timeline"] if not p["ok"]]
     return (
         f"{strategy}: failures={run['failures']} downtime_ms={run['downtime_ms']} "
-        f"overlap_ms={run['overlap_ms']} rollout_seconds={run['rollout_seconds']}"
+        f"overlap_ms={run['overlap_ms']} rollout_seconds={run['rollout_seconds']} "
+        f"failed (t_ms, error, latency_ms): {failed[:8]}"
     )
 
 

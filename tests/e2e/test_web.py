@@ -101,4 +101,7 @@ def test_demo_web_page_follows_the_rollout_and_ends_with_its_json(
             and marks.get("failed", 0) > 0
         )
     else:
-        assert run["failures"] == 0 and shown["failures"][0] == "0" and "failed" not in marks
+        failed = [(p["t_ms"], p.get("error")) for p in run["timeline"] if not p["ok"]]
+        assert run["failures"] == 0 and shown["failures"][0] == "0" and "failed" not in marks, (
+            failed
+        )

@@ -36,9 +36,13 @@ def test_manifests_follow_the_design(name, port):
         assert c["image"].startswith("localhost:5001/kubetm/app:")
         assert c["readinessProbe"]["httpGet"]["path"] in ("/ready", "/healthz")
         assert c["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
-        assert pod["terminationGracePeriodSeconds"] == 10 and dep["spec"]["minReadySeconds"] == 10
+        assert dep["spec"]["minReadySeconds"] == 10
         sleep = int(c["lifecycle"]["preStop"]["exec"]["command"][1])
         assert sleep < pod["terminationGracePeriodSeconds"]
+        if name == "recreate":  # the sleep is part of Recreate's measured downtime: the course's 10
+            assert (sleep, pod["terminationGracePeriodSeconds"]) == (5, 10)
+        else:  # kube-proxy's lag on a busy machine (manifests/demo/rolling-update.yaml)
+            assert (sleep, pod["terminationGracePeriodSeconds"]) == (15, 30)
 
 
 def test_recreate_and_rolling_update_objects():

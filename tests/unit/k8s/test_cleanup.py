@@ -83,3 +83,12 @@ def test_missing_namespace_is_nothing_to_do():
     kube.ns = None
     done = delete_namespaces(kube, ["kubetm-lab-x"])
     assert done.deleted == [] and kube.deletes == [] and done.line() == "nothing to delete"
+
+
+def test_pods_at_once_deletes_every_pod_with_grace_0_first():
+    kube = StuckKube(node_ready=True)  # every node Ready: nothing would be forced otherwise
+    done = delete_namespaces(kube, ["kubetm-lab-x"], timeout=30, pods_at_once=True)
+    assert kube.forced == ["kubetm-lab-x/on-w1", "kubetm-lab-x/on-w2"]
+    assert done.at_once == 2 and done.forced == []
+    assert "(2 pod(s) deleted at once, grace period 0)" in done.line()
+    assert done.to_dict()["at_once"] == 2
