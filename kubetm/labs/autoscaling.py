@@ -412,6 +412,7 @@ LAB = Lab(
             "hpa-resource-memory (memory, AverageValue 48Mi) reads stateless-memory1's pods at rest; "
             "each asked to hold 100 MB, it scales out (up to 4)",
             timeout=180,
+            track="memory",
         ),
         Check(
             "memory-hpa-stays-out",
@@ -419,6 +420,7 @@ LAB = Lab(
             "the memory stays held without load: for the 30 s scale-down window plus two HPA syncs "
             "hpa-resource-memory never decides fewer replicas",
             timeout=90,
+            track="memory",
         ),
     ),
 )

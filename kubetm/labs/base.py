@@ -78,12 +78,17 @@ class Check:
 
     ``timeout`` is the check's budget in seconds; the runner hands it over as ``ctx.timeout`` and
     the check passes it to the waits it does (``ctx.kube.watch_until(..., timeout=ctx.timeout)``).
+
+    ``track``: checks of one track run in order; the tracks of a lab run side by side (a lab
+    whose lesson has two independent halves that each wait on the cluster, e.g. autoscaling's
+    CPU HPA and memory HPA). Every check is in track "" unless it says otherwise.
     """
 
     name: str
     fn: CheckFn
     description: str = ""
     timeout: float = DEFAULT_CHECK_TIMEOUT
+    track: str = ""
 
     def __post_init__(self):
         if not _NAME.match(self.name):

@@ -2,7 +2,8 @@
 
 * apply  — validate every manifest of the lab (steps too), re-check the course node labels,
            server-side apply ``manifests/<lab>/*.yaml`` (not ``steps/``).
-* verify — run the lab's checks in order, each timed; one ``CheckResult`` per check. Verify only
+* verify — run the lab's checks in order, each timed; one ``CheckResult`` per check, in the
+           lab's order (checks of different ``track``s run side by side). Verify only
            observes (checks may apply the lab's own step files); it never re-applies the lab.
 * delete — the lab's ``cleanup`` hook, then its namespaces and every cluster-scoped object
            labelled ``kubetm.io/lab=<lab>`` (PersistentVolumes); waits until they are gone.
@@ -24,6 +25,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from kubetm.labels import COURSE_NODE, LAB, MANAGED_BY, MANAGED_BY_VALUE
@@ -148,6 +151,7 @@ def show(name: str) -> dict:
                 "name": c.name,
                 "description": c.description,
                 "timeout": c.timeout,
+                "track": c.track,
                 "implemented": not getattr(c.fn, "not_implemented", False),
             }
             for c in lab.checks
@@ -194,7 +198,8 @@ def render_show(info: dict) -> str:
     lines.append(f"  checks ({len(info['checks'])}):")
     for c in info["checks"]:
         todo = "" if c["implemented"] else " [not implemented]"
-        lines.append(f"    {c['name']}: {c['description']}{todo}")
+        track = f" [track {c['track']}: beside the other checks]" if c.get("track") else ""
+        lines.append(f"    {c['name']}: {c['description']}{todo}{track}")
     return "\n".join(lines)
 
 
@@ -347,12 +352,52 @@ def _verify(
         log=lambda msg: emit(LabEvent.LOG, lab.name, msg),
     )
     result = LabResult(lab.name)
+    tracks: dict[str, list] = {}
     for check in lab.checks:
-        emit(LabEvent.CHECK, lab.name, check.name)
-        outcome = _timed_check(check, ctx, lab)
-        result.checks.append(outcome)
-        emit(LabEvent.CHECKED, lab.name, outcome)
+        tracks.setdefault(check.track, []).append(check)
+    done: dict[str, Any] = {}
+
+    def run_track(checks: list, tctx: LabContext) -> None:
+        for check in checks:
+            emit(LabEvent.CHECK, lab.name, check.name)
+            outcome = _timed_check(check, tctx, lab)
+            done[check.name] = outcome
+            emit(LabEvent.CHECKED, lab.name, outcome)
+
+    if len(tracks) == 1:
+        run_track(list(lab.checks), ctx)
+    else:
+        _side_by_side([partial(run_track, cs, replace(ctx)) for cs in tracks.values()], cancel)
+    result.checks = [done[c.name] for c in lab.checks if c.name in done]
     return result
+
+
+def _side_by_side(bodies: Sequence[Callable[[], None]], cancel: threading.Event) -> None:
+    """Run ``bodies`` in threads and wait for all; the first exception (e.g. ``Cancelled``) is
+    raised once every thread ended. Ctrl-C sets ``cancel`` (the checks stop at their next step)."""
+    errors: list[BaseException] = []
+
+    def guarded(body: Callable[[], None]) -> None:
+        try:
+            body()
+        except BaseException as e:  # re-raised in the calling thread
+            errors.append(e)
+            cancel.set()
+
+    threads = [threading.Thread(target=guarded, args=(b,), daemon=True) for b in bodies]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except BaseException:
+        cancel.set()
+        for t in threads:
+            t.join()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def _timed_check(check, ctx: LabContext, lab: Lab):
@@ -613,7 +658,15 @@ def priority(labs: Sequence[Lab]) -> list[Lab]:
     """The order the scheduler considers labs in: the longest first (by the checks' budgets), so
     the last lab to start is a short one; ``cluster`` labs last (they wait for an empty cluster
     anyway, and nothing may start beside them)."""
-    return sorted(labs, key=lambda lab: (lab.exclusive, -sum(c.timeout for c in lab.checks)))
+    return sorted(labs, key=lambda lab: (lab.exclusive, -budget(lab)))
+
+
+def budget(lab: Lab) -> float:
+    """A lab's longest chain of check budgets: its tracks run side by side, their checks in turn."""
+    per_track: dict[str, float] = {}
+    for c in lab.checks:
+        per_track[c.track] = per_track.get(c.track, 0.0) + c.timeout
+    return max(per_track.values(), default=0.0)
 
 
 def schedule(

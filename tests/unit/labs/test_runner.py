@@ -74,6 +74,72 @@ def test_verify_runs_checks_in_order_timed_and_catches_errors(tmp_path, fake_cat
     assert kube.writes()[applied_writes:] == []
 
 
+def test_tracks_run_side_by_side_in_order_within_each_and_report_in_the_labs_order(
+    tmp_path, fake_catalog
+):
+    gate = threading.Event()  # "b1" waits for "m1": only possible if the tracks overlap
+    seen: list[tuple[str, float]] = []
+
+    def step(name, wait_for=None, set_=None, budget=None):
+        def fn(ctx):
+            if wait_for is not None:
+                assert wait_for.wait(5), f"{name}: the other track never ran beside this one"
+            if set_ is not None:
+                set_.set()
+            seen.append((name, ctx.timeout))
+            ctx.state[name] = True
+            return True, name
+
+        return Check(name, fn, timeout=budget or 10, track="memory" if name[0] == "m" else "")
+
+    fake_catalog(
+        _lab(
+            tmp_path,
+            checks=[
+                step("a1", budget=3),
+                step("b1", wait_for=gate),
+                step("m1", set_=gate, budget=4),
+                step("m2", budget=5),
+            ],
+        )
+    )
+    kube = FakeKube()
+    labs.apply(kube, "fake")
+    events = []
+    result = labs.verify(kube, "fake", on_event=lambda e, lab, data: events.append(e))
+    assert [c.name for c in result.checks] == ["a1", "b1", "m1", "m2"] and result.ok
+    order = [n for n, _ in seen]
+    assert order.index("a1") < order.index("b1") and order.index("m1") < order.index("m2")
+    assert dict(seen) == {"a1": 3, "b1": 10, "m1": 4, "m2": 5}  # each track its own budget
+    assert events.count("check") == 4 and events.count("checked") == 4
+    show = labs.show("fake")
+    assert [c["track"] for c in show["checks"]] == ["", "", "memory", "memory"]
+    assert "[track memory: beside the other checks]" in runner.render_show(show)
+
+
+def test_a_cancelled_track_stops_the_lab(tmp_path, fake_catalog):
+    from kubetm.labs.base import Cancelled
+
+    def cancelled(ctx):
+        raise Cancelled("lab fake interrupted")
+
+    def slow(ctx):
+        for _ in range(100):
+            ctx.check_cancelled()
+            time.sleep(0.01)
+        return True, ""
+
+    fake_catalog(
+        _lab(tmp_path, checks=[Check("slow", slow), Check("gone", cancelled, track="other")])
+    )
+    kube = FakeKube()
+    labs.apply(kube, "fake")
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        labs.verify(kube, "fake")
+    assert time.monotonic() - t0 < 0.9  # the slow track stopped at its next step
+
+
 def test_verify_all_passing_and_json_and_lines(tmp_path, fake_catalog):
     fake_catalog(_lab(tmp_path, checks=[ok_check("a"), ok_check("b", detail="")]))
     kube = FakeKube()
@@ -521,3 +587,20 @@ def test_apply_goes_file_by_file_so_lessons_that_need_order_hold(monkeypatch):
     lr = next(i for i, b in enumerate(kube.batches) if "LimitRange" in b)
     quota = next(i for i, b in enumerate(kube.batches) if "ResourceQuota" in b)
     assert lr < quota and "Pod" not in kube.batches[lr]
+
+
+def test_budget_is_the_longest_track(tmp_path):
+    def fn(ctx):
+        return True, ""
+
+    lab = _lab(
+        tmp_path,
+        checks=(
+            Check("a", fn, timeout=100),
+            Check("b", fn, timeout=50),
+            Check("m", fn, timeout=120, track="memory"),
+        ),
+    )
+    assert runner.budget(lab) == 150
+    assert catalog.get("autoscaling").checks[-1].track == "memory"
+    assert runner.budget(catalog.get("autoscaling")) == 150 + 240 + 240
