@@ -191,7 +191,11 @@ def volume_mount_files(ctx) -> tuple[bool, str]:
     original = _configmap(ctx, cm_name)
     key = min(original)
     path = f"{cm_dir}/{key}"
-    _wait_file(ctx, "pod-mount", path, original[key], 30)  # an earlier verify may have changed it
+    # An earlier verify (one killed mid-check, whose change `lab run`'s apply has just undone) may
+    # have left its value in the file: the kubelet would bring the file back only at its next
+    # periodic sync (up to about a minute), so it is nudged first, as after the change below.
+    _nudge_kubelet(ctx, "pod-mount", f"restored ({token('cm')})")
+    _wait_file(ctx, "pod-mount", path, original[key], 30)
     parts = [f"{path} = configmap {cm_name}'s {key} ({len(original[key].encode())} bytes)"]
     ok = True
     if sec_name:
