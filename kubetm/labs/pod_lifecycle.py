@@ -376,6 +376,7 @@ LAB = Lab(
             "svc-readiness until /tmp/readiness/ready.txt exists, then Ready only after 3 successes "
             "(>= 20 s)",
             timeout=90,
+            track="readiness",  # its own pod: beside the other checks
         ),
         Check(
             "liveness-failure-threshold",
@@ -383,6 +384,7 @@ LAB = Lab(
             "the course's httpGet livenessProbe: after /status500, 3 failures (>= 20 s) and the "
             "kubelet restarts the container; /health answers 200 again",
             timeout=90,
+            track="liveness",  # its own pod: beside the other checks
         ),
     ),
 )
