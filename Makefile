@@ -7,7 +7,7 @@ KUBETM := $(VENV)/bin/kubetm
 CLUSTER ?= kubetm
 PYTEST_ARGS ?=
 
-.PHONY: help install helm docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench lint clean
+.PHONY: help install helm docker cluster cluster-down clean-offline images deploy-hello demo test fault unit e2e bench durations lint clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ lint: $(VENV)/.lint-installed ## ruff (format + lint), mypy, import-linter layer
 	shellcheck -x $(SHELL_SCRIPTS)
 	GOTOOLCHAIN=local GOFLAGS= go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 .github/workflows/*.yml
 	cd images/kubetm-provisioner && GOTOOLCHAIN=local GOFLAGS= go vet ./... && GOTOOLCHAIN=local GOFLAGS= go test ./...
+
+durations: ## refresh tests/e2e/durations.json (the order the parallel phase hands out work in) from the last make test's JUnit XML
+	$(PY) hack/durations.py
 
 bench: install ## benchmarks (see benchmarks/README.md)
 	bash benchmarks/run-all.sh
