@@ -40,9 +40,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+def cache_root() -> Path:
+    """kubetm's cache folder: $KUBETM_CACHE, else ~/.cache/kubetm."""
+    return Path(os.environ.get("KUBETM_CACHE") or Path.home() / ".cache" / "kubetm")
+
+
 def cache_dir() -> Path:
     """Where hack/offline/*.sh keep what they build (lib.sh's $CACHE)."""
-    return Path(os.environ.get("KUBETM_CACHE") or Path.home() / ".cache" / "kubetm") / "offline"
+    return cache_root() / "offline"
 
 
 def bin_dir() -> Path:

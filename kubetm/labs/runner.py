@@ -615,7 +615,7 @@ def run(
         results[lab.name] = result
 
     try:
-        schedule(labs, one, jobs, cancel)
+        schedule(labs, one, jobs, cancel, measured_seconds())
     except BaseException as exc:
         cancel.set()
         try:  # `-o json` on an interruption: the labs (and their checks) done so far
@@ -634,7 +634,9 @@ def run(
                 except Exception as e:
                     emit(LabEvent.ERROR, lab.name, f"delete failed: {e}")
         raise
-    return [results[lab.name] for lab in labs]
+    ordered = [results[lab.name] for lab in labs]
+    remember_seconds(ordered)
+    return ordered
 
 
 def _timing(wall0: float, t0: float, begin: float, end: float) -> dict:
@@ -654,11 +656,60 @@ def _timing(wall0: float, t0: float, begin: float, end: float) -> dict:
     }
 
 
-def priority(labs: Sequence[Lab]) -> list[Lab]:
-    """The order the scheduler considers labs in: the longest first (by the checks' budgets), so
-    the last lab to start is a short one; ``cluster`` labs last (they wait for an empty cluster
-    anyway, and nothing may start beside them)."""
-    return sorted(labs, key=lambda lab: (lab.exclusive, -budget(lab)))
+def priority(labs: Sequence[Lab], seconds: dict[str, float] | None = None) -> list[Lab]:
+    """The order the scheduler considers labs in: the longest first, so the last lab to start is
+    a short one; ``cluster`` labs last (they wait for an empty cluster anyway, and nothing may
+    start beside them). "Longest": the lab's last measured run (``seconds``, from
+    ``measured_seconds()``), else its checks' budget (``budget``: far above any measured time, so
+    a lab never measured starts early)."""
+    known = seconds or {}
+    return sorted(labs, key=lambda lab: (lab.exclusive, -known.get(lab.name, budget(lab))))
+
+
+SECONDS_FILE = "lab-seconds.json"  # in kubetm's cache folder: each lab's last measured run
+
+
+def _seconds_path():
+    from kubetm.host.offline import cache_root
+
+    return cache_root() / SECONDS_FILE
+
+
+def measured_seconds() -> dict[str, float]:
+    """Each lab's wall time in its last `lab run` that passed ({} when none is recorded or the
+    file is unreadable: the order then comes from the budgets)."""
+    import json
+
+    try:
+        data = json.loads(_seconds_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and v >= 0}
+
+
+def remember_seconds(results: Sequence[LabResult]) -> None:
+    """Record the wall time of every lab in ``results`` that passed (see ``measured_seconds``);
+    a cache that cannot be written changes nothing but the next run's order."""
+    import json
+    import os
+
+    seen = {
+        r.lab: round(r.timing["end_s"] - r.timing["start_s"], 2)
+        for r in results
+        if r.ok and r.timing
+    }
+    if not seen:
+        return
+    path = _seconds_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")  # runs side by side: own temp file
+        tmp.write_text(json.dumps({**measured_seconds(), **seen}, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def budget(lab: Lab) -> float:
@@ -670,17 +721,22 @@ def budget(lab: Lab) -> float:
 
 
 def schedule(
-    labs: Sequence[Lab], fn: Callable[[Lab], None], jobs: int, cancel: threading.Event
+    labs: Sequence[Lab],
+    fn: Callable[[Lab], None],
+    jobs: int,
+    cancel: threading.Event,
+    seconds: dict[str, float] | None = None,
 ) -> None:
     """Run ``fn(lab)`` for every lab, at most ``jobs`` at once, never two whose ``shares``
     intersect (``base.conflicts``); each on a daemon thread (an interrupted process does not wait).
 
-    Whenever a lab ends, the labs still waiting are considered in ``priority`` order and every
+    Whenever a lab ends, the labs still waiting are considered in ``priority`` order (``seconds``:
+    the labs' last measured runs) and every
     one whose declaration is free is started (a lab may pass one that waits for a resource).
     The main thread sleeps on a condition between events (Ctrl-C interrupts it). The first
     exception a lab raises stops the scheduling (``cancel`` is set) and is re-raised here.
     """
-    waiting = priority(labs)
+    waiting = priority(labs, seconds)
     if jobs <= 1 or len(waiting) <= 1:  # one at a time: in this thread (Ctrl-C lands in the lab)
         for lab in waiting:
             fn(lab)

@@ -44,3 +44,11 @@ def _no_real_helm(tmp_path_factory, monkeypatch):
         )
         fake.chmod(0o755)
     monkeypatch.setenv("KUBETM_HELM", str(fake))
+
+
+@pytest.fixture(autouse=True)
+def _lab_seconds_in_tmp(tmp_path, monkeypatch):
+    """`lab run` records each lab's measured time in kubetm's cache: here in the test's tmp."""
+    from kubetm.labs import runner
+
+    monkeypatch.setattr(runner, "_seconds_path", lambda: tmp_path / "lab-seconds.json")

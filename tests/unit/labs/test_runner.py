@@ -506,9 +506,11 @@ def test_run_all_ctrl_c_cleans_up_started_labs(tmp_path, fake_catalog, monkeypat
     kube = FakeKube()
     real_schedule = runner.schedule
 
-    def interrupted(labs_, fn, jobs, cancel):
+    def interrupted(labs_, fn, jobs, cancel, seconds=None):
         threading.Timer(0.3, gate.set).start()
-        t = threading.Thread(target=real_schedule, args=(labs_, fn, jobs, cancel), daemon=True)
+        t = threading.Thread(
+            target=real_schedule, args=(labs_, fn, jobs, cancel, seconds), daemon=True
+        )
         t.start()
         time.sleep(0.2)  # both labs applied, checks waiting
         raise KeyboardInterrupt
@@ -604,3 +606,26 @@ def test_budget_is_the_longest_track(tmp_path):
     assert runner.budget(lab) == 150
     assert catalog.get("autoscaling").checks[-1].track == "memory"
     assert runner.budget(catalog.get("autoscaling")) == 150 + 240 + 240
+
+
+def test_measured_seconds_order_the_next_run_and_only_passing_labs_are_recorded(
+    tmp_path, fake_catalog
+):
+    fake_catalog(_lab(tmp_path, name="short", checks=[ok_check("a")]))
+    fake_catalog(_lab(tmp_path, name="long", checks=[ok_check("a", delay=0.2)]))
+    fake_catalog(_lab(tmp_path, name="broken", checks=[bad_check("a")]))
+    big = Check("a", lambda ctx: (True, ""), timeout=999)
+    fake_catalog(_lab(tmp_path, name="budgeted", checks=[big]))
+    assert runner.measured_seconds() == {}
+    results = labs.run(FakeKube(), ["short", "long", "broken"], jobs=1)
+    seconds = runner.measured_seconds()
+    assert set(seconds) == {"short", "long"}  # broken failed: not recorded
+    assert seconds["long"] >= 0.2 > seconds["short"]
+    assert [r.lab for r in results] == ["short", "long", "broken"]
+    order = [
+        lab.name
+        for lab in runner.priority([catalog.get(n) for n in ("short", "long", "budgeted")], seconds)
+    ]
+    assert order == ["budgeted", "long", "short"]  # never measured: its budget, so first
+    runner._seconds_path().write_text("not json")
+    assert runner.measured_seconds() == {}  # unreadable: the budgets decide
