@@ -657,13 +657,25 @@ def _timing(wall0: float, t0: float, begin: float, end: float) -> dict:
 
 
 def priority(labs: Sequence[Lab], seconds: dict[str, float] | None = None) -> list[Lab]:
-    """The order the scheduler considers labs in: the longest first, so the last lab to start is
-    a short one; ``cluster`` labs last (they wait for an empty cluster anyway, and nothing may
-    start beside them). "Longest": the lab's last measured run (``seconds``, from
-    ``measured_seconds()``), else its checks' budget (``budget``: far above any measured time, so
-    a lab never measured starts early)."""
+    """The order the scheduler considers labs in: the longest chain first, so the last lab to
+    start is a short one; ``cluster`` labs last (they wait for an empty cluster anyway, and
+    nothing may start beside them). A lab's chain: its own length plus the lengths of the labs
+    that share one of its resources (they run one after another: volume, helm-templates and
+    dynamic-provisioning all bind PVs), then its own length breaks ties. A lab's length: its last
+    measured run (``seconds``, from ``measured_seconds()``), else its checks' budget (``budget``:
+    far above any measured time, so a lab never measured starts early)."""
     known = seconds or {}
-    return sorted(labs, key=lambda lab: (lab.exclusive, -known.get(lab.name, budget(lab))))
+
+    def length(lab: Lab) -> float:
+        return known.get(lab.name, budget(lab))
+
+    def chain(lab: Lab) -> float:  # the lab and every lab it cannot run beside, one after another
+        mine = set(lab.shares)
+        return sum(
+            length(o) for o in labs if o is lab or (not o.exclusive and mine & set(o.shares))
+        )
+
+    return sorted(labs, key=lambda lab: (lab.exclusive, -chain(lab), -length(lab)))
 
 
 SECONDS_FILE = "lab-seconds.json"  # in kubetm's cache folder: each lab's last measured run

@@ -629,3 +629,18 @@ def test_measured_seconds_order_the_next_run_and_only_passing_labs_are_recorded(
     assert order == ["budgeted", "long", "short"]  # never measured: its budget, so first
     runner._seconds_path().write_text("not json")
     assert runner.measured_seconds() == {}  # unreadable: the budgets decide
+
+
+def test_labs_that_share_a_resource_start_early_as_one_chain(tmp_path, fake_catalog):
+    def lab(name, shares=()):
+        why = "binds PVs" if shares else ""
+        return fake_catalog(
+            _lab(tmp_path, name=name, checks=[ok_check("a")], shares=shares, shares_reason=why)
+        )
+
+    solo = lab("solo")  # 100 s alone
+    pv = [lab(f"pv-{i}", ("setting:pv-binding",)) for i in range(3)]  # 3 x 40 s, one at a time
+    short = lab("short")
+    seconds = {"solo": 100, "pv-0": 40, "pv-1": 40, "pv-2": 40, "short": 10}
+    order = [x.name for x in runner.priority([short, solo, *pv], seconds)]
+    assert order == ["pv-0", "pv-1", "pv-2", "solo", "short"]  # the 120 s chain before 100 s
