@@ -357,7 +357,7 @@ def _verify(
         tracks.setdefault(check.track, []).append(check)
     done: dict[str, Any] = {}
 
-    def run_track(checks: list, tctx: LabContext) -> None:
+    def run_track(checks: Sequence, tctx: LabContext) -> None:
         for check in checks:
             emit(LabEvent.CHECK, lab.name, check.name)
             outcome = _timed_check(check, tctx, lab)
@@ -365,7 +365,7 @@ def _verify(
             emit(LabEvent.CHECKED, lab.name, outcome)
 
     if len(tracks) == 1:
-        run_track(list(lab.checks), ctx)
+        run_track(lab.checks, ctx)
     else:
         _side_by_side([partial(run_track, cs, replace(ctx)) for cs in tracks.values()], cancel)
     result.checks = [done[c.name] for c in lab.checks if c.name in done]
@@ -374,7 +374,8 @@ def _verify(
 
 def _side_by_side(bodies: Sequence[Callable[[], None]], cancel: threading.Event) -> None:
     """Run ``bodies`` in threads and wait for all; the first exception (e.g. ``Cancelled``) is
-    raised once every thread ended. Ctrl-C sets ``cancel`` (the checks stop at their next step)."""
+    raised once every thread ended. Ctrl-C (a join is interruptible) sets ``cancel``: the checks
+    stop at their next step."""
     errors: list[BaseException] = []
 
     def guarded(body: Callable[[], None]) -> None:
@@ -389,8 +390,7 @@ def _side_by_side(bodies: Sequence[Callable[[], None]], cancel: threading.Event)
         t.start()
     try:
         for t in threads:
-            while t.is_alive():
-                t.join(0.2)
+            t.join()
     except BaseException:
         cancel.set()
         for t in threads:
