@@ -4,9 +4,11 @@ Definitions (all times in ms; samples are ordered by the time the request was se
 
 - ``requests``: number of samples; ``failures``: samples that got no good answer.
 - ``downtime_ms``: the longest span with no successful answer. For each run of consecutive
-  failed samples it is measured from the last success before the run to the first success after
-  it. A run at the very start is measured from its first sample; a run that lasts to the end is
-  measured to the last sample. 0 when nothing failed.
+  failed samples it is measured from the last success before the run (when it was sent) to the
+  moment the first success after it was answered (sent + latency: a request that waited for the
+  outage to end, e.g. a connection retried by TCP after 1 s, is a success but the wait was part
+  of the outage). A run at the very start is measured from its first sample; a run that lasts to
+  the end is measured to the last sample. 0 when nothing failed.
 - ``overlap_ms``: the span in which both the old and the new version answered: from the first
   new-version answer to the last old-version answer, when the first new one precedes the last old
   one; else 0 (a clean switch).
@@ -68,10 +70,15 @@ def downtime_ms(samples: Sequence[SampleLike]) -> float:
         while j + 1 < n and not samples[j + 1].ok:
             j += 1
         start = samples[i - 1].t_ms if i > 0 else samples[i].t_ms
-        end = samples[j + 1].t_ms if j + 1 < n else samples[j].t_ms
+        end = _answered(samples[j + 1]) if j + 1 < n else samples[j].t_ms
         longest = max(longest, end - start)
         i = j + 1
     return longest
+
+
+def _answered(s: SampleLike) -> float:
+    """When a successful request was answered (ms): sent + latency."""
+    return s.t_ms + max(0.0, s.latency_ms)
 
 
 def versions_in_order(samples: Iterable[SampleLike]) -> list[str]:
@@ -196,7 +203,7 @@ class _Fold:
                 self.run_start = self.prev_t if self.prev_t is not None else s.t_ms
         else:
             if self.run_start is not None:
-                self.longest = max(self.longest, s.t_ms - self.run_start)
+                self.longest = max(self.longest, _answered(s) - self.run_start)
                 self.run_start = None
             if s.version is not None:
                 self.first.setdefault(s.version, s.t_ms)
@@ -254,7 +261,11 @@ def failure_spans(timeline: Sequence[Point]) -> list[tuple[float, float]]:
         while j + 1 < n and not timeline[j + 1]["ok"]:
             j += 1
         start = timeline[i - 1]["t_ms"] if i > 0 else timeline[i]["t_ms"]
-        end = timeline[j + 1]["t_ms"] if j + 1 < n else timeline[j]["t_ms"]
+        if j + 1 < n:  # to when the first success after the run was answered (downtime_ms)
+            nxt = timeline[j + 1]
+            end = nxt["t_ms"] + max(0.0, nxt.get("latency_ms", 0.0))
+        else:
+            end = timeline[j]["t_ms"]
         spans.append((start, end))
         i = j + 1
     return spans

@@ -37,6 +37,8 @@ FIELDS = {
     "last_old_ms",
     "rollout_seconds",
     "timeline",
+    "probe_timeout_s",
+    "max_latency_ms",
 }
 RUN_TIMEOUT = 300
 pytestmark = pytest.mark.timeout(900)  # a demo run takes ~1 min; the default 120 s is per test
@@ -95,7 +97,7 @@ def check_run(run: dict, strategy: str) -> str:
     return (
         f"{strategy}: failures={run['failures']} downtime_ms={run['downtime_ms']} "
         f"overlap_ms={run['overlap_ms']} rollout_seconds={run['rollout_seconds']} "
-        f"failed (t_ms, error, latency_ms): {failed[:8]}"
+        f"max_latency_ms={run['max_latency_ms']} failed (t_ms, error, latency_ms): {failed[:8]}"
     )
 
 

@@ -153,7 +153,9 @@ function failureSpans(tl) {   // = kubetm.demos.timeline.failure_spans
     if (tl[i].ok) { i++; continue; }
     let j = i;
     while (j + 1 < n && !tl[j + 1].ok) j++;
-    spans.push([i > 0 ? tl[i - 1].t_ms : tl[i].t_ms, j + 1 < n ? tl[j + 1].t_ms : tl[j].t_ms]);
+    // to when the first success after the run was answered (sent + latency), as downtime_ms
+    const end = j + 1 < n ? tl[j + 1].t_ms + Math.max(0, tl[j + 1].latency_ms || 0) : tl[j].t_ms;
+    spans.push([i > 0 ? tl[i - 1].t_ms : tl[i].t_ms, end]);
     i = j + 1;
   }
   return spans;
@@ -178,7 +180,7 @@ function drawRun(r) {
   const sy = i => H - B - (i + 0.5) * rowH;   // row 0 (failed) at the bottom
   plot.replaceChildren();
   // shading
-  for (const [a, b] of failureSpans(rel.map(p => ({t_ms: p.x, ok: p.ok})))) {
+  for (const [a, b] of failureSpans(rel.map(p => ({t_ms: p.x, ok: p.ok, latency_ms: p.latency_ms / 1000})))) {
     plot.append(svg("rect", {x: sx(a), y: T, width: Math.max(1, sx(b) - sx(a)), height: H - T - B, class: "gap"}));
   }
   const s = r.final || (r.numbers && r.updateMs != null ? r.numbers : null);

@@ -11,7 +11,13 @@ import pytest
 
 from kubetm.demos.live import LiveView, window_stats
 from kubetm.demos.prober import Sample
-from kubetm.demos.timeline import downtime_ms, render_table, summarize
+from kubetm.demos.timeline import (
+    RunningMetrics,
+    downtime_ms,
+    failure_spans,
+    render_table,
+    summarize,
+)
 from kubetm.errors import KubetmError
 
 RATE = 20.0
@@ -70,12 +76,26 @@ def blue_green(interleave: bool = False) -> list[Sample]:
     return out
 
 
+def test_downtime_lasts_until_the_first_success_after_a_failed_run_was_answered() -> None:
+    """Requests that waited for the outage (TCP retried their SYN after 1 s) are answered, but
+    the outage lasted until they were: downtime ends at the first success's answer, not its send;
+    a slow answer with no failure around it is no downtime at all."""
+    samples = [ok(0, "v1"), fail(50), fail(100), Sample(150, True, "v2", 1020.0), ok(200, "v2")]
+    assert downtime_ms(samples) == pytest.approx(150 + 1020 - 0)
+    assert summarize(samples, strategy="recreate")["downtime_ms"] == pytest.approx(1170)
+    assert RunningMetrics().update(samples)["downtime_ms"] == pytest.approx(1170)
+    timeline = summarize(samples, strategy="recreate")["timeline"]
+    assert failure_spans(timeline) == [(0, pytest.approx(1170))]
+    slow = [ok(0, "v1"), Sample(50, True, "v1", 1900.0), ok(100, "v2")]
+    assert downtime_ms(slow) == 0 and summarize(slow, strategy="rolling-update")["failures"] == 0
+
+
 def test_recreate_has_gap_and_no_overlap() -> None:
     s = summarize(recreate(), strategy="recreate", update_start_ms=UPDATE_AT, rollout_seconds=3.21)
     assert set(s) == FIELDS
     assert s["requests"] == 160 and s["failures"] == 32
-    # last success 2350, first success after 4000 -> 1650 ms
-    assert s["downtime_ms"] == pytest.approx(4000 - 2350)
+    # last success sent at 2350, first success after sent at 4000, answered 1.5 ms later
+    assert s["downtime_ms"] == pytest.approx(4000 + 1.5 - 2350)
     assert s["overlap_ms"] == 0
     assert s["first_new_ms"] == pytest.approx(4000 - UPDATE_AT)
     assert s["last_old_ms"] == pytest.approx(2350 - UPDATE_AT)
@@ -103,11 +123,11 @@ def test_downtime_edges() -> None:
     assert downtime_ms([ok(0, "v1"), ok(50, "v1")]) == 0
     # failures to the end: from the last success to the last sample
     assert downtime_ms([ok(0, "v1"), fail(50), fail(100), fail(150)]) == 150
-    # failures from the start: from the first sample to the first success
-    assert downtime_ms([fail(0), fail(50), ok(100, "v1")]) == 100
+    # failures from the start: from the first sample to the first success's answer (1.5 ms)
+    assert downtime_ms([fail(0), fail(50), ok(100, "v1")]) == 101.5
     # the longest of several runs
     seq = [ok(0, "v1"), fail(50), ok(100, "v1"), fail(150), fail(200), fail(250), ok(300, "v1")]
-    assert downtime_ms(seq) == 200
+    assert downtime_ms(seq) == 201.5
     assert downtime_ms([fail(0)]) == 0  # a single failed sample spans nothing
 
 
