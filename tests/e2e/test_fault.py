@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -101,35 +102,48 @@ def _unlabelled(ns: str) -> list[str]:
     return bad
 
 
-def _run_with_restart(args: list[str], timeout: float = 900) -> subprocess.CompletedProcess:
+def _run_with_restart(
+    commands: list[list[str]], timeout: float = 900
+) -> list[subprocess.CompletedProcess]:
+    """Start every command, restart the control plane's container RESTART_AFTER s later (all
+    of them still running), wait for each; the API is back when this returns."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KUBETM_NO_HELP_CACHE": "1"}
-    p = subprocess.Popen(
-        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    time.sleep(RESTART_AFTER)
-    assert p.poll() is None, (
-        f"kubetm {' '.join(args)} ended before the restart: the fault hit nothing"
-    )
-    restart = subprocess.run(
-        ["docker", "restart", CONTROL_PLANE], capture_output=True, text=True, timeout=180
-    )
-    assert restart.returncode == 0, restart.stderr
-    # what kubetm does after every node restart it causes (a stock node has no boot unit for it)
-    from kubetm.cluster import contain_node
-
-    contain_node(CONTROL_PLANE)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        for args in commands
+    ]
+    results = []
     try:
-        out, err = p.communicate(timeout=timeout)
+        time.sleep(RESTART_AFTER)
+        for args, p in zip(commands, procs):
+            assert p.poll() is None, (
+                f"kubetm {' '.join(args)} ended before the restart: the fault hit nothing"
+            )
+        restart = subprocess.run(
+            ["docker", "restart", CONTROL_PLANE], capture_output=True, text=True, timeout=180
+        )
+        assert restart.returncode == 0, restart.stderr
+        # what kubetm does after every node restart it causes (a stock node has no boot unit)
+        from kubetm.cluster import contain_node
+
+        contain_node(CONTROL_PLANE)
+        deadline = time.monotonic() + timeout
+        for p in procs:
+            out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
     finally:
-        if p.poll() is None:
-            p.kill()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     _api_ready()
-    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    return results
 
 
 def _assert_finished_or_one_clear_line(cp: subprocess.CompletedProcess) -> None:
@@ -143,41 +157,44 @@ def _assert_finished_or_one_clear_line(cp: subprocess.CompletedProcess) -> None:
     assert len(errors[0]) <= 420
 
 
-@pytest.mark.parametrize(
-    "args,prefixes,cleanup",
-    [
-        (["lab", "run", "pod"], ("kubetm-lab-",), ["lab", "delete", "pod"]),
-        (["demo", "rolling-update"], ("kubetm-demo-",), ["demo", "delete", "rolling-update"]),
-    ],
-    ids=["lab-run-pod", "demo-rolling-update"],
-)
-@pytest.mark.timeout(1500)  # the command (up to 900 s), the API coming back, the cleanup
-def test_control_plane_restart_mid_command(cluster, args, prefixes, cleanup):
-    cp = _run_with_restart(args)
-    last = (cp.stderr.strip().splitlines() or [""])[-1]
-    print(
-        f"kubetm {' '.join(args)} under a control-plane restart: exit {cp.returncode}; last line: {last}"
-    )  # -rA
-    _assert_finished_or_one_clear_line(cp)
-    for ns in _namespaces(prefixes):
-        assert _unlabelled(ns) == [], f"objects without the kubetm label left in {ns}"
-    # The cluster recovered: kubetm's own delete of whatever is left finishes (a namespace whose
-    # deletion hangs, e.g. on a stale metrics.k8s.io after the restart, fails it).
+RESTART_ROWS = [  # (command, namespace prefix, kubetm's own clean-up afterwards)
+    (["lab", "run", "pod"], "kubetm-lab-", ["lab", "delete", "pod"]),
+    (["demo", "rolling-update"], "kubetm-demo-", ["demo", "delete", "rolling-update"]),
+]
+
+
+@pytest.mark.timeout(1500)  # the commands (up to 900 s), the API coming back, the clean-ups
+def test_control_plane_restart_mid_command(cluster):
+    """A lab run and a demo, both in flight when the control plane's container restarts (one
+    restart for both rows: each is judged on its own)."""
+    results = _run_with_restart([args for args, _, _ in RESTART_ROWS])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "kubetm", "--context", CONTEXT, *cleanup],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, (
-        f"kubetm {' '.join(cleanup)} after the restart: {done.stderr[-1500:]}"
-    )
-    assert not _namespaces((prefixes[0] + args[-1],)), "namespace still there after kubetm's delete"
-    if args[0] == "lab":
-        _provisioner_binds_a_claim()
+    for (args, prefix, cleanup), cp in zip(RESTART_ROWS, results):
+        last = (cp.stderr.strip().splitlines() or [""])[-1]
+        print(
+            f"kubetm {' '.join(args)} under a control-plane restart: exit {cp.returncode}; "
+            f"last line: {last}"
+        )  # -rA
+        _assert_finished_or_one_clear_line(cp)
+        for ns in _namespaces((prefix,)):
+            assert _unlabelled(ns) == [], f"objects without the kubetm label left in {ns}"
+        # The cluster recovered: kubetm's own delete of whatever is left finishes (a namespace
+        # whose deletion hangs, e.g. on a stale metrics.k8s.io after the restart, fails it).
+        done = subprocess.run(
+            [sys.executable, "-m", "kubetm", "--context", CONTEXT, *cleanup],
+            capture_output=True,
+            text=True,
+            timeout=400,
+            env=env,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, (
+            f"kubetm {' '.join(cleanup)} after the restart: {done.stderr[-1500:]}"
+        )
+        assert not _namespaces((prefix + args[-1],)), (
+            f"namespace {prefix + args[-1]} still there after kubetm's delete"
+        )
+    _provisioner_binds_a_claim()
 
 
 def _provisioner_binds_a_claim() -> None:
@@ -315,6 +332,29 @@ def _wait(p: subprocess.Popen, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
+def _wait_all(
+    runs: list[tuple[subprocess.Popen, float]], since: float
+) -> list[tuple[subprocess.CompletedProcess, float]]:
+    """Wait for processes side by side (each read by its own thread, so no pipe fills up):
+    [(result, seconds from ``since`` until it ended)] in the order given."""
+    results: list = [None] * len(runs)
+
+    def wait(i: int, p: subprocess.Popen, timeout: float) -> None:
+        cp = _wait(p, timeout)
+        results[i] = (cp, round(time.monotonic() - since, 1))
+
+    threads = [
+        threading.Thread(target=wait, args=(i, p, t), daemon=True) for i, (p, t) in enumerate(runs)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    missing = [runs[i][0].args for i, r in enumerate(results) if r is None]
+    assert not missing, f"no result from {missing}"
+    return results
+
+
 def _report(row: str, **numbers) -> None:
     print(f"[fault] {row}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()))  # -rA
 
@@ -338,20 +378,6 @@ def _v2_pod_scheduled() -> bool:
     )
 
 
-def _gone_while_down_then_back(stopped_node: str, ns: str) -> tuple[float, float]:
-    """The run ended with the node still down and its namespace already gone (kubetm force-deletes
-    its pods on the NotReady node; once seen still Terminating: metrics-server had been on the
-    stopped node, and with metrics.k8s.io unavailable the namespace controller finishes no
-    deletion; it now runs on the control plane). Then the node is started: (start time, seconds
-    until every node is Ready)."""
-    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
-    assert still_down, "the node came back before kubetm's clean-up was judged"
-    assert not _ns_exists(ns), _namespace_status(ns)
-    t_start = time.monotonic()
-    _docker("start", stopped_node)
-    return t_start, _nodes_ready()
-
-
 @pytest.fixture
 def stopped_node():
     """Stops (then, whatever happens, starts) one worker node container; yields its name."""
@@ -361,92 +387,105 @@ def stopped_node():
     _nodes_ready()
 
 
-@pytest.mark.timeout(900)
-def test_worker_node_stopped_mid_demo(cluster, stopped_node):
-    p = _start("demo", "rolling-update", "-o", "json")
-    _until("a v2 pod scheduled (the update started)", _v2_pod_scheduled, 150)
-    t_stop = time.monotonic()
-    _docker("stop", stopped_node)
-    stop_s = time.monotonic() - t_stop
-    cp = _wait(p, 400)
-    ended_s = time.monotonic() - t_stop
+def _lab_pods_on(ns: str) -> dict[str, str]:
+    """{pod: node} of the scheduled pods in ns."""
+    return {p["metadata"]["name"]: p["spec"]["nodeName"] for p in _scheduled_pods(ns)}
+
+
+def _judge_demo_under_stop(cp: subprocess.CompletedProcess) -> str:
+    """The demo that had a node stopped under it: its numbers, or one clear line with what it
+    measured so far in its one JSON document."""
     doc = _one_document(cp.stdout)
     if cp.returncode == 0:  # the lesson shown despite the node: its numbers
         assert doc["requests"] > 0 and "downtime_ms" in doc
-        outcome = f"numbers: failures {doc['failures']}, downtime {doc['downtime_ms']} ms"
-    else:
-        line = _one_error_line(cp)
-        assert doc["ok"] is False and doc["error"] == line.removeprefix("error: ")
-        assert doc["requests"] > 0 and doc["steps"], doc  # what was measured so far
-        outcome = line[:160]
-    t_start, back_s = _gone_while_down_then_back(stopped_node, DEMO_NS)
-    again = _kubetm("demo", "rolling-update", "-o", "json")
+        return f"numbers: failures {doc['failures']}, downtime {doc['downtime_ms']} ms"
+    line = _one_error_line(cp)
+    assert doc["ok"] is False and doc["error"] == line.removeprefix("error: ")
+    assert doc["requests"] > 0 and doc["steps"], doc  # what was measured so far
+    return line[:160]
+
+
+def _judge_lab_under_stop(cp: subprocess.CompletedProcess) -> str:
+    """The service lab with one of its pods' nodes stopped under it: one JSON document (every
+    check passed, or the failing ones with their detail)."""
+    doc = _one_document(cp.stdout)
+    assert "Traceback" not in cp.stderr, cp.stderr[-2000:]
+    if cp.returncode == 0:
+        assert doc["ok"] is True
+        return "every check passed"
+    assert cp.returncode in (1, 4), cp.stderr[-1500:]
+    assert doc["ok"] is False, doc
+    failed = [c for c in doc.get("checks") or [] if not c["ok"]]
+    assert failed or doc.get("error"), doc  # what went wrong is in the document
+    assert all(c.get("detail") for c in failed), failed
+    return f"exit {cp.returncode}: " + (
+        ", ".join(c["name"] for c in failed) or str(doc.get("error"))[:120]
+    )
+
+
+@pytest.mark.timeout(900)
+def test_worker_node_stopped_mid_demo_and_mid_lab_run_service(cluster, stopped_node):
+    """One worker stop under two runs in flight: `demo rolling-update` (stopped once its update
+    started) and `lab run service` (one of its pods on that node). Each ends in its one JSON
+    document, its namespace is gone while the node is still down (kubetm force-deletes the pods
+    there), and once the node is back both run again and pass: the demo without a failed request
+    (it forgets the stale connection-tracking entries the stopped node's pods left)."""
+    lab_ns = "kubetm-lab-service"
+    demo = _start("demo", "rolling-update", "-o", "json")
+    lab = _start("lab", "run", "service", "-o", "json")
+    try:
+        _until(
+            f"a pod of the lab scheduled on {stopped_node}",
+            lambda: stopped_node in _lab_pods_on(lab_ns).values(),
+            120,
+        )
+        _until("a v2 pod scheduled (the update started)", _v2_pod_scheduled, 150)
+        assert demo.poll() is None and lab.poll() is None, "a run ended before the stop"
+        t_stop = time.monotonic()
+        _docker("stop", stopped_node)
+        stop_s = time.monotonic() - t_stop
+        (demo_cp, demo_s), (lab_cp, lab_s) = _wait_all([(demo, 400), (lab, 500)], since=t_stop)
+    finally:
+        for p in (demo, lab):
+            if p.poll() is None:
+                p.kill()
+    demo_outcome = _judge_demo_under_stop(demo_cp)
+    lab_outcome = _judge_lab_under_stop(lab_cp)
+    still_down = _docker("inspect", "-f", "{{.State.Running}}", stopped_node).strip() == "false"
+    assert still_down, "the node came back before kubetm's clean-up was judged"
+    # the runs ended with the node still down and their namespaces already gone (kubetm
+    # force-deletes pods on a NotReady node; metrics-server runs on the control plane so the
+    # namespace controller is not held by an unavailable metrics.k8s.io)
+    assert not _ns_exists(DEMO_NS), _namespace_status(DEMO_NS)
+    assert not _ns_exists(lab_ns), _namespace_status(lab_ns)
+    t_start = time.monotonic()
+    _docker("start", stopped_node)
+    back_s = _nodes_ready()
+    demo_again = _start("demo", "rolling-update", "-o", "json")
+    lab_again = _start("lab", "run", "service", "-o", "json")
+    (again, _), (lab_rerun, _) = _wait_all([(demo_again, 400), (lab_again, 400)], since=t_start)
+    rerun_s = time.monotonic() - t_start - back_s
     assert again.returncode == 0, again.stderr[-1500:]
     rerun = _one_document(again.stdout)
     # The stopped node's pods left SYN_SENT entries in the probing node's connection tracking;
     # the demo forgets them before probing, or connections reusing their ports time out.
     why = [(p["t_ms"], p.get("error")) for p in rerun["timeline"] if not p["ok"]]
     assert rerun["failures"] == 0, (why[:20], again.stderr[-800:])
+    assert lab_rerun.returncode == 0, lab_rerun.stderr[-1500:]
+    assert _one_document(lab_rerun.stdout)["ok"] is True
     _report(
-        "worker stopped mid demo rolling-update",
-        exit=cp.returncode,
-        outcome=outcome,
+        "worker stopped mid demo rolling-update and mid lab run service",
+        demo_exit=demo_cp.returncode,
+        demo_outcome=demo_outcome,
+        lab_outcome=lab_outcome,
         docker_stop_s=round(stop_s, 1),
-        demo_ended_after_stop_s=round(ended_s, 1),
-        cleanup=(doc.get("steps") or [""])[-1],
+        demo_ended_after_stop_s=round(demo_s, 1),
+        lab_ended_after_stop_s=round(lab_s, 1),
+        demo_cleanup=(_one_document(demo_cp.stdout).get("steps") or [""])[-1],
         node_ready_after_start_s=round(back_s, 1),
-        rerun_s=round(time.monotonic() - t_start - back_s, 1),
+        reruns_s=round(rerun_s, 1),
     )
-    assert not _ns_exists(DEMO_NS)
-
-
-def _lab_pods_on(ns: str) -> dict[str, str]:
-    """{pod: node} of the scheduled pods in ns."""
-    return {p["metadata"]["name"]: p["spec"]["nodeName"] for p in _scheduled_pods(ns)}
-
-
-@pytest.mark.timeout(900)
-def test_worker_node_stopped_mid_lab_run_service(cluster, stopped_node):
-    """The service lab with one of its pods' nodes stopped under it: one JSON document (every
-    check passed, or the failing ones with their detail), the namespace cleaned up, and the next
-    run passes once the node is back."""
-    ns = "kubetm-lab-service"
-    p = _start("lab", "run", "service", "-o", "json")
-    _until(
-        f"a pod of the lab scheduled on {stopped_node}",
-        lambda: stopped_node in _lab_pods_on(ns).values(),
-        120,
-    )
-    t_stop = time.monotonic()
-    _docker("stop", stopped_node)
-    cp = _wait(p, 500)
-    ended_s = time.monotonic() - t_stop
-    doc = _one_document(cp.stdout)
-    assert "Traceback" not in cp.stderr, cp.stderr[-2000:]
-    if cp.returncode == 0:
-        assert doc["ok"] is True
-        outcome = "every check passed"
-    else:
-        assert cp.returncode in (1, 4), cp.stderr[-1500:]
-        assert doc["ok"] is False, doc
-        failed = [c for c in doc.get("checks") or [] if not c["ok"]]
-        assert failed or doc.get("error"), doc  # what went wrong is in the document
-        assert all(c.get("detail") for c in failed), failed
-        outcome = f"exit {cp.returncode}: " + (
-            ", ".join(c["name"] for c in failed) or str(doc.get("error"))[:120]
-        )
-    t_start, back_s = _gone_while_down_then_back(stopped_node, ns)
-    again = _kubetm("lab", "run", "service", "-o", "json")
-    assert again.returncode == 0, again.stderr[-1500:]
-    assert _one_document(again.stdout)["ok"] is True
-    _report(
-        "worker stopped mid lab run service",
-        outcome=outcome,
-        lab_ended_after_stop_s=round(ended_s, 1),
-        node_ready_after_start_s=round(back_s, 1),
-        rerun_s=round(time.monotonic() - t_start - back_s, 1),
-    )
-    assert not _ns_exists(ns)
+    assert not _ns_exists(DEMO_NS) and not _ns_exists(lab_ns)
 
 
 @pytest.mark.timeout(600)
