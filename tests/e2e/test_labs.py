@@ -5,8 +5,10 @@ One test per lab (all labs of the registry): `python -m kubetm --context kind-ku
 verify of a lab that is not applied, and an unknown lab name.
 
 Each test declares its lab's shares (`lab_shares`): under pytest-xdist, tests of labs whose
-declarations intersect never overlap, and replicaset (it stops a node) runs in the serial phase;
-each `lab run` deletes what it created.
+declarations intersect never overlap; each `lab run` deletes what it created. The labs that declare
+the whole cluster (replicaset stops a node, node-scheduling taints one) are not run here: the
+serial phase's `lab run all` (test_lab_run_all.py) asserts every check of every lab, theirs
+included, so a second serial run of each would only repeat it (~150 s).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import pytest
 
 from kubetm.labs import catalog
 
-from .conftest import CONTEXT, holding, kubectl, lab_shares
+from .conftest import CLUSTER, CONTEXT, holding, kubectl, lab_shares
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = catalog.names()
+# run here side by side; the cluster-wide ones only in `lab run all` (module docstring)
+SIDE_BY_SIDE = [lab for lab in LABS if CLUSTER not in lab_shares(lab)]
 
 
 def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -45,7 +49,8 @@ def _budget(lab: str) -> float:
 
 @pytest.mark.timeout(1200)  # the subprocess has its own, per-lab budget (_budget): no earlier cut
 @pytest.mark.parametrize(
-    "lab", [pytest.param(lab, marks=pytest.mark.shares(*lab_shares(lab))) for lab in LABS]
+    "lab",
+    [pytest.param(lab, marks=pytest.mark.shares(*lab_shares(lab))) for lab in SIDE_BY_SIDE],
 )
 def test_lab_run_passes_every_check(cluster, lab):
     expected = [c.name for c in catalog.get(lab).checks]
