@@ -5,9 +5,9 @@ One test, one cluster (a second 3-node cluster on 2 cores is heavy: created once
 on it, always deleted):
 
 - ``KUBETM_OFFLINE=0``, ``KUBETM_PORT_SCHEME=localhost``, ``KUBETM_HOST_PORT_OFFSET=1000`` (so
-  its host ports never meet the main cluster's): ``cluster up``, ``deploy hello``, ``lab run
-  service``, ``demo rolling-update``, ``lab run replicaset`` (stops and starts a node),
-  ``image build hello`` FROM the online base, containment on the (stock-like) nodes, a node
+  its host ports never meet the main cluster's): ``cluster up``; ``deploy hello``, ``lab run
+  service`` and ``demo rolling-update`` side by side; ``lab run replicaset`` (stops and starts a
+  node) beside ``image build hello`` FROM the online base; containment on the (stock-like) nodes, a node
   restart then ``cluster up`` (the health path re-contains), ``cluster down``.
 - Where no container registry is reachable (this machine), the public images the online path
   uses are seeded from the offline build's equivalents under their public names (removed again
@@ -37,6 +37,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -247,44 +248,45 @@ def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypa
             },
         }
 
+        # deploy hello, the service lab and the demo side by side, as on the main cluster
         t = time.monotonic()
-        cp = kubetm(*on, "deploy", "hello", "-o", "json", env=env, timeout=300)
-        timings["deploy_hello_s"] = time.monotonic() - t
+        with ThreadPoolExecutor(3) as pool:
+            hello_f = pool.submit(kubetm, *on, "deploy", "hello", "-o", "json", env=env,
+                                  timeout=300)  # fmt: skip
+            lab_f = pool.submit(kubetm, *on, "lab", "run", "service", "-o", "json", env=env,
+                                timeout=600)  # fmt: skip
+            demo_f = pool.submit(kubetm, *on, "demo", "rolling-update", "--to", "v2",
+                                 "--duration", "1", env=env, timeout=600)  # fmt: skip
+        timings["hello_service_demo_s"] = time.monotonic() - t
+        cp = hello_f.result()
         assert cp.returncode == 0, cp.stderr[-2000:]
         hello = json.loads(cp.stdout)
         assert hello["url"].startswith(f"http://127.0.0.1:{30000 + OFFSET + 100}/") or hello[
             "url"
         ].startswith(f"http://127.0.0.1:{30000 + OFFSET + 200}/"), hello["url"]
         assert hello["body"].startswith("Hello Kubernetes!")
-
-        t = time.monotonic()
-        cp = kubetm(*on, "lab", "run", "service", "-o", "json", env=env, timeout=600)
-        timings["lab_run_service_s"] = time.monotonic() - t
+        cp = lab_f.result()
         assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
         for endpoint in ("127.0.0.1:31001", "127.0.0.1:31101", "127.0.0.1:31201"):
             assert endpoint in cp.stdout, cp.stdout[-3000:]  # every node's NodePort 30001
-
-        t = time.monotonic()
-        cp = kubetm(*on, "demo", "rolling-update", "--to", "v2", "--duration", "1", env=env,
-                    timeout=600)  # fmt: skip
-        timings["demo_rolling_update_s"] = time.monotonic() - t
+        cp = demo_f.result()
         assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
         assert f"probing http://127.0.0.1:{30004 + OFFSET + 100}/" in cp.stderr, cp.stderr[-1500:]
         assert "0 failed" in cp.stdout.splitlines()[0], cp.stdout
 
-        # the replicaset lab stops and starts a node: on stock nodes kubetm re-contains it
+        # the replicaset lab stops and starts a node: on stock nodes kubetm re-contains it; beside
+        # it, the course images FROM the online Node.js 22 base (a new tag: the shared ones stay)
         t = time.monotonic()
-        cp = kubetm(*on, "lab", "run", "replicaset", env=env, timeout=900)
-        timings["lab_run_replicaset_s"] = time.monotonic() - t
+        with ThreadPoolExecutor(2) as pool:
+            rs_f = pool.submit(kubetm, *on, "lab", "run", "replicaset", env=env, timeout=900)
+            build_f = pool.submit(kubetm, "image", "build", "hello", "--tag", "online-rehearsal",
+                                  "-o", "json", env=env, timeout=600)  # fmt: skip
+        timings["replicaset_and_image_build_s"] = time.monotonic() - t
+        cp = rs_f.result()
         assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
         for n in (f"{NAME}-control-plane", f"{NAME}-worker", f"{NAME}-worker2"):
             assert rules(n) == (True, True), n
-
-        # the course images FROM the online Node.js 22 base (a new tag: the shared ones stay)
-        t = time.monotonic()
-        cp = kubetm("image", "build", "hello", "--tag", "online-rehearsal", "-o", "json",
-                    env=env, timeout=600)  # fmt: skip
-        timings["image_build_s"] = time.monotonic() - t
+        cp = build_f.result()
         assert cp.returncode == 0, cp.stderr[-2000:]
         built = json.loads(cp.stdout)[0]
         assert built["mode"] == "online" and built["base"].startswith("node:22-"), built
