@@ -54,7 +54,7 @@ unit: install ## unit tests only (no cluster), on every core
 
 e2e: images helm ## end-to-end tests against the kind cluster (parallel phase, then the serial one)
 	$(PY) -m pytest -q $(PARALLEL) tests/e2e $(PYTEST_ARGS)
-	$(PY) -m pytest -q -m "serial and not fault" tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "serial and not fault and not each_lab" tests/e2e $(PYTEST_ARGS)
 
 REPORTS ?= build/reports
 # Each phase prints its wall time; pytest lists its 15 slowest tests and writes JUnit XML.
@@ -63,10 +63,10 @@ PHASE = bash hack/phase.sh
 # workers than cores; tests that share a resource (tests/e2e/conftest.py: a lab's or demo's
 # namespace, a NodePort, node labels) never overlap whatever the number.
 TEST_JOBS ?= 6
-PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial and not fault"
+PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial and not fault and not each_lab"
 # Tests that disturb the whole cluster (a stopped node, a recreated cluster, a restarted control
 # plane), one at a time after the parallel phase; the leftover check last.
-SERIAL = -m "serial or fault"
+SERIAL = -m "(serial or fault) and not each_lab"
 
 test: ## all tests: unit + bad-input corpus + e2e side by side (xdist), then the cluster-wide ones one by one (node stop, cluster recreate, control-plane restart) and the leftover check
 	@mkdir -p $(REPORTS)

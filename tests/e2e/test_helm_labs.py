@@ -1,6 +1,6 @@
 """e2e: the helm-* labs leave nothing behind — after `lab delete` and after Ctrl-C.
 
-(`tests/e2e/test_labs.py` runs every lab of the catalog, the helm ones included: each check passes,
+(`tests/e2e/test_lab_run_all.py` runs every lab of the catalog, the helm ones included: each check passes,
 among them the bad-input checks template-error, values-not-yaml and missing-chart-version.)
 kubectl is the oracle; helm itself is not needed by the test.
 """

@@ -2,7 +2,8 @@
 `--jobs`), as an instructor runs it before class: every lab passes, every check is there, labs
 whose declared shares intersect never overlap in time, and labs really ran side by side.
 
-Serial (it declares the whole cluster): replicaset stops a worker node and node-scheduling taints
+This is where `make test` runs each lab (once): the per-lab rows of test_labs.py are run on purpose
+only (marker ``each_lab``). Serial (it declares the whole cluster): replicaset stops a worker node and node-scheduling taints
 one, so nothing else of the suite may run beside it.
 """
 

@@ -5,10 +5,13 @@ One test per lab (all labs of the registry): `python -m kubetm --context kind-ku
 verify of a lab that is not applied, and an unknown lab name.
 
 Each test declares its lab's shares (`lab_shares`): under pytest-xdist, tests of labs whose
-declarations intersect never overlap; each `lab run` deletes what it created. The labs that declare
-the whole cluster (replicaset stops a node, node-scheduling taints one) are not run here: the
-serial phase's `lab run all` (test_lab_run_all.py) asserts every check of every lab, theirs
-included, so a second serial run of each would only repeat it (~150 s).
+declarations intersect never overlap; each `lab run` deletes what it created.
+
+`make test` runs every lab ONCE: in its serial phase's `lab run all` (test_lab_run_all.py), which
+asserts the same for every lab (exit 0, ok, every check of the lab present and passed) with the
+labs side by side. The per-lab rows here (marker ``each_lab``) repeated that work in the parallel
+phase (~1,100 s of the ~2,500 s of e2e work there); they stay for one lab at a time:
+``pytest -m each_lab tests/e2e/test_labs.py -k LAB``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,10 @@ import pytest
 
 from kubetm.labs import catalog
 
-from .conftest import CLUSTER, CONTEXT, holding, kubectl, lab_shares
+from .conftest import CONTEXT, holding, kubectl, lab_shares
 
 REPO = Path(__file__).resolve().parents[2]
 LABS = catalog.names()
-# run here side by side; the cluster-wide ones only in `lab run all` (module docstring)
-SIDE_BY_SIDE = [lab for lab in LABS if CLUSTER not in lab_shares(lab)]
 
 
 def kubetm(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -47,10 +48,11 @@ def _budget(lab: str) -> float:
     return sum(c.timeout for c in catalog.get(lab).checks) + 420
 
 
+@pytest.mark.each_lab
 @pytest.mark.timeout(1200)  # the subprocess has its own, per-lab budget (_budget): no earlier cut
 @pytest.mark.parametrize(
     "lab",
-    [pytest.param(lab, marks=pytest.mark.shares(*lab_shares(lab))) for lab in SIDE_BY_SIDE],
+    [pytest.param(lab, marks=pytest.mark.shares(*lab_shares(lab))) for lab in LABS],
 )
 def test_lab_run_passes_every_check(cluster, lab):
     expected = [c.name for c in catalog.get(lab).checks]
