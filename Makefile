@@ -54,6 +54,7 @@ unit: install ## unit tests only (no cluster), on every core
 
 e2e: images helm ## end-to-end tests against the kind cluster (parallel phase, then the serial one)
 	$(PY) -m pytest -q $(PARALLEL) tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(DEMOS) tests/e2e $(PYTEST_ARGS)
 	$(PY) -m pytest -q -m "serial and not fault and not each_lab" tests/e2e $(PYTEST_ARGS)
 
 REPORTS ?= build/reports
@@ -63,7 +64,12 @@ PHASE = bash hack/phase.sh
 # workers than cores; tests that share a resource (tests/e2e/conftest.py: a lab's or demo's
 # namespace, a NodePort, node labels) never overlap whatever the number.
 TEST_JOBS ?= 6
-PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial and not fault and not each_lab"
+PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial and not fault and not each_lab and not demo"
+# The demos' tests (marker demo: a demo's namespace), side by side with each other only, one worker
+# per demo namespace: their lesson is "no request fails" (answers within 2 s), and beside the rest
+# of the parallel phase a 2-core host stalled answers for 2-3 s when pods started (issue 13: where
+# concurrency changes what a lesson shows, it runs apart instead of widening the bound).
+DEMOS = -n 3 --dist loadgroup --no-loadscope-reorder -m "demo and not serial and not fault and not each_lab"
 # Tests that disturb the whole cluster (a stopped node, a recreated cluster, a restarted control
 # plane), one at a time after the parallel phase; the leftover check last.
 SERIAL = -m "(serial or fault) and not each_lab" $(foreach f,$(BESIDE),--ignore=$(f))
@@ -79,6 +85,7 @@ test: ## all tests: unit + bad-input corpus + e2e side by side (xdist), then the
 	$(PHASE) "cluster + images" $(MAKE) --no-print-directory images
 	$(PHASE) "helm" $(MAKE) --no-print-directory helm
 	$(PHASE) "unit + bad input + e2e (parallel, $(TEST_JOBS) workers)" $(PY) -m pytest -q $(PARALLEL) --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
+	$(PHASE) "demos (3 workers, nothing else beside them)" $(PY) -m pytest -q $(DEMOS) --durations=10 --junitxml=$(REPORTS)/demos.xml tests/e2e $(PYTEST_ARGS)
 	$(PHASE) "lab run all beside the online rehearsal (2 workers)" $(PY) -m pytest -q -n 2 --dist load -m "serial and not each_lab" --durations=5 --junitxml=$(REPORTS)/beside.xml $(BESIDE) $(PYTEST_ARGS)
 	$(PHASE) "serial e2e: node stop, cluster recreate, fault tests, leftovers" $(PY) -m pytest -q $(SERIAL) --durations=15 --junitxml=$(REPORTS)/serial.xml tests/e2e $(PYTEST_ARGS)
 

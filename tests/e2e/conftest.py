@@ -180,12 +180,15 @@ def _group(item: pytest.Item) -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects and before xdist reads xdist_group
 def pytest_collection_modifyitems(config, items):
-    """serial for ``cluster`` tests, xdist_group for the others; then the order work is handed
+    """serial for ``cluster`` tests, xdist_group for the others, demo for the tests of a demo's
+    namespace (`make test` runs them in a phase of their own); then the order work is handed
     out in: groups by their summed durations, longest first (so the longest chain of tests that
     share a resource starts at once), unit tests after the e2e ones, the serial tests after
     those (node stop, cluster recreate, fault), the leftover check last."""
     for item in items:
         shares = shares_of(item)
+        if any(x.startswith("demo:") for x in shares):
+            item.add_marker(pytest.mark.demo)
         if CLUSTER in shares:
             item.add_marker(pytest.mark.serial)
         elif shares:
