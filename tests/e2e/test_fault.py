@@ -107,19 +107,7 @@ def _run_with_restart(
 ) -> list[subprocess.CompletedProcess]:
     """Start every command, restart the control plane's container RESTART_AFTER s later (all
     of them still running), wait for each; the API is back when this returns."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "KUBETM_NO_HELP_CACHE": "1"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "kubetm", "--context", CONTEXT, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        for args in commands
-    ]
-    results = []
+    procs = [_start(*args) for args in commands]
     try:
         time.sleep(RESTART_AFTER)
         for args, p in zip(commands, procs):
@@ -134,10 +122,7 @@ def _run_with_restart(
         from kubetm.cluster import contain_node
 
         contain_node(CONTROL_PLANE)
-        deadline = time.monotonic() + timeout
-        for p in procs:
-            out, err = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        results = [cp for cp, _ in _wait_all([(p, timeout) for p in procs], time.monotonic())]
     finally:
         for p in procs:
             if p.poll() is None:
@@ -168,7 +153,6 @@ def test_control_plane_restart_mid_command(cluster):
     """A lab run and a demo, both in flight when the control plane's container restarts (one
     restart for both rows: each is judged on its own)."""
     results = _run_with_restart([args for args, _, _ in RESTART_ROWS])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for (args, prefix, cleanup), cp in zip(RESTART_ROWS, results):
         last = (cp.stderr.strip().splitlines() or [""])[-1]
         print(
@@ -180,14 +164,7 @@ def test_control_plane_restart_mid_command(cluster):
             assert _unlabelled(ns) == [], f"objects without the kubetm label left in {ns}"
         # The cluster recovered: kubetm's own delete of whatever is left finishes (a namespace
         # whose deletion hangs, e.g. on a stale metrics.k8s.io after the restart, fails it).
-        done = subprocess.run(
-            [sys.executable, "-m", "kubetm", "--context", CONTEXT, *cleanup],
-            capture_output=True,
-            text=True,
-            timeout=400,
-            env=env,
-            cwd=ROOT,
-        )
+        done = _kubetm(*cleanup, timeout=400)
         assert done.returncode == 0, (
             f"kubetm {' '.join(cleanup)} after the restart: {done.stderr[-1500:]}"
         )
