@@ -4,8 +4,8 @@ whose declared shares intersect never overlap in time, and labs really ran side 
 
 This is where `make test` runs each lab (once): the per-lab rows of test_labs.py are run on purpose
 only (marker ``each_lab``). Serial (it declares the whole cluster): replicaset stops a worker node and node-scheduling taints
-one, so nothing else of the suite may run beside it on this cluster; `make test` runs it beside
-the online rehearsal only (test_online.py: a second cluster of its own; Makefile ``BESIDE``).
+one, so nothing else of the suite may run beside it (not even the online rehearsal's second
+cluster: tried, and pod-lifecycle's readiness pod was once too slow to start beside it).
 """
 
 from __future__ import annotations

@@ -170,8 +170,8 @@ def rules(node: str) -> tuple[bool, bool]:
 
 @pytest.mark.shares(
     "cluster"
-)  # serial: a second 3-node cluster beside the parallel phase's demos would load 2 cores; make
-# test runs it beside `lab run all` only (Makefile BESIDE: 329 s for both, 279 + 276 s apart)
+)  # serial: a second 3-node cluster beside the timing lessons would load 2 cores (beside `lab
+# run all` it once made pod-lifecycle's readiness pod too slow to start: Makefile SERIAL)
 @pytest.mark.timeout(1800)  # cold seed ~1 min, cluster up ~2-4 min, labs/demos ~3 min, down
 def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypatch, tmp_path):
     # The second cluster lives in a kubeconfig of its own: kind makes a new cluster the current
