@@ -206,7 +206,7 @@ def pytest_collection_modifyitems(config, items):
             2
             if item.get_closest_marker("leftover_check")
             else 1
-            if item.get_closest_marker("serial") or item.get_closest_marker("fault")
+            if item.get_closest_marker("serial")
             else 0
         )
         if tail == 1 and item.get_closest_marker("fault"):

@@ -2,7 +2,8 @@
 
 Not part of a plain `pytest tests/e2e`: these stop, pause and restart what everyone shares, so
 pyproject's addopts deselect them (-m "not fault"). `make test` (and so CI) runs them last, after
-the rest of the suite, serially; alone: `make fault` or
+the rest of the suite, serially (the rows that disturb nothing shared, kill -9 and the same lab
+twice, are in test_fault_process.py and run side by side with the rest); alone: `make fault` or
 
     pytest -m fault -rA tests/e2e/test_fault.py
 
@@ -13,8 +14,8 @@ the fault tests' total time at the end, and the last test asserts nothing kubetm
 |---|---|---|
 | control-plane container restarted | lab run pod; demo rolling-update | finishes, or one error line; only labelled objects left; kubetm's delete finishes |
 | worker node container stopped, then started | demo rolling-update; lab run service | one JSON document: the numbers, or ok false and ONE error line; the namespace gone while the node is still down; the next run passes once it is back |
-| kill -9 of kubetm | lab run; demo; apply -f of a folder | the next identical command passes at once (the Lease of the killed run is taken over), nothing left after it |
-| the same lab twice at once | lab run | the second is refused within seconds naming the holder (host, pid, start); the first passes |
+| kill -9 of kubetm | lab run; demo; apply -f of a folder | the next identical command passes at once (the Lease of the killed run is taken over), nothing left after it: test_fault_process.py |
+| the same lab twice at once | lab run | the second is refused within seconds naming the holder (host, pid, start); the first passes: test_fault_process.py |
 | all nodes paused 60 s (laptop sleep) | demo rolling-update | the gap reported as measured downtime, or one error line; the cluster usable after |
 | registry stopped / its volume removed | image push; lab run | push starts it again; images the lab needs are pushed again before the apply; `image push all` restores them all |
 | disk full in Docker's data root (a second engine on a 480 MB tmpfs) | image build app | one error line naming the data root and its free space; no kubetm/app tag left |
@@ -463,112 +464,6 @@ def test_worker_node_stopped_mid_demo_and_mid_lab_run_service(cluster, stopped_n
         reruns_s=round(rerun_s, 1),
     )
     assert not _ns_exists(DEMO_NS) and not _ns_exists(lab_ns)
-
-
-@pytest.mark.timeout(600)
-def test_same_lab_twice_then_kill_9_then_again(cluster):
-    """Twice at once: the second refused within seconds, naming the holder. Then the holder is
-    killed with -9 and the same command, run at once, takes its Lease over and passes."""
-    first = _start("lab", "run", "config", "-o", "json")
-    ns = "kubetm-lab-config"
-    _until(
-        "the first run holds its Lease",
-        lambda: bool(
-            kubectl(
-                "-n", ns, "get", "lease", LEASE, "--ignore-not-found", "-o", "name", check=False
-            )
-        ),
-        60,
-    )
-    t = time.monotonic()
-    second = _kubetm("lab", "run", "config", "-o", "json", timeout=60)
-    refused_s = time.monotonic() - t
-    assert second.returncode != 0
-    doc = _one_document(second.stdout)
-    assert doc["ok"] is False and "already running" in doc["error"]
-    assert f"pid {first.pid} since" in doc["error"], doc["error"]
-    assert refused_s < 15, f"refused only after {refused_s:.1f} s"
-    # `lab delete` must not pull the running lab's objects from under it either
-    deleted = _kubetm("lab", "delete", "config", timeout=60)
-    assert deleted.returncode != 0, deleted.stdout[-500:]
-    assert _one_error_line(deleted).startswith("error: lab config is already running")
-    assert "--force" in deleted.stderr and f"pid {first.pid} since" in deleted.stderr
-    assert _ns_exists(ns)
-    assert first.poll() is None, "the first run ended: the second must not have disturbed it"
-    first.kill()  # kill -9 in the middle of the run
-    first.wait()
-    t = time.monotonic()
-    again = _kubetm("lab", "run", "config", "-o", "json", timeout=400)
-    again_s = time.monotonic() - t
-    assert again.returncode == 0, again.stderr[-1500:]
-    assert "took over the run lock from" in again.stderr and "(process gone)" in again.stderr
-    assert _one_document(again.stdout)["ok"] is True
-    assert not _ns_exists(ns), "namespace left after the run"
-    _report(
-        "lab config twice at once, then kill -9, then again",
-        refused_after_s=round(refused_s, 1),
-        refusal=doc["error"][:120],
-        rerun_after_kill_s=round(again_s, 1),
-    )
-
-
-@pytest.mark.timeout(600)
-def test_kill_9_mid_demo_then_again(cluster):
-    p = _start("demo", "rolling-update", "-o", "json")
-    _until("the demo's Deployment exists", lambda: _ns_exists(DEMO_NS), 60)
-    time.sleep(3)
-    p.kill()
-    p.wait()
-    t = time.monotonic()
-    again = _kubetm("demo", "rolling-update", "-o", "json")
-    assert again.returncode == 0, again.stderr[-1500:]
-    assert _one_document(again.stdout)["failures"] == 0
-    assert not _ns_exists(DEMO_NS)
-    _report("kill -9 mid demo, then again", rerun_s=round(time.monotonic() - t, 1))
-
-
-APPLY_NS = "kubetm-e2e-fault-apply"
-
-
-def _apply_folder(tmp_path) -> str:
-    """A folder of its own (no lab's namespace: other runs may use those): a Namespace, then 40
-    files of one ConfigMap each, applied one file after another (kill -9 lands in the middle)."""
-    folder = tmp_path / "apply"
-    folder.mkdir()
-    (folder / "00-namespace.yaml").write_text(
-        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {APPLY_NS}\n"
-    )
-    for i in range(40):
-        (folder / f"{i + 10:02d}-cm.yaml").write_text(
-            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n"
-            f"  namespace: {APPLY_NS}\ndata:\n  i: '{i}'\n"
-        )
-    return str(folder)
-
-
-@pytest.mark.timeout(300)
-def test_kill_9_mid_apply_of_a_folder_then_again(cluster, tmp_path):
-    folder = _apply_folder(tmp_path)
-    p = _start("apply", "-f", folder)
-    _until("the folder's namespace applied", lambda: _ns_exists(APPLY_NS), 60, every=0.1)
-    p.kill()
-    p.wait()
-    cms = kubectl("-n", APPLY_NS, "get", "configmaps", "-o", "name").split()
-    partial = len([c for c in cms if c.startswith("configmap/cm-")])
-    t = time.monotonic()
-    again = _kubetm("apply", "-f", folder)
-    applied_s = time.monotonic() - t
-    assert again.returncode == 0, again.stderr[-1500:]
-    assert len(kubectl("-n", APPLY_NS, "get", "configmaps", "-o", "name").split()) >= 40
-    gone = _kubetm("delete", "-f", folder)
-    assert gone.returncode == 0, gone.stderr[-1500:]
-    _until("the folder's namespace deleted", lambda: not _ns_exists(APPLY_NS), 120)
-    _report(
-        "kill -9 mid apply -f of a folder (41 objects), then again",
-        configmaps_when_killed=partial,
-        apply_again_s=round(applied_s, 1),
-        deleted_within_s=round(time.monotonic() - t - applied_s, 1),
-    )
 
 
 @pytest.mark.timeout(600)
