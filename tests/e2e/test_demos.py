@@ -215,21 +215,19 @@ def deployed_image(ns: str, deployment: str) -> str:
     ][0]["image"]
 
 
-@ROLLING
+@RECREATE  # not rolling-update: its tests are the demos' phase's longest chain
 def test_rollout_undo_after_a_kept_demo(cluster):
-    ns = "kubetm-demo-rolling-update"
+    ns = "kubetm-demo-recreate"
     try:
-        run = run_json(
-            "demo", "rolling-update", "--keep", "--min-ready-seconds", "1", "--duration", "0"
-        )
-        assert run["failures"] == 0
+        run = run_json("demo", "recreate", "--keep", "--min-ready-seconds", "1", "--duration", "0")
+        assert run["requests"] > 0 and run["overlap_ms"] == 0  # Recreate: v1 gone before v2
         assert deployed_image(ns, "app").endswith("/kubetm/app:v2")
         assert (
             kubetm_history(ns, "app")
             == kubectl_history(ns, "app")
             == [
-                (1, "kubetm demo rolling-update: image kubetm/app:v1"),
-                (2, "kubetm demo rolling-update: image kubetm/app:v2"),
+                (1, "kubetm demo recreate: image kubetm/app:v1"),
+                (2, "kubetm demo recreate: image kubetm/app:v2"),
             ]
         )
         undo = run_json("-n", ns, "rollout", "undo", "app")
@@ -238,8 +236,8 @@ def test_rollout_undo_after_a_kept_demo(cluster):
         assert deployed_image(ns, "app").endswith("/kubetm/app:v1")
         # kubectl's numbering: revision 1 became revision 3, with its change-cause
         expected = [
-            (2, "kubetm demo rolling-update: image kubetm/app:v2"),
-            (3, "kubetm demo rolling-update: image kubetm/app:v1"),
+            (2, "kubetm demo recreate: image kubetm/app:v2"),
+            (3, "kubetm demo recreate: image kubetm/app:v1"),
         ]
         assert kubectl_history(ns, "app") == kubetm_history(ns, "app") == expected
         status = run_json("-n", ns, "rollout", "status", "app", "--timeout", "60")
@@ -249,7 +247,7 @@ def test_rollout_undo_after_a_kept_demo(cluster):
         missing = kubetm("-n", ns, "rollout", "undo", "app", "--to-revision", "1")
         assert missing.returncode == 1 and "unable to find specified revision 1" in missing.stderr
     finally:
-        kubetm("demo", "delete", "rolling-update")
+        kubetm("demo", "delete", "recreate")
     assert namespace_gone(ns)
 
 
@@ -353,7 +351,7 @@ spec:
 # ---------------------------------------------------------------------------------- cleanup
 
 
-@ROLLING
+@BLUE_GREEN  # not rolling-update: its tests are the demos' phase's longest chain
 @pytest.mark.parametrize(
     "sig, code, when",
     [
@@ -362,9 +360,9 @@ spec:
     ],
 )
 def test_signal_removes_the_demo_objects(cluster, sig, code, when):
-    ns = "kubetm-demo-rolling-update"
+    ns = "kubetm-demo-blue-green"
     p = subprocess.Popen(
-        [sys.executable, "-m", "kubetm", "--context", CONTEXT, "demo", "rolling-update"],
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, "demo", "blue-green"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
