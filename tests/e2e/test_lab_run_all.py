@@ -4,28 +4,97 @@ whose declared shares intersect never overlap in time, and labs really ran side 
 
 This is where `make test` runs each lab (once): the per-lab rows of test_labs.py are run on purpose
 only (marker ``each_lab``). Serial (it declares the whole cluster): replicaset stops a worker node and node-scheduling taints
-one, so nothing else of the suite may run beside it (not even the online rehearsal's second
-cluster: tried, and pod-lifecycle's readiness pod was once too slow to start beside it).
+one, so nothing else of the suite's main cluster may run beside it. The online rehearsal's
+second cluster may, but only once the labs that declare the whole cluster begin: they run last,
+each alone (node-scheduling: taints and labels, a NoExecute eviction measured at once and at
+25-50 s; replicaset: a worker stopped, NotReady within 120 s, its pods recreated elsewhere), and
+mostly wait (~10 % of 2 cores). When ``KUBETM_E2E_HANDOFF`` names a file, this test creates it
+then (or when `lab run all` ends, whichever is first) and test_online.py waits for it before
+creating its cluster. Side by side from the start, pod-lifecycle's readiness pod was once too
+slow to start while the second cluster was being created (2026-12-02).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from kubetm.labs import catalog
 from kubetm.labs.base import conflicts
 
-from .test_labs import kubetm
+from .conftest import CLUSTER, CONTEXT
+from .test_labs import REPO
+
+HANDOFF = os.environ.get("KUBETM_E2E_HANDOFF", "")
+
+
+def _hand_off(why: str) -> None:
+    if HANDOFF and not Path(HANDOFF).exists():
+        Path(HANDOFF).write_text(why + "\n")
+
+
+def _run_all(timeout: float) -> tuple[subprocess.CompletedProcess, tuple[float, str] | None]:
+    """`kubetm lab run all -o json`, its stderr read as it comes (every line starts with its
+    lab's name): the hand-off file is created when the first lab that declares the whole cluster
+    begins (those run last, each alone: every other lab has ended). Returns the result and
+    (seconds until that moment, that lab), or None if it never came."""
+    alone = {n for n in catalog.names() if CLUSTER in catalog.get(n).shares}
+    assert alone, "no lab declares the whole cluster: nothing to hand off at"
+    t0 = time.monotonic()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "kubetm", "--context", CONTEXT, "lab", "run", "all", "-o", "json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    err: list[str] = []
+    began: list[tuple[float, str]] = []
+
+    def read_stderr() -> None:
+        assert p.stderr is not None
+        for line in p.stderr:
+            err.append(line)
+            lab = line.split(":", 1)[0]
+            if not began and lab in alone:
+                began.append((round(time.monotonic() - t0, 1), lab))
+                _hand_off(f"lab run all: {lab} (whole cluster, alone) began after {began[0][0]} s")
+
+    out: list[str] = []
+    readers = [
+        threading.Thread(target=read_stderr, daemon=True),
+        threading.Thread(
+            target=lambda: out.append(p.stdout.read() if p.stdout else ""), daemon=True
+        ),
+    ]
+    for r in readers:
+        r.start()
+    try:
+        p.wait(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        for r in readers:
+            r.join(timeout=30)
+        _hand_off("lab run all ended")
+    return subprocess.CompletedProcess(p.args, p.returncode, "".join(out), "".join(err)), (
+        began[0] if began else None
+    )
 
 
 @pytest.mark.shares("cluster")
 @pytest.mark.timeout(2400)
 def test_lab_run_all_passes_every_lab_side_by_side(cluster):
     t0 = time.monotonic()
-    cp = kubetm("lab", "run", "all", "-o", "json", timeout=2300)
+    cp, last = _run_all(timeout=2300)
     wall = time.monotonic() - t0
     try:
         results = json.loads(cp.stdout)
@@ -57,9 +126,16 @@ def test_lab_run_all_passes_every_lab_side_by_side(cluster):
                 overlapping += 1
                 assert not conflicts(catalog.get(a).shares, catalog.get(b).shares), (a, b)
     assert overlapping > 0, spans
+    # the hand-off's premise: when the first lab that declares the whole cluster began, every
+    # other lab had ended (the online rehearsal's cluster is made beside those labs only)
+    assert last is not None, "no lab that declares the whole cluster began"
+    began_s = by_lab[last[1]]["start_s"]
+    shared = [n for n in by_lab if CLUSTER not in catalog.get(n).shares]
+    assert all(by_lab[n]["end_s"] <= began_s for n in shared), (last, spans)
     checks = sum(len(r["checks"]) for r in results)
     print(
         f"\nlab run all: {len(results)} labs, {checks} checks passed in {wall:.0f} s "
         f"(labs alone would take {sum(e - s for s, e in spans.values()):.0f} s); "
-        f"{overlapping} pairs of labs overlapped"
+        f"{overlapping} pairs of labs overlapped; the first lab alone ({last[1]}) began after "
+        f"{last[0]} s"
     )
