@@ -72,14 +72,19 @@ PARALLEL = -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder -m "not seria
 DEMOS = -n 3 --dist loadgroup --no-loadscope-reorder -m "demo and not serial and not each_lab"
 # `lab run all` (every lab once, ~270 s) beside the online rehearsal (a second cluster, ~280 s),
 # whose cluster is created only once `lab run all` reaches the labs that declare the whole cluster
-# (node-scheduling, replicaset: ~130 s alone, ~10 % of 2 cores): the hand-off file (see
-# tests/e2e/test_lab_run_all.py). From the start side by side (tried 2026-12-02) pod-lifecycle's
-# readiness pod once took over 30 s to show its 2 failed probes while the second cluster was made.
+# (node-scheduling, replicaset: each alone, ~10 % of 2 cores); from the start side by side (tried
+# 2026-12-02) pod-lifecycle's readiness pod once took over 30 s to show its 2 failed probes while
+# the second cluster was made. Beside them, in a second pytest run, the serial tests marked
+# beside_online (only the main cluster, no tight bound: cluster recreate and states, control-plane
+# restart, all nodes paused, node labels) start once `lab run all` has ended and the online
+# rehearsal's demo is over. They hand over through files in HANDOFFS (tests/e2e/conftest.py).
 BESIDE = tests/e2e/test_lab_run_all.py tests/e2e/test_online.py
-HANDOFF = $(REPORTS)/lab-run-all-handoff
-# Tests that disturb the whole cluster (a stopped node, a recreated cluster, a restarted control
-# plane), one at a time after the others; the leftover check last.
-SERIAL = -m "serial and not each_lab" $(foreach f,$(BESIDE),--ignore=$(f))
+HANDOFFS = $(REPORTS)/handoffs
+NOT_BESIDE = $(foreach f,$(BESIDE),--ignore=$(f))
+# Tests that disturb the whole cluster (a stopped node, the Docker engine restarted, the registry
+# removed) and need the host quiet or the second cluster gone, one at a time last; the leftover
+# check last.
+SERIAL = -m "serial and not each_lab and not beside_online" $(NOT_BESIDE)
 
 test: ## all tests: unit + bad-input corpus + e2e side by side (xdist), then the cluster-wide ones one by one (node stop, cluster recreate, control-plane restart) and the leftover check
 	@mkdir -p $(REPORTS)
@@ -88,9 +93,11 @@ test: ## all tests: unit + bad-input corpus + e2e side by side (xdist), then the
 	$(PHASE) "helm" $(MAKE) --no-print-directory helm
 	$(PHASE) "unit + bad input + e2e (parallel, $(TEST_JOBS) workers)" $(PY) -m pytest -q $(PARALLEL) --durations=15 --junitxml=$(REPORTS)/pytest.xml tests/unit tests/badinput tests/e2e $(PYTEST_ARGS)
 	$(PHASE) "demos (3 workers, nothing else beside them)" $(PY) -m pytest -q $(DEMOS) --durations=10 --junitxml=$(REPORTS)/demos.xml tests/e2e $(PYTEST_ARGS)
-	@rm -f $(HANDOFF)
-	$(PHASE) "lab run all, the online rehearsal from its cluster-wide labs on (2 workers)" env KUBETM_E2E_HANDOFF=$(abspath $(HANDOFF)) $(PY) -m pytest -q -n 2 --dist load -m "serial and not each_lab" --durations=5 --junitxml=$(REPORTS)/beside.xml $(BESIDE) $(PYTEST_ARGS)
-	$(PHASE) "serial e2e: node stop, cluster recreate, fault tests, leftovers" $(PY) -m pytest -q $(SERIAL) --durations=15 --junitxml=$(REPORTS)/serial.xml tests/e2e $(PYTEST_ARGS)
+	@rm -rf $(HANDOFFS)
+	$(PHASE) "lab run all [1], the online rehearsal [1] from its cluster-wide labs on, serial tests beside it [2]" env KUBETM_E2E_HANDOFFS=$(abspath $(HANDOFFS)) bash hack/side-by-side.sh \
+	  "$(PY) -m pytest -q -n 2 --dist load -m 'serial and not each_lab' --durations=5 --junitxml=$(REPORTS)/beside.xml $(BESIDE) $(PYTEST_ARGS)" \
+	  "env KUBETM_E2E_AFTER='lab-run-all-ended online-demo-done' $(PY) -m pytest -q -rA -m 'serial and beside_online' --durations=10 --junitxml=$(REPORTS)/beside-online.xml $(NOT_BESIDE) tests/e2e $(PYTEST_ARGS)"
+	$(PHASE) "serial e2e: worker stop, Docker engine restart, registry, leftovers" $(PY) -m pytest -q $(SERIAL) --durations=15 --junitxml=$(REPORTS)/serial.xml tests/e2e $(PYTEST_ARGS)
 
 fault: images ## only the fault tests: stop/pause/restart nodes, kill -9 and concurrent runs, on the real cluster (serial; each case prints its recovery times)
 	$(PY) -m pytest -q -rA -m fault tests/e2e/test_fault_process.py tests/e2e/test_fault.py $(PYTEST_ARGS)

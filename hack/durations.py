@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "e2e" / "durations.json"
 DEFAULT = [
-    ROOT / "build" / "reports" / f"{phase}.xml" for phase in ("pytest", "demos", "beside", "serial")
+    ROOT / "build" / "reports" / f"{phase}.xml"
+    for phase in ("pytest", "demos", "beside", "beside-online", "serial")
 ]
 
 

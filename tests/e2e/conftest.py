@@ -243,6 +243,55 @@ def holding(*resources: str, wait: bool = True):
         yield
 
 
+# ------------------------------------------------------- hand-offs between side-by-side phases
+
+# `make test` runs `lab run all`, the online rehearsal (a second cluster) and the serial rows that
+# tolerate a busy host as two pytest processes at once; they hand the main cluster and the host
+# over through files in this directory (unset: nothing waits). Names: ``lab-run-all-alone`` (the
+# labs that declare the whole cluster began: every other lab ended), ``lab-run-all-ended``,
+# ``online-demo-done`` (the online rehearsal's timing lesson is over; its cluster stays a while).
+HANDOFFS = os.environ.get("KUBETM_E2E_HANDOFFS", "")
+
+
+def hand_off(name: str, why: str) -> None:
+    """Create hand-off ``name`` (once; the first reason stays)."""
+    if HANDOFFS:
+        path = Path(HANDOFFS) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(why + "\n")
+
+
+def wait_for_handoffs(*names: str, within: float = 2400) -> list[str]:
+    """Wait until every hand-off in ``names`` exists (test-side polling of files other tests
+    write; each writer also creates its files when it fails); their reasons. Unset: no wait."""
+    if not HANDOFFS:
+        return []
+    deadline = time.monotonic() + within
+    paths = [Path(HANDOFFS) / n for n in names]
+    while not all(p.exists() for p in paths):
+        missing = [p.name for p in paths if not p.exists()]
+        assert time.monotonic() < deadline, f"hand-offs {missing} not made within {within:.0f} s"
+        time.sleep(1)
+    return [p.read_text().strip() for p in paths]
+
+
+def pytest_sessionstart(session):
+    """``KUBETM_E2E_AFTER`` (hand-off names, space-separated): wait for them before any test, so
+    the wait counts against no test's timeout. `make test` sets it for its pytest run of the
+    serial tests marked ``beside_online`` (only the main cluster, no tight bound), which runs
+    beside `lab run all` and the online rehearsal: those start once `lab run all` has ended and
+    the online rehearsal's demo is over (``lab-run-all-ended online-demo-done``)."""
+    after = os.environ.get("KUBETM_E2E_AFTER", "").split()
+    if not after:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    t = time.monotonic()
+    reasons = wait_for_handoffs(*after)
+    if reporter is not None:
+        reporter.write_line(f"waited {time.monotonic() - t:.0f} s for {after}: {reasons}")
+
+
 @pytest.fixture(autouse=True)
 def _declared_resources(request):
     """Hold the test's declared resources for its whole run (set-up and tear-down included)."""

@@ -18,7 +18,9 @@ import pytest
 from .conftest import kubectl_json
 
 # `cluster up` may recreate the cluster: nothing else runs meanwhile (serial phase of `make test`).
-pytestmark = pytest.mark.shares("cluster")
+# beside_online: `make test` runs these beside the online rehearsal's last minutes (its second
+# cluster); they touch only the main cluster, and no bound here is tight (tests/e2e/conftest.py)
+pytestmark = [pytest.mark.shares("cluster"), pytest.mark.beside_online]
 
 NAME = "kubetm"
 

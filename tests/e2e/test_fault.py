@@ -150,6 +150,7 @@ RESTART_ROWS = [  # (command, namespace prefix, kubetm's own clean-up afterwards
 
 
 @pytest.mark.timeout(1500)  # the commands (up to 900 s), the API coming back, the clean-ups
+@pytest.mark.beside_online  # judged as "finishes or one clear line": a busy host changes nothing
 def test_control_plane_restart_mid_command(cluster):
     """A lab run and a demo, both in flight when the control plane's container restarts (one
     restart for both rows: each is judged on its own)."""
@@ -467,6 +468,7 @@ def test_worker_node_stopped_mid_demo_and_mid_lab_run_service(cluster, stopped_n
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.beside_online  # judged as "the gap as downtime, or one error line"
 def test_all_nodes_paused_60s_mid_demo(cluster):
     p = _start("demo", "rolling-update", "-o", "json")
     _until("a v2 pod scheduled (the update started)", _v2_pod_scheduled, 150)

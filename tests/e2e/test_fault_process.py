@@ -2,8 +2,9 @@
 
 kill -9 of a `lab run`, a demo and an `apply -f` of a folder, and the same lab started twice at
 once: each uses only its lab's, its demo's or its own namespace (declared with
-``@pytest.mark.shares``), so `make test` runs them side by side with the rest (issue 13): the lab
-and apply rows in the parallel phase, the demo row in the demos' phase. The rows that stop,
+``@pytest.mark.shares``), so `make test` runs them side by side with the rest (issue 13): the apply
+row in the parallel phase, the demo row in the demos' phase; the lab row needs a quiet host (see
+there) and runs with the serial rows. The rows that stop,
 pause or restart what everyone shares are in test_fault.py (serial, last). Marker ``fault``: not
 part of a plain `pytest tests/e2e`; `make fault` runs both files.
 """
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from .conftest import demo_shares, kubectl, lab_shares
+from .conftest import CLUSTER, demo_shares, kubectl, lab_shares
 from .test_fault import (
     LEASE,
     _kubetm,
@@ -30,7 +31,11 @@ pytestmark = [pytest.mark.fault]
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.shares(*lab_shares("config"))
+# Serial (with the other fault rows, last): its premise is that the first run is still in its
+# checks when killed (a Lease to take over); in the parallel phase (96 % of 2 cores) the first
+# run once reached its own namespace deletion first, and the rerun rightly waited for that
+# namespace instead (rehearsal 7, 2026-12-02).
+@pytest.mark.shares(CLUSTER, *lab_shares("config"))
 def test_same_lab_twice_then_kill_9_then_again(cluster):
     """Twice at once: the second refused within seconds, naming the holder. Then the holder is
     killed with -9 and the same command, run at once, takes its Lease over and passes."""

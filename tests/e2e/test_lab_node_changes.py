@@ -39,6 +39,7 @@ def _marked(nodes: list[dict]) -> list[str]:
 
 @pytest.mark.timeout(600)
 @pytest.mark.shares(*lab_shares("node-scheduling"))  # "cluster": serial
+@pytest.mark.beside_online  # labels and taints, no timing
 def test_lab_delete_undoes_node_changes_of_a_killed_run(cluster):
     before = {n["metadata"]["name"]: n for n in _nodes()}
     proc = subprocess.Popen(

@@ -8,9 +8,9 @@ one, so nothing else of the suite's main cluster may run beside it. The online r
 second cluster may, but only once the labs that declare the whole cluster begin: they run last,
 each alone (node-scheduling: taints and labels, a NoExecute eviction measured at once and at
 25-50 s; replicaset: a worker stopped, NotReady within 120 s, its pods recreated elsewhere), and
-mostly wait (~10 % of 2 cores). When ``KUBETM_E2E_HANDOFF`` names a file, this test creates it
-then (or when `lab run all` ends, whichever is first) and test_online.py waits for it before
-creating its cluster. Side by side from the start, pod-lifecycle's readiness pod was once too
+mostly wait (~10 % of 2 cores). In `make test` this test makes the hand-off ``lab-run-all-alone``
+then (or when `lab run all` ends, whichever is first; conftest.py: ``KUBETM_E2E_HANDOFFS``) and
+test_online.py waits for it before creating its cluster; ``lab-run-all-ended`` when it ends. Side by side from the start, pod-lifecycle's readiness pod was once too
 slow to start while the second cluster was being created (2026-12-02).
 """
 
@@ -22,22 +22,14 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from kubetm.labs import catalog
 from kubetm.labs.base import conflicts
 
-from .conftest import CLUSTER, CONTEXT
+from .conftest import CLUSTER, CONTEXT, hand_off
 from .test_labs import REPO
-
-HANDOFF = os.environ.get("KUBETM_E2E_HANDOFF", "")
-
-
-def _hand_off(why: str) -> None:
-    if HANDOFF and not Path(HANDOFF).exists():
-        Path(HANDOFF).write_text(why + "\n")
 
 
 def _run_all(timeout: float) -> tuple[subprocess.CompletedProcess, tuple[float, str] | None]:
@@ -66,7 +58,10 @@ def _run_all(timeout: float) -> tuple[subprocess.CompletedProcess, tuple[float, 
             lab = line.split(":", 1)[0]
             if not began and lab in alone:
                 began.append((round(time.monotonic() - t0, 1), lab))
-                _hand_off(f"lab run all: {lab} (whole cluster, alone) began after {began[0][0]} s")
+                hand_off(
+                    "lab-run-all-alone",
+                    f"lab run all: {lab} (whole cluster, alone) began after {began[0][0]} s",
+                )
 
     out: list[str] = []
     readers = [
@@ -84,7 +79,8 @@ def _run_all(timeout: float) -> tuple[subprocess.CompletedProcess, tuple[float, 
             p.kill()
         for r in readers:
             r.join(timeout=30)
-        _hand_off("lab run all ended")
+        hand_off("lab-run-all-alone", "lab run all ended")
+        hand_off("lab-run-all-ended", f"lab run all ended after {time.monotonic() - t0:.0f} s")
     return subprocess.CompletedProcess(p.args, p.returncode, "".join(out), "".join(err)), (
         began[0] if began else None
     )

@@ -44,6 +44,8 @@ import pytest
 
 from kubetm.host.offline import versions
 
+from .conftest import hand_off, wait_for_handoffs
+
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "kubetm-online"
 CONTEXT = f"kind-{NAME}"
@@ -168,23 +170,6 @@ def rules(node: str) -> tuple[bool, bool]:
     return "10.244.0.0/16" in route, reject.returncode == 0
 
 
-HANDOFF = os.environ.get("KUBETM_E2E_HANDOFF", "")
-
-
-def _wait_for_handoff(within: float = 1800) -> None:
-    """Beside `lab run all` (`make test`): the second cluster is created only once the labs that
-    declare the whole cluster begin (test_lab_run_all.py creates the file ``KUBETM_E2E_HANDOFF``
-    names then, or when it ends): those mostly wait, the shared labs before them keep 2 cores
-    busy and include timing lessons. Unset (run alone): no wait."""
-    if not HANDOFF:
-        return
-    deadline = time.monotonic() + within
-    while not Path(HANDOFF).exists():  # test-side polling of a file another test writes
-        assert time.monotonic() < deadline, f"{HANDOFF} not created within {within:.0f} s"
-        time.sleep(1)
-    print(f"  hand-off: {Path(HANDOFF).read_text().strip()}")
-
-
 # serial: a second 3-node cluster beside the main cluster's timing lessons would load 2 cores
 # (beside `lab run all` from its start, pod-lifecycle's readiness pod was once too slow to start):
 # beside `lab run all` it waits for the hand-off (_wait_for_handoff)
@@ -208,8 +193,16 @@ def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypa
     extra, created = seed()
     timings["seed_s"] = time.monotonic() - t
     print(f"  seeded {created or 'nothing'} in {timings['seed_s']:.0f} s; env {extra}")
+    # Beside `lab run all` (`make test`): the second cluster is created only once the labs that
+    # declare the whole cluster begin (they mostly wait; the shared labs before them keep 2 cores
+    # busy and include timing lessons). Run alone: no wait.
     t = time.monotonic()
-    _wait_for_handoff()
+    try:
+        for why in wait_for_handoffs("lab-run-all-alone", within=1800):
+            print(f"  hand-off: {why}")
+    except AssertionError:
+        hand_off("online-demo-done", "the online rehearsal never began")
+        raise
     timings["handoff_wait_s"] = time.monotonic() - t
     env = {
         "KUBETM_OFFLINE": "0",
@@ -295,6 +288,7 @@ def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypa
         assert cp.returncode == 0, (cp.stdout + cp.stderr)[-3000:]
         assert f"probing http://127.0.0.1:{30004 + OFFSET + 100}/" in cp.stderr, cp.stderr[-1500:]
         assert "0 failed" in cp.stdout.splitlines()[0], cp.stdout
+        hand_off("online-demo-done", "the online rehearsal's demo is over")
 
         # the replicaset lab stops and starts a node: on stock nodes kubetm re-contains it; beside
         # it, the course images FROM the online Node.js 22 base (a new tag: the shared ones stay)
@@ -335,6 +329,7 @@ def test_online_path_on_a_second_cluster_with_the_localhost_port_scheme(monkeypa
         assert cp.returncode == 0, cp.stderr[-2000:]
         assert rules(node) == (True, True)
     finally:
+        hand_off("online-demo-done", "the online rehearsal ended early")
         t = time.monotonic()
         down = kubetm("cluster", "down", "--name", NAME, env=env, timeout=300)
         timings["cluster_down_s"] = time.monotonic() - t
