@@ -132,13 +132,23 @@ def status(port: int = PORT, name: str = NAME) -> dict:
     if running:
         try:
             out["catalog"] = _get(port, "/v2/_catalog?n=1000").get("repositories") or []
-            out["tags"] = {
-                r: sorted(_get(port, f"/v2/{r}/tags/list").get("tags") or [])
-                for r in out["catalog"]
-            }
+            out["tags"] = {r: _tags(port, r) for r in out["catalog"]}
         except (OSError, ValueError) as e:
             out["error"] = f"registry does not answer on 127.0.0.1:{port}: {e}"
     return out
+
+
+def _tags(port: int, repository: str) -> list[str]:
+    """The tags of one repository of the catalog. A repository whose first push is under way
+    (its layers are stored, its manifest not yet: e.g. a helm chart being pushed) is already in
+    the catalog while its tags list answers 404 NAME_UNKNOWN: no tags yet, not a registry that
+    does not answer."""
+    try:
+        return sorted(_get(port, f"/v2/{repository}/tags/list").get("tags") or [])
+    except ValueError as e:
+        if "HTTP 404" in str(e):
+            return []
+        raise
 
 
 def has_tag(repository: str, tag: str, port: int = PORT) -> bool:

@@ -68,3 +68,35 @@ def test_status_reads_the_catalog(fake, monkeypatch):
         and st["tags"] == {"kubetm/hello": ["1.0"]}
     )
     assert registry._published_port(fake.containers[registry.NAME]) == 5001
+
+
+def test_status_keeps_the_tags_while_a_new_repository_is_being_pushed(fake, monkeypatch):
+    """A repository whose layers are pushed but not yet its manifest is in the catalog while its
+    tags list answers 404 NAME_UNKNOWN (measured on the local registry): the others keep their
+    tags and the registry is not reported as not answering."""
+    fake.containers[registry.NAME] = _registry_container()
+
+    def get(port, path):
+        if path == "/v2/_catalog?n=1000":
+            return {"repositories": ["charts/mychart", "kubetm/hello"]}
+        if path == "/v2/charts/mychart/tags/list":
+            raise ValueError(f"HTTP 404 for {path}")
+        return {"name": "kubetm/hello", "tags": ["1.0", "latest"]}
+
+    monkeypatch.setattr(registry, "_get", get)
+    st = registry.status()
+    assert "error" not in st
+    assert st["tags"] == {"charts/mychart": [], "kubetm/hello": ["1.0", "latest"]}
+
+
+def test_status_says_the_registry_does_not_answer_on_other_errors(fake, monkeypatch):
+    fake.containers[registry.NAME] = _registry_container()
+
+    def get(port, path):
+        if path == "/v2/_catalog?n=1000":
+            return {"repositories": ["kubetm/hello"]}
+        raise ValueError(f"HTTP 500 for {path}")
+
+    monkeypatch.setattr(registry, "_get", get)
+    st = registry.status()
+    assert st["error"].startswith("registry does not answer on 127.0.0.1:5001: HTTP 500")
