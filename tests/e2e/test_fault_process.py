@@ -4,9 +4,9 @@ kill -9 of a `lab run`, a demo and an `apply -f` of a folder, and the same lab s
 once: each uses only its lab's, its demo's or its own namespace (declared with
 ``@pytest.mark.shares``), so `make test` runs them side by side with the rest (issue 13): the apply
 row in the parallel phase, the demo row in the demos' phase; the lab row needs a quiet host (see
-there) and runs with the serial rows. The rows that stop,
-pause or restart what everyone shares are in test_fault.py (serial, last). Marker ``fault``: not
-part of a plain `pytest tests/e2e`; `make fault` runs both files.
+there) and runs with the serial rows. The rows that stop, pause or restart what everyone shares
+are in test_fault.py (serial, last). Marker ``fault``: not part of a plain `pytest tests/e2e`;
+`make fault` runs both files.
 """
 
 from __future__ import annotations
