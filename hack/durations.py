@@ -3,7 +3,8 @@
 Only the ORDER in which the parallel phase hands out work depends on it (tests/e2e/conftest.py:
 the longest chain of tests that share a resource first); a test missing from it counts 5 s.
 
-    python hack/durations.py [build/reports/pytest.xml build/reports/demos.xml build/reports/serial.xml]
+    python hack/durations.py [JUNIT.xml ...]   (default: build/reports/{pytest,demos,beside,
+                                                beside-online,serial}.xml, one per phase)
 """
 
 from __future__ import annotations

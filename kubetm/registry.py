@@ -145,8 +145,8 @@ def _tags(port: int, repository: str) -> list[str]:
     does not answer."""
     try:
         return sorted(_get(port, f"/v2/{repository}/tags/list").get("tags") or [])
-    except ValueError as e:
-        if "HTTP 404" in str(e):
+    except _HTTPStatus as e:
+        if e.status == 404:
             return []
         raise
 
@@ -154,7 +154,7 @@ def _tags(port: int, repository: str) -> list[str]:
 def has_tag(repository: str, tag: str, port: int = PORT) -> bool:
     """Does the local registry serve ``repository:tag``? False when it does not answer at all."""
     try:
-        return tag in (_get(port, f"/v2/{repository}/tags/list").get("tags") or [])
+        return tag in _tags(port, repository)
     except (OSError, ValueError):
         return False
 
@@ -241,10 +241,18 @@ def _published_port(info: dict) -> int | None:
     return None
 
 
+class _HTTPStatus(ValueError):
+    """The registry answered, but not 200 (``status``)."""
+
+    def __init__(self, status: int, path: str) -> None:
+        super().__init__(f"HTTP {status} for {path}")
+        self.status = status
+
+
 def _get(port: int, path: str) -> dict:
     status, body = net.http_get(f"http://127.0.0.1:{port}{path}", timeout=5)
     if status != 200:
-        raise ValueError(f"HTTP {status} for {path}")
+        raise _HTTPStatus(status, path)
     return json.loads(body or b"{}")
 
 

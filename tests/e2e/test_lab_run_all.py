@@ -10,8 +10,9 @@ each alone (node-scheduling: taints and labels, a NoExecute eviction measured at
 25-50 s; replicaset: a worker stopped, NotReady within 120 s, its pods recreated elsewhere), and
 mostly wait (~10 % of 2 cores). In `make test` this test makes the hand-off ``lab-run-all-alone``
 then (or when `lab run all` ends, whichever is first; conftest.py: ``KUBETM_E2E_HANDOFFS``) and
-test_online.py waits for it before creating its cluster; ``lab-run-all-ended`` when it ends. Side by side from the start, pod-lifecycle's readiness pod was once too
-slow to start while the second cluster was being created (2026-12-02).
+test_online.py waits for it before creating its cluster; ``lab-run-all-ended`` when it ends.
+Side by side from the start, pod-lifecycle's readiness pod was once too slow to start while the
+second cluster was being created (2026-12-02).
 """
 
 from __future__ import annotations

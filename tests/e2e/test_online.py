@@ -172,7 +172,7 @@ def rules(node: str) -> tuple[bool, bool]:
 
 # serial: a second 3-node cluster beside the main cluster's timing lessons would load 2 cores
 # (beside `lab run all` from its start, pod-lifecycle's readiness pod was once too slow to start):
-# beside `lab run all` it waits for the hand-off (_wait_for_handoff)
+# beside `lab run all` it waits for the hand-off lab-run-all-alone (conftest.wait_for_handoffs)
 @pytest.mark.shares("cluster")
 # cold seed ~1 min, the hand-off up to 30 min, cluster up ~2-4 min, labs/demos ~3 min, down
 @pytest.mark.timeout(3600)

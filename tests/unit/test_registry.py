@@ -80,7 +80,7 @@ def test_status_keeps_the_tags_while_a_new_repository_is_being_pushed(fake, monk
         if path == "/v2/_catalog?n=1000":
             return {"repositories": ["charts/mychart", "kubetm/hello"]}
         if path == "/v2/charts/mychart/tags/list":
-            raise ValueError(f"HTTP 404 for {path}")
+            raise registry._HTTPStatus(404, path)
         return {"name": "kubetm/hello", "tags": ["1.0", "latest"]}
 
     monkeypatch.setattr(registry, "_get", get)
@@ -95,7 +95,7 @@ def test_status_says_the_registry_does_not_answer_on_other_errors(fake, monkeypa
     def get(port, path):
         if path == "/v2/_catalog?n=1000":
             return {"repositories": ["kubetm/hello"]}
-        raise ValueError(f"HTTP 500 for {path}")
+        raise registry._HTTPStatus(500, path)
 
     monkeypatch.setattr(registry, "_get", get)
     st = registry.status()
