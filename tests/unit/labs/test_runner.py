@@ -124,7 +124,7 @@ def test_a_cancelled_track_stops_the_lab(tmp_path, fake_catalog):
         raise Cancelled("lab fake interrupted")
 
     def slow(ctx):
-        for _ in range(100):
+        for _ in range(1000):  # 10 s if nothing stopped it
             ctx.check_cancelled()
             time.sleep(0.01)
         return True, ""
@@ -137,7 +137,7 @@ def test_a_cancelled_track_stops_the_lab(tmp_path, fake_catalog):
     t0 = time.monotonic()
     with pytest.raises(Cancelled):
         labs.verify(kube, "fake")
-    assert time.monotonic() - t0 < 0.9  # the slow track stopped at its next step
+    assert time.monotonic() - t0 < 5  # the slow track (10 s) stopped at its next step
 
 
 def test_verify_all_passing_and_json_and_lines(tmp_path, fake_catalog):

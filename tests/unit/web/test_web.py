@@ -300,7 +300,7 @@ def test_live_page_finish_without_a_reader_does_not_wait():
         page.publish({"type": "step", "text": "x"})
         t = time.monotonic()
         assert page.finish({"ok": True}, wait=30) is False  # nobody connected: no lingering
-        assert time.monotonic() - t < 1
+        assert time.monotonic() - t < 10  # not the 30 s it may wait for a reader
     assert not page.server.running
 
 
