@@ -129,7 +129,11 @@ def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
     docker.require_docker()
     if offline is None:
         stock = stock_node_image()
-        offline, reason = decide_offline([stock], online_reason=f"{stock} is available")
+        offline, reason = decide_offline(
+            [stock],
+            online_reason=f"{stock} is available",
+            offline_disk_gb=disk_needed_gb(offline=True),
+        )
     else:
         reason = "--offline" if offline else "--online"
     node_image = versions()["NODE_IMAGE"] if offline else stock_node_image()
@@ -317,12 +321,23 @@ def _create(p: Plan, progress) -> None:
 DISK_NEEDED_GB = {"online": 6, "offline": 16}
 
 
+def disk_needed_gb(offline: bool) -> int:
+    """The room a new cluster needs: the cluster's own (online, or offline with its node image
+    already built: the build is then a check of its stamps), or the offline build's too (~16 GB)
+    while the node image is still to build. Without this a machine with the node image built and
+    under 16 GB free could not recreate its cluster (rehearsal s7b: 15.0 GB free)."""
+    if offline and not docker.image_present(versions()["NODE_IMAGE"]):
+        return DISK_NEEDED_GB["offline"]
+    return DISK_NEEDED_GB["online"]
+
+
 def check_disk(offline: bool, paths: list[str] | None = None) -> None:
     """Refuse with one line when Docker's data root or the build cache lacks room."""
-    need = DISK_NEEDED_GB["offline" if offline else "online"]
+    need = disk_needed_gb(offline)
+    building = need == DISK_NEEDED_GB["offline"]
     if paths is None:
         paths = [docker.root_dir()]
-        if offline:
+        if building:
             paths.append(str(cache_dir()))
     for path in paths:
         probe = Path(path)
@@ -332,7 +347,7 @@ def check_disk(offline: bool, paths: list[str] | None = None) -> None:
         if free_gb < need:
             raise KubetmError(
                 f"out of disk: {free_gb:.1f} GB free under {path}, the "
-                f"{'offline build and ' if offline else ''}cluster need about {need} GB",
+                f"{'offline build and cluster need' if building else 'cluster needs'} about {need} GB",
                 hint="free space (docker system prune, make clean-offline) and retry",
             )
 

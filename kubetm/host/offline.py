@@ -93,10 +93,10 @@ def run_script(
 OFFLINE_DISK_GB = 16  # the offline build and the cluster (cluster.py's DISK_NEEDED_GB["offline"])
 
 
-def can_build() -> tuple[bool, str]:
+def can_build(disk_gb: float = OFFLINE_DISK_GB) -> tuple[bool, str]:
     """Whether the offline build can run here, and why not: it needs Linux (debootstrap, the node
-    image's rootfs), root (debootstrap, chroot) and about 16 GB free at Docker's data root and in
-    the cache."""
+    image's rootfs), root (debootstrap, chroot) and ``disk_gb`` free at Docker's data root and in
+    the cache (about 16 GB to build; less when its result is already there: the caller knows)."""
     import shutil
     import sys
 
@@ -109,10 +109,10 @@ def can_build() -> tuple[bool, str]:
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
         free = shutil.disk_usage(probe).free / 1e9
-        if free < OFFLINE_DISK_GB:
+        if free < disk_gb:
             return (
                 False,
-                f"the offline build needs ~{OFFLINE_DISK_GB} GB, {free:.1f} GB free at {path}",
+                f"the offline build needs ~{disk_gb:g} GB, {free:.1f} GB free at {path}",
             )
     return True, ""
 
@@ -123,6 +123,7 @@ def decide_offline(
     *,
     online_reason: str = "public base images available",
     on_pull: Callable[[str], None] | None = None,
+    offline_disk_gb: float = OFFLINE_DISK_GB,
 ) -> tuple[bool, str]:
     """Whether to use the offline build, and why. Never a silent switch:
 
@@ -131,6 +132,8 @@ def decide_offline(
     only when no registry answers at all AND the offline build can run here (``can_build``). A pull
     that keeps failing for another reason (retried with backoff first) is one line suggesting
     --offline. ``on_pull`` (default: kubetm.progress) hears the pull's progress.
+    ``offline_disk_gb``: the room the offline way needs (``can_build``); less than the build's
+    when the caller already has its result (the cluster's node image built earlier).
     """
     if offline is not None:
         return offline, "asked"
@@ -160,7 +163,7 @@ def decide_offline(
                     e.message,
                     hint=e.hint or "check the image name, or build from source with --offline",
                 ) from None
-            ok, why = can_build()
+            ok, why = can_build(offline_disk_gb)
             if not ok:
                 raise KubetmError(
                     f"no container registry answers ({e.message}) and {why}",

@@ -50,7 +50,7 @@ def test_the_cluster_asks_about_the_stock_node_image(fake, monkeypatch):
     """cluster.plan uses the same decision for the kind node image (no second decide_offline)."""
     from kubetm.host import offline
 
-    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    monkeypatch.setattr(offline, "can_build", lambda *a: (True, ""))
     fake.present.add(cluster.stock_node_image())
     p = cluster.plan()
     assert (p.offline, p.reason, p.node_image) == (
@@ -68,18 +68,52 @@ def test_the_cluster_asks_about_the_stock_node_image(fake, monkeypatch):
     assert p.node_image == versions()["NODE_IMAGE"]
 
 
-def test_out_of_disk_is_one_clear_line(monkeypatch, tmp_path):
+def test_out_of_disk_is_one_clear_line(fake, monkeypatch, tmp_path):
     Usage = namedtuple("Usage", "total used free")
     monkeypatch.setattr(cluster.shutil, "disk_usage", lambda p: Usage(100e9, 99e9, 1e9))
     with pytest.raises(KubetmError) as e:
         cluster.check_disk(offline=True, paths=[str(tmp_path)])
     assert "out of disk" in str(e.value) and "1.0 GB free" in str(e.value)
+    assert "the offline build and cluster need about 16 GB" in str(e.value)
 
 
-def test_enough_disk_passes(monkeypatch, tmp_path):
+def test_enough_disk_passes(fake, monkeypatch, tmp_path):
     Usage = namedtuple("Usage", "total used free")
     monkeypatch.setattr(cluster.shutil, "disk_usage", lambda p: Usage(100e9, 10e9, 90e9))
     cluster.check_disk(offline=True, paths=[str(tmp_path / "not" / "yet")])
+
+
+def test_a_built_node_image_needs_only_the_clusters_room(fake, monkeypatch, tmp_path):
+    """Rehearsal s7b: 15.0 GB free, the offline node image built long ago, and `cluster up`
+    refused to recreate the cluster because the offline *build* needs ~16 GB."""
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(cluster.shutil, "disk_usage", lambda p: Usage(100e9, 90e9, 10e9))
+    node_image = versions()["NODE_IMAGE"]
+    assert cluster.disk_needed_gb(offline=True) == 16  # nothing built yet
+    with pytest.raises(KubetmError, match="the offline build and cluster need about 16 GB"):
+        cluster.check_disk(offline=True, paths=[str(tmp_path)])
+    fake.present.add(node_image)
+    assert cluster.disk_needed_gb(offline=True) == cluster.disk_needed_gb(offline=False) == 6
+    cluster.check_disk(offline=True, paths=[str(tmp_path)])
+    monkeypatch.setattr(cluster.shutil, "disk_usage", lambda p: Usage(100e9, 95e9, 5e9))
+    with pytest.raises(KubetmError, match=r"5\.0 GB free .* the cluster needs about 6 GB"):
+        cluster.check_disk(offline=True, paths=[str(tmp_path)])
+
+
+def test_plan_goes_offline_with_a_built_node_image_on_a_fuller_disk(fake, monkeypatch):
+    """No registry answers, 10 GB free: offline with the node image built, one clear line without."""
+    import shutil
+
+    from kubetm.host import offline
+
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(100e9, 90e9, 10e9))
+    monkeypatch.setattr(offline.os, "geteuid", lambda: 0)
+    with pytest.raises(KubetmError, match=r"the offline build needs ~16 GB, 10\.0 GB free"):
+        cluster.plan()
+    fake.present.add(versions()["NODE_IMAGE"])
+    p = cluster.plan()
+    assert p.offline and p.node_image == versions()["NODE_IMAGE"]
 
 
 def test_busy_node_port_is_refused_before_kind_starts(monkeypatch):

@@ -61,7 +61,7 @@ def test_online_when_public_base_is_pullable(fake):
 
 
 def test_offline_only_when_no_registry_answers_and_the_offline_build_can_run(fake, monkeypatch):
-    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    monkeypatch.setattr(offline, "can_build", lambda *a: (True, ""))
     heard = []
     off, reason = offline.decide_offline(["debian:bookworm-slim"], on_pull=heard.append)
     assert off and reason == (
@@ -73,7 +73,7 @@ def test_offline_only_when_no_registry_answers_and_the_offline_build_can_run(fak
 
 def test_no_registry_and_no_offline_build_is_one_line(fake, monkeypatch):
     monkeypatch.setattr(
-        offline, "can_build", lambda: (False, "the offline build needs root (debootstrap)")
+        offline, "can_build", lambda *a: (False, "the offline build needs root (debootstrap)")
     )
     with pytest.raises(KubetmError) as e:
         offline.decide_offline(["debian:bookworm-slim"], on_pull=lambda _: None)
@@ -84,7 +84,7 @@ def test_no_registry_and_no_offline_build_is_one_line(fake, monkeypatch):
 
 
 def test_a_transient_pull_error_is_retried_with_backoff_then_suggests_offline(fake, monkeypatch):
-    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    monkeypatch.setattr(offline, "can_build", lambda *a: (True, ""))
     monkeypatch.setattr(
         offline.docker, "pull_image", functools.partial(offline.docker.pull_image, wait=0)
     )
@@ -103,7 +103,7 @@ def test_a_transient_pull_error_is_retried_with_backoff_then_suggests_offline(fa
 
 
 def test_a_refused_pull_is_not_a_reason_to_go_offline(fake, monkeypatch):
-    monkeypatch.setattr(offline, "can_build", lambda: (True, ""))
+    monkeypatch.setattr(offline, "can_build", lambda *a: (True, ""))
     fake.streams["pull"] = (
         1,
         "Error response from daemon: manifest for node:99 not found: manifest unknown",
