@@ -12,6 +12,8 @@ kubectl is the oracle. After every lab, demo and e2e test has run and cleaned up
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 
 import pytest
@@ -69,3 +71,30 @@ def _going(item: str) -> bool:
     return (item.startswith("namespace kubetm-e2e-") and "Terminating" in item) or (
         item.startswith("pv ") and "kubetm-e2e-" in item
     )
+
+
+def test_no_removed_node_left_its_disk_behind(cluster):
+    """A kind node container keeps its /var (containerd's images, the kubelet's pods, ~1.5 GB) in
+    an anonymous volume; a node removed without it (`docker rm -f` without -v: test_cluster_states
+    did so until 2026-12-02, 13 such volumes, 21.7 GB) leaves it dangling until the disk runs out.
+    Docker is the oracle; a volume counts when it is dangling and holds lib/containerd and
+    lib/kubelet (read on the host: this machine runs the suite as root)."""
+    names = subprocess.run(
+        ["docker", "volume", "ls", "-q", "--filter", "dangling=true"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    left = []
+    for name in names:
+        mount = subprocess.run(
+            ["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        if all(os.path.isdir(os.path.join(mount, "lib", d)) for d in ("containerd", "kubelet")):
+            left.append(f"volume {name} (a node's /var at {mount})")
+    assert left == [], "left behind after the suite:\n  " + "\n  ".join(left)
