@@ -132,7 +132,7 @@ def plan(name: str = DEFAULT_NAME, offline: bool | None = None) -> Plan:
         offline, reason = decide_offline(
             [stock],
             online_reason=f"{stock} is available",
-            offline_disk_gb=disk_needed_gb(offline=True),
+            offline_disk_gb=lambda: disk_needed_gb(offline=True),
         )
     else:
         reason = "--offline" if offline else "--online"

@@ -123,7 +123,7 @@ def decide_offline(
     *,
     online_reason: str = "public base images available",
     on_pull: Callable[[str], None] | None = None,
-    offline_disk_gb: float = OFFLINE_DISK_GB,
+    offline_disk_gb: Callable[[], float] = lambda: OFFLINE_DISK_GB,
 ) -> tuple[bool, str]:
     """Whether to use the offline build, and why. Never a silent switch:
 
@@ -132,8 +132,9 @@ def decide_offline(
     only when no registry answers at all AND the offline build can run here (``can_build``). A pull
     that keeps failing for another reason (retried with backoff first) is one line suggesting
     --offline. ``on_pull`` (default: kubetm.progress) hears the pull's progress.
-    ``offline_disk_gb``: the room the offline way needs (``can_build``); less than the build's
-    when the caller already has its result (the cluster's node image built earlier).
+    ``offline_disk_gb``: the room the offline way needs (``can_build``), asked only when no
+    registry answers; less than the build's when the caller already has its result (the
+    cluster's node image built earlier).
     """
     if offline is not None:
         return offline, "asked"
@@ -163,7 +164,7 @@ def decide_offline(
                     e.message,
                     hint=e.hint or "check the image name, or build from source with --offline",
                 ) from None
-            ok, why = can_build(offline_disk_gb)
+            ok, why = can_build(offline_disk_gb())
             if not ok:
                 raise KubetmError(
                     f"no container registry answers ({e.message}) and {why}",

@@ -86,15 +86,20 @@ def test_no_removed_node_left_its_disk_behind(cluster):
         check=True,
         timeout=60,
     ).stdout.split()
-    left = []
-    for name in names:
-        mount = subprocess.run(
-            ["docker", "volume", "inspect", "--format", "{{.Mountpoint}}", name],
+    mounts = (
+        subprocess.run(
+            ["docker", "volume", "inspect", "--format", "{{.Name}} {{.Mountpoint}}", *names],
             capture_output=True,
             text=True,
             check=True,
             timeout=60,
-        ).stdout.strip()
+        ).stdout.splitlines()
+        if names
+        else []
+    )
+    left = []
+    for line in mounts:
+        name, mount = line.split(" ", 1)
         if all(os.path.isdir(os.path.join(mount, "lib", d)) for d in ("containerd", "kubelet")):
             left.append(f"volume {name} (a node's /var at {mount})")
     assert left == [], "left behind after the suite:\n  " + "\n  ".join(left)
